@@ -1,0 +1,55 @@
+/**
+ * Command-line flags shared by `work` and `start`, turned into config overrides. Flags win over
+ * the config file and the environment.
+ */
+import { parseArgs } from 'node:util';
+import type { ConfigOverrides } from '../config/load-config.ts';
+
+export const COMMON_FLAGS = {
+  config: { type: 'string', short: 'c' },
+  queues: { type: 'string', short: 'q' },
+  jobs: { type: 'string', short: 'j', multiple: true },
+  redis: { type: 'string', short: 'r' },
+  namespace: { type: 'string', short: 'n' },
+  concurrency: { type: 'string' },
+  interval: { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export type CommonValues = {
+  config?: string;
+  queues?: string;
+  jobs?: string[];
+  redis?: string;
+  namespace?: string;
+  concurrency?: string;
+  interval?: string;
+  'log-level'?: string;
+};
+
+export function parseCommon<
+  T extends Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>,
+>(argv: string[], extra: T = {} as T) {
+  return parseArgs({
+    args: argv,
+    options: { ...COMMON_FLAGS, ...extra },
+    allowPositionals: true,
+    strict: true,
+  });
+}
+
+export function overridesFrom(v: CommonValues): ConfigOverrides {
+  const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
+  return {
+    redis: { url: v.redis, namespace: v.namespace },
+    jobs: v.jobs?.flatMap((j) => j.split(',')).filter(Boolean),
+    queues: v.queues?.split(',').map((q) => q.trim()),
+    worker: { concurrency: num(v.concurrency), interval: num(v.interval) },
+    log: { level: v['log-level'] },
+  } as ConfigOverrides;
+}
+
+export function configFile(v: CommonValues): string | undefined {
+  return v.config ?? process.env.RESQUE_WORKER_CONFIG;
+}

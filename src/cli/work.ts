@@ -1,0 +1,67 @@
+/**
+ * `resque-worker work`: one worker in the foreground until QUIT/TERM/INT.
+ * TERM/INT: finish running jobs within supervisor.shutdownTimeout, then put back what still runs;
+ * QUIT: finish them, however long; a second TERM/INT stops at once (jobs put back).
+ * USR2/CONT pause/resume; USR1 fails the running jobs and keeps working.
+ */
+import { loadConfig } from '../config/load-config.ts';
+import { JobRegistry } from '../jobs/job-registry.ts';
+import { createLogger } from '../log.ts';
+import { Worker } from '../worker/worker.ts';
+import { configFile, overridesFrom, parseCommon } from './args.ts';
+import { onSignals } from './signals.ts';
+
+export const WORK_USAGE = `usage: resque-worker work [--queues high,default] [--jobs ./jobs] [--redis URL] [--namespace NS]
+                          [--concurrency N] [--interval S] [--config FILE] [--log-level LEVEL]
+  env: QUEUE/QUEUES, REDIS_URL, RESQUE_JOBS, INTERVAL, CONCURRENCY, RESQUE_WORKER_CONFIG`;
+
+export async function work(argv: string[]): Promise<number> {
+  const { values } = parseCommon(argv);
+  if (values.help) {
+    console.log(WORK_USAGE);
+    return 0;
+  }
+  const config = loadConfig({ file: configFile(values), overrides: overridesFrom(values) });
+  const log = createLogger(config.log.level, { role: 'worker' });
+  const registry = await new JobRegistry().load(config.jobs);
+  if (config.jobs.length === 0)
+    log.warn(
+      { event: 'worker.no-jobs' },
+      'no job modules configured (--jobs): every job will fail as unknown',
+    );
+  const worker = new Worker({
+    redisUrl: config.redis.url,
+    namespace: config.redis.namespace,
+    queues: config.queues,
+    registry,
+    concurrency: config.worker.concurrency,
+    interval: config.worker.interval,
+    heartbeatInterval: config.worker.heartbeatInterval,
+    statusTtl: config.worker.statusTtl,
+    jobTimeout: config.worker.jobTimeout,
+    maxJobs: config.worker.maxJobs,
+    maxMemoryMb: config.worker.maxMemoryMb,
+    logger: log,
+    setProcessTitle: true,
+  });
+  log.info({ event: 'worker.jobs', jobs: registry.names }, `${registry.names.length} job classes loaded`);
+  const shutdownMs = config.supervisor.shutdownTimeout * 1000;
+  let stopping: Promise<void> | null = null;
+  const stop = (deadline?: number) => {
+    stopping = worker.stop(deadline);
+    return stopping;
+  };
+  onSignals(log, {
+    SIGTERM: (again) => (again ? stop(Date.now()) : stop(Date.now() + shutdownMs)),
+    SIGINT: (again) => (again ? stop(Date.now()) : stop(Date.now() + shutdownMs)),
+    SIGQUIT: () => stop(),
+    SIGUSR2: () => worker.pause(),
+    SIGCONT: () => {
+      if (!stopping) worker.resume(); // systemd sends CONT right after TERM: not a resume
+    },
+    SIGUSR1: () => worker.killRunningJobs(),
+  });
+  await worker.start();
+  await new Promise<void>((resolve) => worker.once('stopped', resolve));
+  return 0;
+}

@@ -1,0 +1,325 @@
+/**
+ * The client library, for any Node app that shares the Redis.
+ *
+ * Duties:
+ *  1. enqueue one job or many in one round trip (enqueue.lua: RPUSH + SADD queues, atomically),
+ *     optionally tracked with a php-resque status; wake idle workers
+ *  2. read a job's status (waiting / running / failed / complete, or unknown)
+ *  3. inspect and edit queues: list, size, peek, remove a queue, remove jobs by class and args
+ *  4. read workers and stats; failures live in `client.failures` (failures.ts)
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { assertQueueName } from '../config/schema.ts';
+import type { JobArgs } from '../jobs/job.ts';
+import { buildPayload, newJobId } from '../jobs/payload.ts';
+import { type Logger, silentLogger } from '../log.ts';
+import { createRedis } from '../redis/connection.ts';
+import { DEFAULT_NAMESPACE, type ResqueKeys, resqueKeys } from '../redis/keys.ts';
+import type { ScriptedRedis } from '../redis/scripts.ts';
+import { Failures } from './failures.ts';
+
+export interface ClientOptions {
+  /** redis:// or rediss:// URL (default REDIS_URL or redis://127.0.0.1:6379). */
+  redisUrl?: string;
+  /** An existing connection (its scripts are defined on it); the client will not close it. */
+  redis?: ScriptedRedis;
+  namespace?: string;
+  logger?: Logger;
+}
+
+export interface EnqueueOptions {
+  /** Create a php-resque status key so `status(id)` can follow the job. */
+  trackStatus?: boolean;
+  /** Use this id instead of a new random one (32 hex). */
+  id?: string;
+}
+
+export interface JobSpec {
+  className: string;
+  args?: unknown[];
+  id?: string;
+}
+
+export const STATUS = { waiting: 1, running: 2, failed: 3, complete: 4 } as const;
+export type StatusName = keyof typeof STATUS | 'unknown';
+
+export interface JobStatus {
+  status: StatusName;
+  /** php-resque's numeric code (1-4), or null when unknown. */
+  code: number | null;
+  updated?: number;
+  started?: number;
+  /** What perform returned (php-resque's `result`). */
+  result?: unknown;
+}
+
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: string;
+  queues: string[];
+  started: string | null;
+  heartbeat: string | null;
+  /** What it is doing: Ruby's `{queue, run_at, payload}`, or null when idle. */
+  job: { queue: string; run_at: string; payload: unknown } | null;
+  processed: number;
+  failed: number;
+}
+
+export interface Stats {
+  processed: number;
+  failed: number;
+  pending: number;
+  queues: number;
+  workers: number;
+  working: number;
+  failures: number;
+}
+
+export class RedisUnavailableError extends Error {
+  override name = 'RedisUnavailable';
+}
+
+const STATUS_NAMES: Record<number, StatusName> = { 1: 'waiting', 2: 'running', 3: 'failed', 4: 'complete' };
+
+export class ResqueClient {
+  readonly keys: ResqueKeys;
+  readonly redis: ScriptedRedis;
+  readonly failures: Failures;
+  readonly #ownsConnection: boolean;
+
+  constructor(options: ClientOptions = {}) {
+    this.keys = resqueKeys(options.namespace ?? DEFAULT_NAMESPACE);
+    this.#ownsConnection = !options.redis;
+    this.redis =
+      options.redis ??
+      createRedis({
+        url: options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        name: `resque-worker:client:${process.pid}`,
+        logger: options.logger ?? silentLogger,
+        failFast: true,
+      });
+    this.failures = new Failures(this.redis, this.keys, () => this.#ensureUp());
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  /** Enqueues one job; returns its id. */
+  async enqueue(
+    queue: string,
+    className: string,
+    args: unknown[] = [],
+    options: EnqueueOptions = {},
+  ): Promise<string> {
+    const [id] = await this.enqueueMany(
+      queue,
+      [{ className, args, ...(options.id ? { id: options.id } : {}) }],
+      options,
+    );
+    return id!;
+  }
+
+  /** Typed enqueue: `enqueueJob('mail', SendEmail, 'a@b.c', 'hi')` checks args against perform's. */
+  async enqueueJob<J extends { name: string }>(queue: string, job: J, ...args: JobArgs<J>): Promise<string> {
+    return this.enqueue(queue, job.name, args);
+  }
+
+  /** Enqueues many jobs on one queue in one round trip; returns their ids in order. */
+  async enqueueMany(
+    queue: string,
+    jobs: readonly JobSpec[],
+    options: EnqueueOptions = {},
+  ): Promise<string[]> {
+    assertQueueName(queue);
+    await this.#ensureUp();
+    const ids: string[] = [];
+    const payloads: string[] = [];
+    for (const job of jobs) {
+      const id = job.id ?? newJobId();
+      ids.push(id);
+      payloads.push(buildPayload(job.className, job.args ?? [], id));
+    }
+    if (payloads.length === 0) return ids;
+    const k = this.keys;
+    const now = Math.floor(Date.now() / 1000);
+    const statusKeys = options.trackStatus ? ids.map((id) => k.jobStatus(id)) : [];
+    const initial = options.trackStatus
+      ? JSON.stringify({ status: 1, updated: now, started: now, result: null })
+      : '';
+    await this.redis.enqueue(
+      3 + statusKeys.length,
+      k.queues,
+      k.queue(queue),
+      k.idleWorkers,
+      ...statusKeys,
+      queue,
+      k.wakeChannel,
+      initial,
+      ...payloads,
+    );
+    return ids;
+  }
+
+  /** php-resque's status of a tracked job; `unknown` when untracked or expired. */
+  async status(id: string, prefix = ''): Promise<JobStatus> {
+    await this.#ensureUp();
+    const raw = await this.redis.get(this.keys.jobStatus(id, prefix));
+    if (raw === null) return { status: 'unknown', code: null };
+    try {
+      const s = JSON.parse(raw) as { status: number; updated?: number; started?: number; result?: unknown };
+      return {
+        status: STATUS_NAMES[s.status] ?? 'unknown',
+        code: s.status,
+        updated: s.updated,
+        started: s.started,
+        result: s.result,
+      };
+    } catch {
+      return { status: 'unknown', code: null };
+    }
+  }
+
+  async queues(): Promise<string[]> {
+    await this.#ensureUp();
+    return (await this.redis.smembers(this.keys.queues)).sort();
+  }
+
+  async size(queue: string): Promise<number> {
+    await this.#ensureUp();
+    return this.redis.llen(this.keys.queue(queue));
+  }
+
+  /** Payloads from `start`, `count` of them (parsed; unparsable ones as raw strings). */
+  async peek(queue: string, start = 0, count = 1): Promise<unknown[]> {
+    await this.#ensureUp();
+    const raw = await this.redis.lrange(this.keys.queue(queue), start, start + count - 1);
+    return raw.map(parseOrRaw);
+  }
+
+  /** Deletes a queue and its jobs (Resque.remove_queue). */
+  async removeQueue(queue: string): Promise<void> {
+    await this.#ensureUp();
+    await this.redis.multi().srem(this.keys.queues, queue).del(this.keys.queue(queue)).exec();
+  }
+
+  /**
+   * Removes the jobs of a class (and, if given, with these args) from a queue; returns how many.
+   * Compares parsed JSON, so a payload written by Ruby or PHP with other key order or escaping matches.
+   */
+  async dequeue(queue: string, className: string, args?: unknown[]): Promise<number> {
+    await this.#ensureUp();
+    const key = this.keys.queue(queue);
+    const raw = await this.redis.lrange(key, 0, -1);
+    const matching = raw.filter((r) => {
+      const p = parseOrRaw(r) as { class?: unknown; args?: unknown };
+      return (
+        typeof p === 'object' &&
+        p?.class === className &&
+        (args === undefined || isDeepStrictEqual(p.args ?? [], args))
+      );
+    });
+    if (matching.length === 0) return 0;
+    const pipe = this.redis.pipeline();
+    for (const r of matching) pipe.lrem(key, 1, r);
+    const results = (await pipe.exec()) ?? [];
+    return results.reduce((n, [, v]) => n + Number(v ?? 0), 0);
+  }
+
+  async workers(): Promise<WorkerInfo[]> {
+    await this.#ensureUp();
+    const k = this.keys;
+    const ids = (await this.redis.smembers(k.workers)).sort();
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) {
+      pipe.get(k.worker(id)).get(k.workerStarted(id)).hget(k.heartbeats, id);
+      pipe.get(k.workerStatProcessed(id)).get(k.workerStatFailed(id));
+    }
+    const r = ((await pipe.exec()) ?? []).map(([, v]) => v as string | null);
+    return ids.map((id, i) => {
+      const [hostName = '', pid = '', queues = ''] = splitWorkerId(id);
+      const job = r[i * 5];
+      return {
+        id,
+        host: hostName,
+        pid,
+        queues: queues.split(','),
+        started: r[i * 5 + 1] ?? null,
+        heartbeat: r[i * 5 + 2] ?? null,
+        job: job ? (parseOrRaw(job) as WorkerInfo['job']) : null,
+        processed: Number(r[i * 5 + 3] ?? 0),
+        failed: Number(r[i * 5 + 4] ?? 0),
+      };
+    });
+  }
+
+  /** Resque.info: counters, pending jobs over all queues, workers and how many are working. */
+  async stats(): Promise<Stats> {
+    await this.#ensureUp();
+    const k = this.keys;
+    const [queues, workers, processed, failed, failures] = await Promise.all([
+      this.redis.smembers(k.queues),
+      this.redis.smembers(k.workers),
+      this.redis.get(k.statProcessed),
+      this.redis.get(k.statFailed),
+      this.redis.llen(k.failed),
+    ]);
+    const pipe = this.redis.pipeline();
+    for (const q of queues) pipe.llen(k.queue(q));
+    for (const w of workers) pipe.exists(k.worker(w));
+    const r = ((await pipe.exec()) ?? []).map(([, v]) => Number(v ?? 0));
+    return {
+      processed: Number(processed ?? 0),
+      failed: Number(failed ?? 0),
+      pending: r.slice(0, queues.length).reduce((a, b) => a + b, 0),
+      queues: queues.length,
+      workers: workers.length,
+      working: r.slice(queues.length).reduce((a, b) => a + b, 0),
+      failures,
+    };
+  }
+
+  /**
+   * Fails fast while Redis is unreachable (a web request must not hang on an enqueue), but waits
+   * for the first connection of a new client.
+   */
+  async #ensureUp(): Promise<void> {
+    const status = this.redis.status;
+    if (status === 'ready') return;
+    if (status === 'wait' || status === 'connecting' || status === 'connect') {
+      const ok = await new Promise<boolean>((resolve) => {
+        const done = (v: boolean) => {
+          this.redis.off('ready', onReady);
+          this.redis.off('error', onError);
+          resolve(v);
+        };
+        const onReady = () => done(true);
+        const onError = () => done(false);
+        this.redis.once('ready', onReady);
+        this.redis.once('error', onError);
+      });
+      if (ok) return;
+    }
+    throw new RedisUnavailableError(
+      `Redis is unreachable (connection ${this.redis.status}); nothing was written`,
+    );
+  }
+}
+
+/** Worker ids are `host:pid:queues`; queues may hold further colons, as Ruby's split(':', 3). */
+export function splitWorkerId(id: string): [string, string, string] {
+  const a = id.indexOf(':');
+  const b = id.indexOf(':', a + 1);
+  if (a < 0 || b < 0) return [id, '', ''];
+  return [id.slice(0, a), id.slice(a + 1, b), id.slice(b + 1)];
+}
+
+export function parseOrRaw(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Builds the effective configuration: schema defaults < config/default.json < the --config file <
+ * environment < command-line flags. Validates strictly; a bad value or unknown key throws a
+ * ConfigError that names the key and where it came from. The result is frozen.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { buildConvict, type ConvictConfig, parseWorkerGroups, type WorkerGroup } from './schema.ts';
+
+export interface Config {
+  redis: { url: string; namespace: string; connectTimeout: number };
+  jobs: string[];
+  queues: string[];
+  worker: {
+    concurrency: number;
+    interval: number;
+    heartbeatInterval: number;
+    statusTtl: number;
+    jobTimeout: number | null;
+    maxJobs: number | null;
+    maxMemoryMb: number | null;
+  };
+  supervisor: { count: number; groups: WorkerGroup[]; shutdownTimeout: number; pidfile: string };
+  log: { level: string };
+}
+
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
+};
+export type ConfigOverrides = DeepPartial<Config>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const SHIPPED_DEFAULTS = new URL('../../config/default.json', import.meta.url).pathname;
+
+export interface LoadConfigOptions {
+  /** A config file (--config / RESQUE_WORKER_CONFIG); loaded over config/default.json. */
+  file?: string | undefined;
+  /** Values from command-line flags; they win over everything. */
+  overrides?: ConfigOverrides;
+  /** Environment to read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
+  const env = { ...(options.env ?? process.env) };
+  // Resque's habits: QUEUE or QUEUES.
+  if (env.QUEUE === undefined && env.QUEUES !== undefined) env.QUEUE = env.QUEUES;
+  const files = [SHIPPED_DEFAULTS, options.file].filter((f): f is string => !!f);
+
+  const config = buildConvict(env);
+  for (const file of files) {
+    const data = readConfigFile(file);
+    checkFile(file, data);
+    config.load(data);
+  }
+  applyOverrides(config, options.overrides ?? {});
+  try {
+    config.validate({ allowed: 'strict' });
+  } catch (e) {
+    throw new ConfigError(`invalid configuration (from environment or flags): ${(e as Error).message}`);
+  }
+  const raw = config.getProperties() as unknown as Config;
+  const result: Config = {
+    ...raw,
+    supervisor: { ...raw.supervisor, groups: parseWorkerGroups(raw.supervisor.groups) },
+  };
+  return deepFreeze(result);
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  if (!existsSync(file)) throw new ConfigError(`config file ${file}: not found`);
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`config file ${file}: not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ConfigError(`config file ${file}: must hold a JSON object`);
+  }
+  const obj = data as Record<string, unknown>;
+  // Job paths in a file are relative to that file, so a config works from any working directory.
+  if (Array.isArray(obj.jobs)) {
+    obj.jobs = obj.jobs.map((p) => (typeof p === 'string' && !isAbsolute(p) ? resolve(dirname(file), p) : p));
+  } else if (typeof obj.jobs === 'string') {
+    obj.jobs = obj.jobs
+      .split(',')
+      .map((p) => (isAbsolute(p.trim()) ? p.trim() : resolve(dirname(file), p.trim())));
+  }
+  return obj;
+}
+
+/** Validates one file on its own, so an error can name the file that holds the bad key. */
+function checkFile(file: string, data: Record<string, unknown>): void {
+  const alone = buildConvict({});
+  try {
+    alone.load(data);
+    alone.validate({ allowed: 'strict' });
+  } catch (e) {
+    throw new ConfigError(`config file ${file}: ${(e as Error).message}`);
+  }
+}
+
+function applyOverrides(config: ConvictConfig, overrides: object, prefix = ''): void {
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    const path = prefix + key;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      applyOverrides(config, value, `${path}.`);
+    } else {
+      (config as unknown as { set(k: string, v: unknown): void }).set(path, value);
+    }
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The effective config as JSON with secrets (the Redis password) redacted, for `config check`. */
+export function redactConfig(config: Config): Config {
+  const url = new URL(config.redis.url);
+  if (url.password) url.password = 'REDACTED';
+  return { ...config, redis: { ...config.redis, url: url.toString() } };
+}

@@ -1,0 +1,263 @@
+/**
+ * The one configuration schema (convict). Every key has doc, format and default; most have an env
+ * variable. Used by `work`, `start` (and on HUP) and `config check`. Load it with `loadConfig`.
+ */
+import convict from 'convict';
+
+function positiveInt(v: unknown): void {
+  if (!Number.isInteger(v) || (v as number) < 1)
+    throw new Error(`must be a positive integer, got ${JSON.stringify(v)}`);
+}
+
+function nonNegativeInt(v: unknown): void {
+  if (!Number.isInteger(v) || (v as number) < 0)
+    throw new Error(`must be an integer >= 0, got ${JSON.stringify(v)}`);
+}
+
+function positiveSeconds(v: unknown): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new Error(`must be a number of seconds > 0, got ${JSON.stringify(v)}`);
+  }
+}
+
+function optionalPositiveSeconds(v: unknown): void {
+  if (v !== null) positiveSeconds(v);
+}
+
+function optionalPositiveInt(v: unknown): void {
+  if (v !== null) positiveInt(v);
+}
+
+export function assertQueueName(q: string): void {
+  if (q === '' || q.includes('\0') || q.includes(',') || q !== q.trim()) {
+    throw new Error(
+      `invalid queue name ${JSON.stringify(q)}: must be non-empty, without commas, NUL or surrounding spaces`,
+    );
+  }
+}
+
+/** "high, default" -> ["high", "default"]; `*` means every queue, alphabetically. */
+export function parseQueueList(v: unknown): string[] {
+  const list = Array.isArray(v) ? v.map(String) : String(v).split(',');
+  const queues = list.map((q) => q.trim()).filter((q) => q !== '');
+  if (queues.length === 0) throw new Error('must name at least one queue (or * for all)');
+  for (const q of queues) assertQueueName(q);
+  return queues;
+}
+
+const queueList = {
+  name: 'queue-list',
+  validate: (v: unknown) => void parseQueueList(v),
+  coerce: (v: unknown) => (typeof v === 'string' ? parseQueueList(v) : v),
+};
+
+const pathList = {
+  name: 'path-list',
+  validate: (v: unknown) => {
+    if (!Array.isArray(v) || v.some((p) => typeof p !== 'string' || p === '')) {
+      throw new Error('must be a list of file or directory paths');
+    }
+  },
+  coerce: (v: unknown) =>
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : v,
+};
+
+const redisUrl = {
+  name: 'redis-url',
+  validate: (v: unknown) => {
+    let url: URL;
+    try {
+      url = new URL(String(v));
+    } catch {
+      throw new Error(`must be a redis:// or rediss:// URL, got ${JSON.stringify(v)}`);
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+      throw new Error(`must be a redis:// or rediss:// URL, got protocol ${url.protocol}`);
+    }
+  },
+};
+
+export interface WorkerGroup {
+  /** Display name; TTIN/TTOU may target it. Defaults to the queue list. */
+  name: string;
+  queues: string[];
+  /** Worker processes in this group. */
+  count: number;
+  /** Jobs run at once inside each worker process (overrides worker.concurrency). */
+  concurrency?: number;
+}
+
+function parseGroups(v: unknown): WorkerGroup[] {
+  if (!Array.isArray(v)) throw new Error('must be a list of {"queues": "a,b", "count": N} objects');
+  return v.map((g, i) => {
+    const at = `group ${i}`;
+    if (typeof g !== 'object' || g === null || Array.isArray(g)) throw new Error(`${at}: must be an object`);
+    const { queues, count, concurrency, name, ...rest } = g as Record<string, unknown>;
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0)
+      throw new Error(`${at}: unknown key ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
+    let list: string[];
+    try {
+      list = parseQueueList(queues ?? '');
+    } catch (e) {
+      throw new Error(`${at}.queues: ${(e as Error).message}`);
+    }
+    if (!Number.isInteger(count) || (count as number) < 0) {
+      throw new Error(`${at}.count: must be an integer >= 0, got ${JSON.stringify(count)}`);
+    }
+    if (concurrency !== undefined && (!Number.isInteger(concurrency) || (concurrency as number) < 1)) {
+      throw new Error(`${at}.concurrency: must be a positive integer, got ${JSON.stringify(concurrency)}`);
+    }
+    if (name !== undefined && (typeof name !== 'string' || name === '')) {
+      throw new Error(`${at}.name: must be a non-empty string`);
+    }
+    const group: WorkerGroup = {
+      name: (name as string | undefined) ?? list.join(','),
+      queues: list,
+      count: count as number,
+    };
+    if (concurrency !== undefined) group.concurrency = concurrency as number;
+    return group;
+  });
+}
+
+const workerGroups = {
+  name: 'worker-groups',
+  validate: (v: unknown) => void parseGroups(v),
+  coerce: (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v),
+};
+
+convict.addFormats({
+  'queue-list': queueList,
+  'path-list': pathList,
+  'redis-url': redisUrl,
+  'worker-groups': workerGroups,
+});
+
+export const schema = {
+  redis: {
+    url: {
+      doc: 'Redis to use: redis://[:password@]host:port/db, or rediss:// for TLS.',
+      format: 'redis-url',
+      default: 'redis://127.0.0.1:6379',
+      env: 'REDIS_URL',
+      sensitive: true,
+    },
+    namespace: {
+      doc: 'Key prefix shared with peers (Ruby Resque, php-resque, node-resque all default to "resque").',
+      format: String,
+      default: 'resque',
+      env: 'RESQUE_NAMESPACE',
+    },
+    connectTimeout: {
+      doc: 'Seconds to wait for a connection to Redis before retrying.',
+      format: positiveSeconds,
+      default: 10,
+      env: 'REDIS_CONNECT_TIMEOUT',
+    },
+  },
+  jobs: {
+    doc: 'Job modules: files, or directories whose .ts/.js/.mjs/.cjs files are loaded. Each export names a job class.',
+    format: 'path-list',
+    default: [] as string[],
+    env: 'RESQUE_JOBS',
+  },
+  queues: {
+    doc: 'Queues a worker takes jobs from, in priority order ("high,default"); * means all, alphabetically.',
+    format: 'queue-list',
+    default: ['*'],
+    env: 'QUEUE',
+  },
+  worker: {
+    concurrency: {
+      doc: 'Jobs one worker process runs at once. 1 is Resque semantics; higher suits I/O-bound jobs.',
+      format: positiveInt,
+      default: 1,
+      env: 'CONCURRENCY',
+    },
+    interval: {
+      doc: 'Seconds between polls of empty queues. Jobs enqueued by this library wake workers at once; this bounds pickup of jobs pushed by other Resque clients.',
+      format: positiveSeconds,
+      default: 5,
+      env: 'INTERVAL',
+    },
+    heartbeatInterval: {
+      doc: 'Seconds between worker heartbeats (Ruby Resque prunes workers silent for 300 s).',
+      format: positiveSeconds,
+      default: 30,
+      env: 'HEARTBEAT_INTERVAL',
+    },
+    statusTtl: {
+      doc: 'Seconds a final job status (failed/complete) is kept, as php-resque does.',
+      format: positiveInt,
+      default: 86400,
+    },
+    jobTimeout: {
+      doc: 'Seconds a job may run before it is failed with a timeout error; null for no limit. A job class may set its own `static timeout`.',
+      format: optionalPositiveSeconds,
+      default: null as number | null,
+      nullable: true,
+      env: 'JOB_TIMEOUT',
+    },
+    maxJobs: {
+      doc: 'Recycle a worker process after this many jobs (null: never).',
+      format: optionalPositiveInt,
+      default: null as number | null,
+      nullable: true,
+    },
+    maxMemoryMb: {
+      doc: 'Recycle a worker process, between jobs, once its RSS exceeds this many MiB (null: never).',
+      format: optionalPositiveInt,
+      default: null as number | null,
+      nullable: true,
+    },
+  },
+  supervisor: {
+    count: {
+      doc: 'Worker processes when no groups are configured (they take `queues`).',
+      format: nonNegativeInt,
+      default: 1,
+      env: 'COUNT',
+    },
+    groups: {
+      doc: 'Worker groups, as resque-pool: [{"queues": "high,default", "count": 3, "concurrency": 5}]. Empty: one group of `count` workers on `queues`.',
+      format: 'worker-groups',
+      default: [] as unknown[],
+    },
+    shutdownTimeout: {
+      doc: 'Seconds a graceful stop (TERM/INT) waits for running jobs before they are put back and their workers killed.',
+      format: positiveSeconds,
+      default: 25,
+      env: 'SHUTDOWN_TIMEOUT',
+    },
+    pidfile: {
+      doc: 'Where the supervisor writes its pid (for `resque-worker pause|resume|reload|stop`); empty for none.',
+      format: String,
+      default: '',
+      env: 'PIDFILE',
+    },
+  },
+  log: {
+    level: {
+      doc: 'Log level: fatal, error, warn, info, debug, trace.',
+      format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      default: 'info',
+      env: 'LOG_LEVEL',
+    },
+  },
+};
+
+export type ConvictConfig = ReturnType<typeof buildConvict>;
+
+export function buildConvict(env: NodeJS.ProcessEnv) {
+  return convict(schema, { env, args: [] });
+}
+
+export function parseWorkerGroups(v: unknown): WorkerGroup[] {
+  return parseGroups(v);
+}

@@ -1,0 +1,107 @@
+/**
+ * Maps a payload's `class` to a job definition exported by the user's job modules. A path is a
+ * module file or a directory whose .ts/.js/.mjs/.cjs files (not .d.ts, not tests) are loaded.
+ * Every export that is a class, function or object with `perform` becomes a job of that name;
+ * a default export object is read as a map of names to jobs.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { JobDefinition } from './job.ts';
+
+export class UnknownJobClassError extends Error {
+  override name = 'UnknownJobClass';
+}
+
+export class JobLoadError extends Error {
+  override name = 'JobLoadError';
+}
+
+const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']);
+
+export class JobRegistry {
+  readonly #jobs = new Map<string, JobDefinition>();
+  readonly #searched: string[] = [];
+
+  /** Registers jobs by name directly (tests, embedded use). */
+  register(jobs: Record<string, JobDefinition>): this {
+    for (const [name, job] of Object.entries(jobs)) this.#jobs.set(name, job);
+    return this;
+  }
+
+  /** Imports every module under the given paths. Throws JobLoadError naming the module that failed. */
+  async load(paths: readonly string[]): Promise<this> {
+    for (const path of paths) {
+      const abs = resolve(path);
+      let files: string[];
+      try {
+        files = statSync(abs).isDirectory() ? moduleFilesIn(abs) : [abs];
+      } catch {
+        throw new JobLoadError(`job path ${abs} does not exist`);
+      }
+      this.#searched.push(abs);
+      for (const file of files) {
+        let mod: Record<string, unknown>;
+        try {
+          mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+        } catch (e) {
+          throw new JobLoadError(`cannot load job module ${file}: ${(e as Error).message}`);
+        }
+        this.#addModule(mod);
+      }
+    }
+    return this;
+  }
+
+  #addModule(mod: Record<string, unknown>): void {
+    for (const [name, value] of Object.entries(mod)) {
+      if (name === 'default') {
+        if (isJob(value)) {
+          const own = (value as { name?: string }).name;
+          if (own) this.#jobs.set(own, value);
+        } else if (value && typeof value === 'object') {
+          for (const [k, v] of Object.entries(value)) if (isJob(v)) this.#jobs.set(k, v);
+        }
+      } else if (isJob(value)) {
+        this.#jobs.set(name, value);
+      }
+    }
+  }
+
+  get(className: string): JobDefinition {
+    const job = this.#jobs.get(className);
+    if (job === undefined) {
+      const where = this.#searched.length ? this.#searched.join(', ') : 'no job modules (set --jobs)';
+      const known = [...this.#jobs.keys()].sort().join(', ') || 'none';
+      throw new UnknownJobClassError(
+        `unknown job class "${className}": not exported by ${where} (known: ${known})`,
+      );
+    }
+    return job;
+  }
+
+  has(className: string): boolean {
+    return this.#jobs.has(className);
+  }
+
+  get names(): string[] {
+    return [...this.#jobs.keys()].sort();
+  }
+}
+
+function moduleFilesIn(dir: string): string[] {
+  return readdirSync(dir)
+    .filter(
+      (f) =>
+        MODULE_EXTENSIONS.has(extname(f)) && !f.endsWith('.d.ts') && !/\.(test|spec)\.[cm]?[jt]s$/.test(f),
+    )
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+function isJob(value: unknown): value is JobDefinition {
+  if (typeof value === 'function') return true;
+  return (
+    !!value && typeof value === 'object' && typeof (value as { perform?: unknown }).perform === 'function'
+  );
+}

@@ -1,0 +1,124 @@
+/**
+ * Resque payloads and records as JSON text: building ours, reading anyone's. Records embed the
+ * payload byte for byte (peers match jobs by exact JSON), so they are built by concatenation.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
+/** A payload as we write it: Ruby's two fields plus php-resque's id and queue_time. */
+export interface Payload {
+  class: string;
+  args: unknown[];
+  id?: string;
+  prefix?: string;
+  queue_time?: number;
+  [extra: string]: unknown;
+}
+
+export class InvalidPayloadError extends Error {
+  override name = 'InvalidPayload';
+}
+
+export function newJobId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export function buildPayload(className: string, args: unknown[], id = newJobId()): string {
+  if (typeof className !== 'string' || className === '')
+    throw new TypeError('job class name must be a non-empty string');
+  if (!Array.isArray(args)) throw new TypeError(`args of ${className} must be an array`);
+  const payload = JSON.stringify({ class: className, args, id, queue_time: Date.now() / 1000 });
+  return payload;
+}
+
+/** Parses and checks a payload taken from a queue; the message says exactly what is wrong. */
+export function parsePayload(raw: string): Payload {
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch (e) {
+    throw new InvalidPayloadError(`payload is not JSON (${(e as Error).message}): ${excerpt(raw)}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new InvalidPayloadError(`payload is not a JSON object: ${excerpt(raw)}`);
+  }
+  const p = data as Record<string, unknown>;
+  if (typeof p.class !== 'string' || p.class === '') {
+    throw new InvalidPayloadError(`payload has no "class" string: ${excerpt(raw)}`);
+  }
+  if (p.args === undefined || p.args === null) p.args = [];
+  if (!Array.isArray(p.args)) {
+    throw new InvalidPayloadError(`payload "args" of ${p.class} is not an array: ${excerpt(raw)}`);
+  }
+  if (p.id !== undefined && typeof p.id !== 'string') p.id = String(p.id);
+  return p as Payload;
+}
+
+function excerpt(raw: string): string {
+  return raw.length > 200
+    ? `${JSON.stringify(raw.slice(0, 200))}... (${raw.length} bytes)`
+    : JSON.stringify(raw);
+}
+
+/** The payload as it sits in a record: raw when it is a JSON object, else as a JSON string. */
+function embeddable(raw: string, valid: boolean): string {
+  return valid ? raw : JSON.stringify(raw);
+}
+
+export interface FailureInfo {
+  exception: string;
+  error: string;
+  backtrace: string[];
+}
+
+/** Ruby's `failed_at`: `2026/01/12 20:23:55 UTC` (resque-web parses it with DateTime.parse). */
+export function rubyFailedAt(date = new Date()): string {
+  const iso = date.toISOString(); // 2026-01-12T20:23:55.123Z
+  return `${iso.slice(0, 10).replaceAll('-', '/')} ${iso.slice(11, 19)} UTC`;
+}
+
+/** A failure record in Ruby's Resque::Failure::Redis form. */
+export function buildFailureRecord(opts: {
+  rawPayload: string;
+  payloadIsObject: boolean;
+  failure: FailureInfo;
+  workerId: string;
+  queue: string;
+  failedAt?: Date;
+}): string {
+  return (
+    `{"failed_at":${JSON.stringify(rubyFailedAt(opts.failedAt))}` +
+    `,"payload":${embeddable(opts.rawPayload, opts.payloadIsObject)}` +
+    `,"exception":${JSON.stringify(opts.failure.exception)}` +
+    `,"error":${JSON.stringify(opts.failure.error)}` +
+    `,"backtrace":${JSON.stringify(opts.failure.backtrace)}` +
+    `,"worker":${JSON.stringify(opts.workerId)}` +
+    `,"queue":${JSON.stringify(opts.queue)}}`
+  );
+}
+
+/** Turns anything thrown into Resque's exception / error / backtrace triple. */
+export function describeError(err: unknown): FailureInfo {
+  if (err instanceof Error) {
+    const stack = (err.stack ?? '').split('\n');
+    const frames = stack
+      .slice(1)
+      .map((l) => l.trim().replace(/^at /, ''))
+      .filter(Boolean);
+    const exception = err.name && err.name !== 'Error' ? err.name : (err.constructor?.name ?? 'Error');
+    return { exception, error: err.message, backtrace: frames };
+  }
+  let shown: string;
+  try {
+    shown = typeof err === 'string' ? err : (JSON.stringify(err) ?? String(err));
+  } catch {
+    shown = String(err);
+  }
+  return { exception: 'NonErrorThrown', error: `job threw a non-Error value: ${shown}`, backtrace: [] };
+}
+
+let hostName: string | undefined;
+export function host(): string {
+  hostName ??= hostname();
+  return hostName;
+}

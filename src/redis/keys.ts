@@ -1,0 +1,79 @@
+/**
+ * Every Redis key this project reads or writes, in one place: this file is the wire-compatibility
+ * contract with Ruby Resque, php-resque and node-resque (see README, "Wire format").
+ * No other module spells a key name.
+ */
+
+export interface ResqueKeys {
+  readonly namespace: string;
+  /** SET of queue names; SADD with every push. */
+  readonly queues: string;
+  /** LIST of payload JSON; RPUSH to enqueue, consumers take from the left. */
+  queue(name: string): string;
+  /** SET of worker ids `host:pid:q1,q2`. */
+  readonly workers: string;
+  /** STRING: what the worker is doing, `{"queue","run_at","payload","worker"}`. */
+  worker(id: string): string;
+  /** STRING: when the worker started (ISO 8601). */
+  workerStarted(id: string): string;
+  /** HASH worker id -> ISO 8601 time of its last heartbeat. */
+  readonly heartbeats: string;
+  readonly statProcessed: string;
+  readonly statFailed: string;
+  workerStatProcessed(id: string): string;
+  workerStatFailed(id: string): string;
+  /** LIST of failure records (Ruby's Resque::Failure::Redis format). */
+  readonly failed: string;
+  /** STRING "true" pauses every Ruby worker (and ours). */
+  readonly pauseAllWorkers: string;
+  /** STRING: php-resque job status JSON; `prefix` is the payload's prefix field. */
+  jobStatus(id: string, prefix?: string): string;
+  /** `jobStatus` without id and suffix, for Lua scripts that derive a status key from a payload. */
+  readonly jobStatusPrefix: string;
+  /** `queue()` without the name, for Lua scripts. */
+  readonly queuePrefix: string;
+
+  // ---- our extensions; peers ignore them ----
+  /** LIST: jobs this worker holds in flight, entries `<token>\0<run_at>\0<queue>\0<payload>`. */
+  workerInflight(id: string): string;
+  /** STRING: token of the worker's last reservation, to make a re-sent reserve idempotent. */
+  workerLastReserve(id: string): string;
+  /** STRING with TTL: set while some worker waits for work, so an enqueue knows to wake it. */
+  readonly idleWorkers: string;
+  /** PUBSUB channel on which an enqueue wakes idle workers (message: queue name). */
+  readonly wakeChannel: string;
+  /** HASH payload-key -> times a job was recovered from a dead worker (poison-job limit). */
+  readonly recoveries: string;
+  /** STRING with TTL: lock held by the supervisor that prunes dead workers. */
+  readonly pruneLock: string;
+}
+
+export const DEFAULT_NAMESPACE = 'resque';
+
+export function resqueKeys(namespace: string = DEFAULT_NAMESPACE): ResqueKeys {
+  const p = namespace === '' ? '' : `${namespace}:`;
+  return {
+    namespace,
+    queues: `${p}queues`,
+    queue: (name) => `${p}queue:${name}`,
+    workers: `${p}workers`,
+    worker: (id) => `${p}worker:${id}`,
+    workerStarted: (id) => `${p}worker:${id}:started`,
+    heartbeats: `${p}workers:heartbeat`,
+    statProcessed: `${p}stat:processed`,
+    statFailed: `${p}stat:failed`,
+    workerStatProcessed: (id) => `${p}stat:processed:${id}`,
+    workerStatFailed: (id) => `${p}stat:failed:${id}`,
+    failed: `${p}failed`,
+    pauseAllWorkers: `${p}pause-all-workers`,
+    jobStatus: (id, prefix) => `${p}job:${prefix ? `${prefix}_` : ''}${id}:status`,
+    jobStatusPrefix: `${p}job:`,
+    queuePrefix: `${p}queue:`,
+    workerInflight: (id) => `${p}worker:${id}:inflight`,
+    workerLastReserve: (id) => `${p}worker:${id}:last-reserve`,
+    idleWorkers: `${p}rw:idle-workers`,
+    wakeChannel: `${p}rw:wake`,
+    recoveries: `${p}rw:recoveries`,
+    pruneLock: `${p}rw:prune-lock`,
+  };
+}

@@ -1,0 +1,64 @@
+--[[
+  Record the outcome of finished jobs and only then drop them from the worker's in-flight list.
+  An entry no longer in flight is skipped, so a re-sent call (lost reply) counts nothing twice.
+
+  KEYS[1]  in-flight list of the worker  (<ns>:worker:<id>:inflight)
+  KEYS[2]  worker record                 (<ns>:worker:<id>)
+  KEYS[3]  stat:processed
+  KEYS[4]  stat:failed
+  KEYS[5]  stat:processed:<worker id>
+  KEYS[6]  stat:failed:<worker id>
+  KEYS[7]  failed list
+  KEYS[7+i] php-resque status key of job i, or '' when the payload has no id
+  ARGV[1]  worker id
+  ARGV[2]  now, unix seconds
+  ARGV[3]  status TTL in seconds for a final status
+  then 3 values per job i, at ARGV[4 + 3(i-1)]:
+    in-flight entry | failure record JSON ('' for success) | perform's result as JSON ('' for none)
+  Returns the number of jobs recorded.
+]]
+-- @include worker-record
+
+local now = tonumber(ARGV[2])
+local processed, failed = 0, 0
+local job = 0
+for i = 4, #ARGV, 3 do
+  job = job + 1
+  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
+    processed = processed + 1
+    local failure = ARGV[i + 1]
+    if failure ~= '' then
+      failed = failed + 1
+      redis.call('RPUSH', KEYS[7], failure)
+    end
+    local status_key = KEYS[7 + job]
+    if status_key ~= '' then
+      local current = redis.call('GET', status_key)
+      if current then
+        local ok, old = pcall(cjson.decode, current)
+        local started = (ok and type(old) == 'table' and old.started) or now
+        local result = ARGV[i + 2]
+        if result == '' then result = 'null' end
+        redis.call('SET', status_key, '{"status":' .. (failure ~= '' and 3 or 4) .. ',"updated":' .. now ..
+          ',"started":' .. cjson.encode(started) .. ',"result":' .. result .. '}', 'EX', ARGV[3])
+      end
+    end
+  end
+end
+
+if processed > 0 then
+  redis.call('INCRBY', KEYS[3], processed)
+  redis.call('INCRBY', KEYS[5], processed)
+end
+if failed > 0 then
+  redis.call('INCRBY', KEYS[4], failed)
+  redis.call('INCRBY', KEYS[6], failed)
+end
+
+local next_entry = redis.call('LINDEX', KEYS[1], 0)
+if next_entry then
+  set_worker_record(KEYS[2], ARGV[1], next_entry)
+else
+  redis.call('DEL', KEYS[2])
+end
+return processed

@@ -1,0 +1,85 @@
+--[[
+  Reserve up to N jobs for one worker: pop them from its queues in priority order and record them
+  in the worker's in-flight list in the same atomic step, so a worker killed after this returns
+  cannot lose them (dead-worker recovery puts them back).
+
+  Safe to repeat: ioredis re-sends a command whose reply was lost when Redis went away. If the
+  worker's last reservation already carries this token, the script returns that reservation again
+  instead of taking more jobs.
+
+  KEYS[1]  in-flight list of the worker  (<ns>:worker:<id>:inflight)
+  KEYS[2]  last reservation token        (<ns>:worker:<id>:last-reserve)
+  KEYS[3]  worker record                 (<ns>:worker:<id>)
+  KEYS[4]  queues set                    (<ns>:queues)
+  KEYS[5]  pause-all-workers flag        (<ns>:pause-all-workers)
+  KEYS[6]  idle-workers flag             (<ns>:rw:idle-workers)
+  ARGV[1]  reservation token (unique per worker)
+  ARGV[2]  maximum number of jobs to take
+  ARGV[3]  run_at, ISO 8601 UTC
+  ARGV[4]  worker id
+  ARGV[5]  queue key prefix              (<ns>:queue:)
+  ARGV[6]  idle flag TTL in ms
+  ARGV[7..] queue names in priority order; '*' or a name with '*' matches known queues, sorted
+  Returns the in-flight entries taken: '<token>\0<run_at>\0<queue>\0<payload>'.
+]]
+-- @include worker-record
+
+local token = ARGV[1]
+local sep = '\0'
+
+if redis.call('GET', KEYS[2]) == token then
+  local again = {}
+  local prefix = token .. sep
+  for _, entry in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+    if string.sub(entry, 1, #prefix) == prefix then again[#again + 1] = entry end
+  end
+  return again
+end
+
+if redis.call('EXISTS', KEYS[5]) == 1 then return {} end
+
+local wanted = tonumber(ARGV[2])
+local queues = {}
+local known = nil
+for i = 7, #ARGV do
+  local q = ARGV[i]
+  if string.find(q, '*', 1, true) then
+    if not known then
+      known = redis.call('SMEMBERS', KEYS[4])
+      table.sort(known)
+    end
+    local pattern = '^' .. string.gsub(string.gsub(q, '[%^%$%(%)%%%.%[%]%+%-%?]', '%%%0'), '%*', '.*') .. '$'
+    for _, name in ipairs(known) do
+      if string.find(name, pattern) then queues[#queues + 1] = name end
+    end
+  else
+    queues[#queues + 1] = q
+  end
+end
+
+local entries = {}
+local head = token .. sep .. ARGV[3] .. sep
+for _, q in ipairs(queues) do
+  local need = wanted - #entries
+  if need <= 0 then break end
+  local popped = redis.call('LPOP', ARGV[5] .. q, need)
+  if popped then
+    for _, payload in ipairs(popped) do
+      entries[#entries + 1] = head .. q .. sep .. payload
+    end
+  end
+end
+
+if #entries == 0 then
+  redis.call('SET', KEYS[6], '1', 'PX', ARGV[6])
+  return entries
+end
+
+for i = 1, #entries, 5000 do
+  redis.call('RPUSH', KEYS[1], unpack(entries, i, math.min(i + 4999, #entries)))
+end
+redis.call('SET', KEYS[2], token)
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  set_worker_record(KEYS[3], ARGV[4], entries[1])
+end
+return entries

@@ -1,0 +1,19 @@
+-- Shared by the scripts that include it with `-- @include worker-record`.
+-- Writes Ruby's in-flight record `{"queue","run_at","payload","worker"}` for an in-flight entry
+-- '<token>\0<run_at>\0<queue>\0<payload>'. The payload is embedded as-is (byte-exact, as peers
+-- wrote it) when it is a JSON object, and as a JSON string when it is not, so the record always
+-- parses for resque-web and friends.
+local function split_entry(entry)
+  local a = string.find(entry, '\0', 1, true)
+  local b = string.find(entry, '\0', a + 1, true)
+  local c = string.find(entry, '\0', b + 1, true)
+  return string.sub(entry, a + 1, b - 1), string.sub(entry, b + 1, c - 1), string.sub(entry, c + 1)
+end
+
+local function set_worker_record(key, worker_id, entry)
+  local run_at, queue, payload = split_entry(entry)
+  local ok, decoded = pcall(cjson.decode, payload)
+  if not ok or type(decoded) ~= 'table' then payload = cjson.encode(payload) end
+  redis.call('SET', key, '{"queue":' .. cjson.encode(queue) .. ',"run_at":' .. cjson.encode(run_at) ..
+    ',"payload":' .. payload .. ',"worker":' .. cjson.encode(worker_id) .. '}')
+end

@@ -1,0 +1,63 @@
+/**
+ * The Lua scripts, loaded once from `lua/*.lua` and registered on a connection with ioredis
+ * `defineCommand` (EVALSHA, falling back to EVAL after a Redis restart flushed the script cache).
+ * A line `-- @include name` splices in `lua/<name>.lib.lua`, so shared helpers have one source.
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+const LUA_DIR = new URL('./lua/', import.meta.url);
+
+export interface ScriptDef {
+  /** Fixed KEYS count, or undefined when the caller passes it first (variadic keys). */
+  readonly numberOfKeys?: number;
+}
+
+/** Scripts and their key counts; the header of each file names its KEYS and ARGV. */
+export const SCRIPTS = {
+  enqueue: {},
+  reserve: { numberOfKeys: 6 },
+  start: {},
+  finish: {},
+  heartbeat: { numberOfKeys: 1 },
+  requeue: { numberOfKeys: 2 },
+} as const satisfies Record<string, ScriptDef>;
+
+export type ScriptName = keyof typeof SCRIPTS;
+
+const sources = new Map<ScriptName, string>();
+
+export function scriptSource(name: ScriptName): string {
+  let source = sources.get(name);
+  if (source === undefined) {
+    source = readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8').replace(
+      /^-- @include ([\w-]+)$/gm,
+      (_line, lib: string) => readFileSync(new URL(`${lib}.lib.lua`, LUA_DIR), 'utf8'),
+    );
+    sources.set(name, source);
+  }
+  return source;
+}
+
+/** Arguments are flattened by ioredis; variadic scripts take the number of keys first. */
+export type ScriptArg = string | number | Buffer;
+
+export interface ResqueScripts {
+  enqueue(numKeys: number, ...args: ScriptArg[]): Promise<number>;
+  /** Buffer variant: in-flight entries are matched byte for byte when they are finished. */
+  reserveBuffer(...args: ScriptArg[]): Promise<Buffer[]>;
+  start(numKeys: number, ...args: ScriptArg[]): Promise<number>;
+  finish(numKeys: number, ...args: ScriptArg[]): Promise<number>;
+  heartbeat(key: string, workerId: string): Promise<string>;
+  requeueBuffer(...args: ScriptArg[]): Promise<Buffer[]>;
+}
+
+export type ScriptedRedis = Redis & ResqueScripts;
+
+export function defineScripts(redis: Redis): ScriptedRedis {
+  for (const [name, def] of Object.entries(SCRIPTS) as [ScriptName, ScriptDef][]) {
+    if (typeof (redis as unknown as Record<string, unknown>)[name] === 'function') continue;
+    redis.defineCommand(name, { lua: scriptSource(name), numberOfKeys: def.numberOfKeys });
+  }
+  return redis as ScriptedRedis;
+}

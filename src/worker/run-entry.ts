@@ -1,0 +1,113 @@
+/**
+ * Runs one reserved in-flight entry to an outcome that the finish script records: parse the
+ * payload, find the job class, perform it, and turn any failure (bad payload, unknown class, a
+ * throw, a timeout) into a Ruby failure record. Never throws: a job is never silently dropped.
+ */
+import { type JobContext, JobTimeoutError } from '../jobs/job.ts';
+import type { JobRegistry } from '../jobs/job-registry.ts';
+import {
+  buildFailureRecord,
+  describeError,
+  type FailureInfo,
+  InvalidPayloadError,
+  type Payload,
+} from '../jobs/payload.ts';
+import { jobTimeoutOf, performJob } from '../jobs/perform-job.ts';
+import type { ResqueKeys } from '../redis/keys.ts';
+import type { InFlightEntry } from './in-flight-entry.ts';
+
+export interface Ack {
+  entry: Buffer;
+  /** Failure record JSON, or '' when the job succeeded (or was skipped). */
+  failure: string;
+  /** perform's return value as JSON for the php-resque status, or ''. */
+  result: string;
+  /** php-resque status key, or '' when the payload has no id. */
+  statusKey: string;
+}
+
+export interface JobReport {
+  queue: string;
+  className: string | undefined;
+  jobId: string | undefined;
+  outcome: 'done' | 'skipped' | 'failed';
+  failure?: FailureInfo;
+  ms: number;
+}
+
+export interface RunContext {
+  keys: ResqueKeys;
+  registry: JobRegistry;
+  workerId: string;
+  defaultTimeout: number | null;
+}
+
+export async function runEntry(
+  entry: InFlightEntry,
+  parsed: Payload | InvalidPayloadError,
+  ctx: RunContext,
+  abort: AbortController,
+): Promise<[Ack, JobReport]> {
+  const started = performance.now();
+  const payload = parsed instanceof InvalidPayloadError ? undefined : parsed;
+  let failure: FailureInfo | undefined;
+  let result = '';
+  let outcome: JobReport['outcome'] = 'failed';
+  try {
+    if (!payload) throw parsed;
+    const def = ctx.registry.get(payload.class);
+    const context: JobContext = {
+      queue: entry.queue,
+      jobId: payload.id,
+      className: payload.class,
+      payload,
+      workerId: ctx.workerId,
+      signal: abort.signal,
+    };
+    const timeout = jobTimeoutOf(def) ?? ctx.defaultTimeout ?? undefined;
+    const done = await performJob(def, context, payload.args, timeout, abort);
+    if (done.kind === 'failed') {
+      failure = describeError(done.error);
+      if (done.error instanceof JobTimeoutError) failure.exception = 'JobTimeout';
+    } else {
+      outcome = done.kind;
+      if (done.kind === 'done') result = resultJson(done.result);
+    }
+  } catch (error) {
+    failure = describeError(error);
+  }
+  const ack: Ack = {
+    entry: entry.raw,
+    failure: failure
+      ? buildFailureRecord({
+          rawPayload: entry.payload,
+          payloadIsObject: payload !== undefined,
+          failure,
+          workerId: ctx.workerId,
+          queue: entry.queue,
+        })
+      : '',
+    result,
+    statusKey: payload?.id
+      ? ctx.keys.jobStatus(payload.id, typeof payload.prefix === 'string' ? payload.prefix : '')
+      : '',
+  };
+  const report: JobReport = {
+    queue: entry.queue,
+    className: payload?.class,
+    jobId: payload?.id,
+    outcome,
+    ms: Math.round((performance.now() - started) * 1000) / 1000,
+  };
+  if (failure) report.failure = failure;
+  return [ack, report];
+}
+
+function resultJson(value: unknown): string {
+  if (value === undefined) return '';
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    return '';
+  }
+}

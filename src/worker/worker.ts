@@ -1,0 +1,480 @@
+/**
+ * One Resque worker (one worker id, `host:pid:queues`), running up to `concurrency` jobs at once.
+ *
+ * Duties:
+ *  1. register in `workers` (+ started, heartbeat), heartbeat every `heartbeatInterval`, unregister
+ *  2. reserve jobs in queue-priority order, atomically into its in-flight list (reserve.lua)
+ *  3. run them (run-entry.ts) and record outcomes, stats and statuses in batches (finish.lua)
+ *  4. wait for work without polling hot: an enqueue wakes it through pub/sub; `interval` polls
+ *     catch jobs pushed by other Resque clients
+ *  5. pause() / resume() / killRunningJobs() / stop(deadline); recycle after maxJobs / maxMemoryMb
+ *
+ * At a stop deadline, jobs still running are put back at the head of their queues (requeue.lua):
+ * it is worse to lose a job than to run it twice.
+ */
+import { EventEmitter } from 'node:events';
+import { setImmediate as yieldToIo } from 'node:timers/promises';
+import type { JobRegistry } from '../jobs/job-registry.ts';
+import { host, InvalidPayloadError, type Payload, parsePayload } from '../jobs/payload.ts';
+import { type Logger, silentLogger } from '../log.ts';
+import { createRedis } from '../redis/connection.ts';
+import { type ResqueKeys, resqueKeys } from '../redis/keys.ts';
+import type { ScriptedRedis } from '../redis/scripts.ts';
+import { Wakeup } from '../util/wakeup.ts';
+import { type InFlightEntry, parseInFlightEntry } from './in-flight-entry.ts';
+import { type Ack, type JobReport, runEntry } from './run-entry.ts';
+
+export const VERSION = '0.1.0';
+
+export interface WorkerOptions {
+  redisUrl: string;
+  namespace?: string;
+  /** Priority order; `*` (or `name*`) matches known queues alphabetically. */
+  queues: readonly string[];
+  registry: JobRegistry;
+  concurrency?: number;
+  /** Seconds between polls of empty queues. */
+  interval?: number;
+  heartbeatInterval?: number;
+  statusTtl?: number;
+  jobTimeout?: number | null;
+  maxJobs?: number | null;
+  maxMemoryMb?: number | null;
+  logger?: Logger;
+  /** Overrides `host:pid:queues` (several workers in one process, tests). */
+  id?: string;
+  /** Show `resque-<version>: ...` as the process title (Resque peers look for it in `ps`). */
+  setProcessTitle?: boolean;
+}
+
+export interface WorkerEvents {
+  job: [JobReport];
+  idle: [];
+  paused: [];
+  recycle: [reason: string];
+  stopped: [];
+}
+
+type State = 'new' | 'running' | 'stopping' | 'stopped';
+
+interface Running {
+  entry: InFlightEntry;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+export class Worker extends EventEmitter<WorkerEvents> {
+  readonly id: string;
+  readonly keys: ResqueKeys;
+  readonly redis: ScriptedRedis;
+  readonly #subscriber: ScriptedRedis;
+  readonly #opts: Required<Omit<WorkerOptions, 'id' | 'namespace' | 'logger'>>;
+  readonly #log: Logger;
+  readonly #wakeup = new Wakeup();
+  readonly #running = new Set<Running>();
+  #acks: Ack[] = [];
+  #state: State = 'new';
+  #paused = false;
+  #seq = 0;
+  #jobsDone = 0;
+  #loop: Promise<void> | null = null;
+  #stopping: Promise<void> | null = null;
+  #deadline = Number.POSITIVE_INFINITY;
+  #heartbeat: NodeJS.Timeout | null = null;
+
+  constructor(options: WorkerOptions) {
+    super();
+    this.#opts = {
+      redisUrl: options.redisUrl,
+      queues: options.queues,
+      registry: options.registry,
+      concurrency: options.concurrency ?? 1,
+      interval: options.interval ?? 5,
+      heartbeatInterval: options.heartbeatInterval ?? 30,
+      statusTtl: options.statusTtl ?? 86400,
+      jobTimeout: options.jobTimeout ?? null,
+      maxJobs: options.maxJobs ?? null,
+      maxMemoryMb: options.maxMemoryMb ?? null,
+      setProcessTitle: options.setProcessTitle ?? false,
+    };
+    this.keys = resqueKeys(options.namespace);
+    this.id = options.id ?? `${host()}:${process.pid}:${options.queues.join(',')}`;
+    this.#log = (options.logger ?? silentLogger).child({ workerId: this.id });
+    this.redis = createRedis({ url: options.redisUrl, name: `resque-worker:${this.id}`, logger: this.#log });
+    this.#subscriber = createRedis({
+      url: options.redisUrl,
+      name: `resque-worker:${this.id}:wake`,
+      logger: this.#log,
+    });
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Jobs running now. */
+  get busy(): number {
+    return this.#running.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new Error(`worker ${this.id} already started`);
+    this.#state = 'running';
+    await this.#subscriber.subscribe(this.keys.wakeChannel);
+    this.#subscriber.on('message', () => this.#wakeup.notify());
+    await this.#register();
+    this.#heartbeat = setInterval(() => void this.#beat(), this.#opts.heartbeatInterval * 1000);
+    this.#log.info(
+      { event: 'worker.start', queues: this.#opts.queues, concurrency: this.#opts.concurrency },
+      'worker started',
+    );
+    this.#title();
+    this.#loop = this.#run();
+  }
+
+  pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#log.info({ event: 'worker.pause' }, 'paused: running jobs finish, no new ones start');
+    this.#title();
+    this.#wakeup.notify();
+  }
+
+  resume(): void {
+    if (!this.#paused || this.#state !== 'running') return;
+    this.#paused = false;
+    this.#log.info({ event: 'worker.resume' }, 'resumed');
+    this.#title();
+    this.#wakeup.notify();
+  }
+
+  /** Resque's USR1: fail the running jobs now (their abort signals fire), keep the worker. */
+  killRunningJobs(reason = 'killed by USR1'): void {
+    for (const job of this.#running) job.abort.abort(Object.assign(new Error(reason), { name: 'JobKilled' }));
+  }
+
+  /**
+   * Stops taking jobs, lets running ones finish until `deadline` (ms since epoch; none = wait
+   * forever), then puts back what is still running, records everything, and unregisters.
+   * Calling it again (a second TERM) only brings the deadline forward.
+   */
+  stop(deadline?: number): Promise<void> {
+    if (deadline !== undefined) this.#deadline = Math.min(this.#deadline, deadline);
+    if (this.#stopping) {
+      this.#wakeup.notify();
+      return this.#stopping;
+    }
+    this.#stopping = this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    if (this.#state === 'new') {
+      this.#state = 'stopped';
+      await this.#close();
+      return;
+    }
+    this.#state = 'stopping';
+    this.#log.info(
+      { event: 'worker.stopping', running: this.#running.size },
+      'stopping: finishing running jobs',
+    );
+    this.#title();
+    this.#wakeup.notify();
+    await this.#loop;
+    for (
+      let left = this.#deadline - Date.now();
+      this.#running.size > 0 && left > 0;
+      left = this.#deadline - Date.now()
+    ) {
+      await this.#wakeup.wait(left);
+    }
+    if (this.#running.size > 0) await this.#requeueRunning();
+    await this.#flushAcks();
+    await this.#unregister();
+    await this.#close();
+    this.#state = 'stopped';
+    this.#log.info({ event: 'worker.stopped', processed: this.#jobsDone }, 'worker stopped');
+    this.emit('stopped');
+  }
+
+  async #requeueRunning(): Promise<void> {
+    const left = [...this.#running];
+    this.#running.clear();
+    for (const job of left)
+      job.abort.abort(Object.assign(new Error('worker stopped at its deadline'), { name: 'JobKilled' }));
+    const moved = await this.redis.requeueBuffer(
+      this.keys.workerInflight(this.id),
+      this.keys.worker(this.id),
+      this.id,
+      this.keys.queuePrefix,
+      this.keys.jobStatusPrefix,
+      Math.floor(Date.now() / 1000),
+      ...left.map((j) => j.entry.raw),
+    );
+    this.#log.warn(
+      { event: 'worker.requeued', queues: left.map((j) => j.entry.queue), count: moved.length },
+      'stop deadline reached: running jobs put back at the head of their queues',
+    );
+  }
+
+  async #close(): Promise<void> {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#subscriber.disconnect();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  // ---- the loop ----
+
+  async #run(): Promise<void> {
+    const idleMs = this.#opts.interval * 1000;
+    while (this.#state === 'running') {
+      if (this.#paused) {
+        await this.#flushAcks();
+        this.emit('paused');
+        await this.#wakeup.wait();
+        continue;
+      }
+      const free = this.#opts.concurrency - this.#running.size;
+      if (free <= 0) {
+        await this.#wakeup.wait();
+        continue;
+      }
+      let entries: Buffer[];
+      try {
+        entries = await this.#reserve(free);
+      } catch (err) {
+        this.#log.error(
+          { event: 'worker.reserve-error', err: (err as Error).message },
+          'reserve failed; retrying',
+        );
+        await this.#wakeup.wait(1000);
+        continue;
+      }
+      if (entries.length === 0) {
+        if (this.#running.size === 0) {
+          this.#title();
+          this.emit('idle');
+        }
+        await this.#wakeup.wait(idleMs);
+        continue;
+      }
+      this.#startAll(entries);
+      // Let fast jobs finish in this turn so their outcomes go out in one batch with the next reserve.
+      await yieldToIo();
+    }
+  }
+
+  /** One round trip: record finished jobs, then take up to `count` new ones. */
+  async #reserve(count: number): Promise<Buffer[]> {
+    const acks = this.#acks;
+    this.#acks = [];
+    const pipe = this.redis.pipeline();
+    if (acks.length > 0) this.#queueFinish(pipe, acks);
+    const token = `${++this.#seq}`;
+    (pipe as unknown as ScriptedRedis).reserveBuffer(
+      this.keys.workerInflight(this.id),
+      this.keys.workerLastReserve(this.id),
+      this.keys.worker(this.id),
+      this.keys.queues,
+      this.keys.pauseAllWorkers,
+      this.keys.idleWorkers,
+      token,
+      count,
+      new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      this.id,
+      this.keys.queuePrefix,
+      Math.ceil(this.#opts.interval * 2000),
+      ...this.#opts.queues,
+    );
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await pipe.exec();
+    } catch (err) {
+      this.#acks = acks.concat(this.#acks); // finish is idempotent: safe to send again
+      throw err;
+    }
+    const finishError = acks.length > 0 ? results?.[0]?.[0] : null;
+    if (finishError) {
+      this.#acks = acks.concat(this.#acks);
+      throw finishError;
+    }
+    const last = results?.[results.length - 1];
+    if (!last || last[0]) throw last?.[0] ?? new Error('reserve: no reply');
+    return last[1] as Buffer[];
+  }
+
+  #queueFinish(pipe: ReturnType<ScriptedRedis['pipeline']>, acks: Ack[]): void {
+    const k = this.keys;
+    const keys: string[] = [
+      k.workerInflight(this.id),
+      k.worker(this.id),
+      k.statProcessed,
+      k.statFailed,
+      k.workerStatProcessed(this.id),
+      k.workerStatFailed(this.id),
+      k.failed,
+    ];
+    const args: (string | number | Buffer)[] = [this.id, Math.floor(Date.now() / 1000), this.#opts.statusTtl];
+    for (const ack of acks) {
+      keys.push(ack.statusKey);
+      args.push(ack.entry, ack.failure, ack.result);
+    }
+    (pipe as unknown as ScriptedRedis).finish(keys.length, ...keys, ...args);
+  }
+
+  async #flushAcks(): Promise<void> {
+    while (this.#acks.length > 0) {
+      const acks = this.#acks;
+      this.#acks = [];
+      const pipe = this.redis.pipeline();
+      this.#queueFinish(pipe, acks);
+      const [[err] = [null]] = (await pipe.exec()) ?? [];
+      if (err) {
+        this.#acks = acks.concat(this.#acks);
+        throw err;
+      }
+    }
+  }
+
+  #startAll(raw: Buffer[]): void {
+    const statusKeys: string[] = [];
+    for (const buf of raw) {
+      const entry = parseInFlightEntry(buf);
+      const job: Running = { entry, abort: new AbortController(), done: Promise.resolve() };
+      const payload = tryParsePayload(entry.payload);
+      if (!(payload instanceof InvalidPayloadError) && payload.id)
+        statusKeys.push(this.keys.jobStatus(payload.id, statusPrefix(payload)));
+      job.done = this.#perform(job, payload);
+      this.#running.add(job);
+    }
+    // Sent before any of these jobs' finish (same connection), so RUNNING never overwrites a final status.
+    if (statusKeys.length > 0) {
+      this.redis
+        .start(statusKeys.length, ...statusKeys, Math.floor(Date.now() / 1000))
+        .catch((err: Error) => {
+          this.#log.warn({ event: 'worker.status-error', err: err.message }, 'could not mark jobs running');
+        });
+    }
+    const first = this.#running.values().next().value;
+    if (first) this.#title(first.entry);
+  }
+
+  async #perform(job: Running, payload: Payload | InvalidPayloadError): Promise<void> {
+    const [ack, report] = await runEntry(
+      job.entry,
+      payload,
+      {
+        keys: this.keys,
+        registry: this.#opts.registry,
+        workerId: this.id,
+        defaultTimeout: this.#opts.jobTimeout,
+      },
+      job.abort,
+    );
+    if (!this.#running.delete(job)) return; // put back at a stop deadline: its outcome is not recorded
+    this.#acks.push(ack);
+    this.#jobsDone++;
+    this.#report(report);
+    this.#checkRecycle();
+    this.#wakeup.notify();
+  }
+
+  #report(report: JobReport): void {
+    const fields = {
+      event: `job.${report.outcome}`,
+      jobId: report.jobId,
+      queue: report.queue,
+      class: report.className,
+      ms: report.ms,
+    };
+    if (report.failure) {
+      this.#log.warn(
+        { ...fields, exception: report.failure.exception, error: report.failure.error },
+        'job failed',
+      );
+    } else {
+      this.#log.info(fields, `job ${report.outcome}`);
+    }
+    if (this.listenerCount('job') > 0) this.emit('job', report);
+  }
+
+  #checkRecycle(): void {
+    if (this.#state !== 'running') return;
+    const { maxJobs, maxMemoryMb } = this.#opts;
+    let reason: string | null = null;
+    if (maxJobs !== null && this.#jobsDone >= maxJobs)
+      reason = `ran ${this.#jobsDone} jobs (maxJobs ${maxJobs})`;
+    else if (maxMemoryMb !== null && process.memoryUsage.rss() > maxMemoryMb * 1024 * 1024) {
+      reason = `RSS above ${maxMemoryMb} MiB`;
+    }
+    if (reason) {
+      this.#log.info({ event: 'worker.recycle', reason }, 'recycling worker');
+      this.emit('recycle', reason);
+      void this.stop();
+    }
+  }
+
+  // ---- registration ----
+
+  async #register(): Promise<void> {
+    const k = this.keys;
+    await this.redis.heartbeat(k.heartbeats, this.id);
+    await this.redis
+      .multi()
+      .sadd(k.workers, this.id)
+      .set(k.workerStarted(this.id), new Date().toISOString())
+      .exec();
+  }
+
+  async #beat(): Promise<void> {
+    try {
+      await this.redis.heartbeat(this.keys.heartbeats, this.id);
+    } catch (err) {
+      this.#log.warn({ event: 'worker.heartbeat-error', err: (err as Error).message }, 'heartbeat failed');
+    }
+  }
+
+  async #unregister(): Promise<void> {
+    const k = this.keys;
+    await this.redis
+      .multi()
+      .srem(k.workers, this.id)
+      .del(
+        k.worker(this.id),
+        k.workerStarted(this.id),
+        k.workerStatProcessed(this.id),
+        k.workerStatFailed(this.id),
+        k.workerLastReserve(this.id),
+      )
+      .hdel(k.heartbeats, this.id)
+      .exec();
+  }
+
+  #title(current?: InFlightEntry): void {
+    if (!this.#opts.setProcessTitle) return;
+    const queues = this.#opts.queues.join(',');
+    let what: string;
+    if (this.#state === 'stopping') what = 'Stopping';
+    else if (this.#paused) what = 'Paused';
+    else if (current) what = `Processing ${current.queue} since ${Math.floor(Date.now() / 1000)}`;
+    else what = `Waiting for ${queues}`;
+    process.title = `resque-${VERSION}: ${what}`;
+  }
+}
+
+function tryParsePayload(raw: string): Payload | InvalidPayloadError {
+  try {
+    return parsePayload(raw);
+  } catch (err) {
+    return err as InvalidPayloadError;
+  }
+}
+
+export function statusPrefix(payload: Payload): string {
+  return typeof payload.prefix === 'string' ? payload.prefix : '';
+}
