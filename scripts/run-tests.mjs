@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// `npm test`: every test file under test/unit, test/integration, test/e2e (and test/systemd when
+// RUN_SYSTEMD_TESTS=1 or in CI), on Node's test runner with tsx. Extra args are passed through,
+// e.g. `npm test -- --test-name-pattern=reserve` or a list of files.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = process.argv.slice(2);
+const files = args.filter((a) => !a.startsWith('-'));
+const flags = args.filter((a) => a.startsWith('-'));
+const layers = ['unit', 'integration', 'e2e'];
+if (process.env.RUN_SYSTEMD_TESTS === '1') layers.push('systemd');
+if (files.length === 0) {
+  for (const layer of layers) {
+    let names = [];
+    try {
+      names = readdirSync(join('test', layer));
+    } catch {}
+    files.push(
+      ...names
+        .filter((n) => n.endsWith('.test.ts'))
+        .sort()
+        .map((n) => join('test', layer, n)),
+    );
+  }
+}
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...flags, ...files],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,267 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { ResqueClient } from '../../src/client/client.ts';
+import { JobRegistry } from '../../src/jobs/job-registry.ts';
+import { resqueKeys } from '../../src/redis/keys.ts';
+import { Worker, type WorkerOptions } from '../../src/worker/worker.ts';
+import { Hooked } from '../fixtures/jobs/basic.ts';
+import { TestRedis } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const FIXTURES = new URL('../fixtures/jobs/', import.meta.url).pathname;
+const keys = resqueKeys();
+
+describe('worker round trip', () => {
+  let redis: TestRedis;
+  let client: ResqueClient;
+  let registry: JobRegistry;
+  const workers: Worker[] = [];
+
+  before(async () => {
+    redis = await TestRedis.start();
+    client = new ResqueClient({ redisUrl: redis.url });
+    registry = await new JobRegistry().load([FIXTURES]);
+  });
+  after(async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    await client.close();
+    await redis.stop();
+  });
+  beforeEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
+    await redis.client().flushall();
+  });
+
+  async function startWorker(opts: Partial<WorkerOptions> = {}): Promise<Worker> {
+    const w = new Worker({ redisUrl: redis.url, queues: ['default'], registry, interval: 0.2, ...opts });
+    workers.push(w);
+    await w.start();
+    return w;
+  }
+
+  test('enqueue writes Resque payload and keys; a worker runs it and counts it', async () => {
+    const r = redis.client();
+    const id = await client.enqueue('default', 'Echo', [1, 'two', { three: 3 }], { trackStatus: true });
+    assert.match(id, /^[0-9a-f]{32}$/);
+    assert.deepEqual(await r.smembers(keys.queues), ['default']);
+    const [raw] = await r.lrange(keys.queue('default'), 0, -1);
+    const payload = JSON.parse(raw!);
+    assert.deepEqual(Object.keys(payload), ['class', 'args', 'id', 'queue_time']);
+    assert.equal(payload.class, 'Echo');
+    assert.deepEqual(payload.args, [1, 'two', { three: 3 }]);
+    assert.deepEqual(await client.status(id), {
+      status: 'waiting',
+      code: 1,
+      updated: payload.queue_time | 0,
+      started: payload.queue_time | 0,
+      result: null,
+    });
+
+    const w = await startWorker();
+    const s = await waitFor(async () => {
+      const st = await client.status(id);
+      return st.status === 'complete' && st;
+    });
+    assert.deepEqual(s.result, {
+      args: [1, 'two', { three: 3 }],
+      queue: 'default',
+      jobId: id,
+      workerId: w.id,
+    });
+    const ttl = await r.ttl(keys.jobStatus(id));
+    assert.ok(ttl > 86000 && ttl <= 86400, `status TTL ${ttl}`);
+    assert.equal(await r.get(keys.statProcessed), '1');
+    assert.equal(await r.get(keys.workerStatProcessed(w.id)), '1');
+    assert.equal(await r.get(keys.statFailed), null);
+    assert.equal(await r.llen(keys.workerInflight(w.id)), 0);
+    assert.equal(await r.exists(keys.worker(w.id)), 0);
+  });
+
+  test('registers as a Resque worker, heartbeats with Redis time, unregisters on stop', async () => {
+    const r = redis.client();
+    const w = await startWorker({ queues: ['high', 'default'] });
+    assert.match(w.id, new RegExp(`^[^:]+:${process.pid}:high,default$`));
+    assert.deepEqual(await r.smembers(keys.workers), [w.id]);
+    const started = await r.get(keys.workerStarted(w.id));
+    assert.ok(started && !Number.isNaN(Date.parse(started)));
+    const beat = await r.hget(keys.heartbeats, w.id);
+    assert.match(beat ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const [secs] = await r.time();
+    assert.ok(Math.abs(Date.parse(beat!) / 1000 - Number(secs)) < 5);
+    const infos = await client.workers();
+    assert.equal(infos.length, 1);
+    assert.deepEqual(infos[0]!.queues, ['high', 'default']);
+    await w.stop();
+    assert.deepEqual(await r.smembers(keys.workers), []);
+    assert.equal(await r.hget(keys.heartbeats, w.id), null);
+    assert.equal(await r.exists(keys.workerStarted(w.id)), 0);
+  });
+
+  test('takes jobs in queue priority order', async () => {
+    const order: string[] = [];
+    await client.enqueue('low', 'Echo', ['low-1']);
+    await client.enqueue('default', 'Echo', ['default-1']);
+    await client.enqueue('high', 'Echo', ['high-1']);
+    await client.enqueue('high', 'Echo', ['high-2']);
+    const w = await startWorker({ queues: ['high', 'default', 'low'] });
+    w.on('job', (j) => order.push(`${j.queue}`));
+    await waitFor(() => order.length === 4);
+    assert.deepEqual(order, ['high', 'high', 'default', 'low']);
+  });
+
+  test('* takes from every queue, alphabetically', async () => {
+    const order: string[] = [];
+    for (const q of ['zeta', 'alpha', 'mid']) await client.enqueue(q, 'Echo', [q]);
+    const w = await startWorker({ queues: ['*'] });
+    w.on('job', (j) => order.push(j.queue));
+    await waitFor(() => order.length === 3);
+    assert.deepEqual(order, ['alpha', 'mid', 'zeta']);
+  });
+
+  test('an idle worker picks up a new job at once, without polling (interval 30 s)', async () => {
+    const w = await startWorker({ interval: 30 });
+    await new Promise<void>((r) => w.once('idle', r));
+    const done = new Promise<void>((r) => w.once('job', () => r()));
+    const t0 = performance.now();
+    await client.enqueue('default', 'Echo', []);
+    await done;
+    assert.ok(performance.now() - t0 < 1000, 'picked up well before the 30 s poll');
+  });
+
+  test('function jobs, object jobs and async jobs; args spread', async () => {
+    const a = await client.enqueue('default', 'asyncAdd', [2, 3], { trackStatus: true });
+    const b = await client.enqueue('default', 'ObjectJob', [{ k: 'v' }], { trackStatus: true });
+    await startWorker();
+    await waitFor(
+      async () =>
+        (await client.status(a)).status === 'complete' && (await client.status(b)).status === 'complete',
+    );
+    assert.equal((await client.status(a)).result, 5);
+    assert.deepEqual((await client.status(b)).result, { x: { k: 'v' }, queue: 'default' });
+  });
+
+  test('hooks run in Resque order; a before hook can skip the job', async () => {
+    Hooked.calls.length = 0;
+    const w = await startWorker();
+    const seen: string[] = [];
+    w.on('job', (j) => seen.push(j.outcome));
+    await client.enqueue('default', 'Hooked', ['ok']);
+    await waitFor(() => seen.length === 1);
+    assert.deepEqual(Hooked.calls, [
+      'before',
+      'setUp',
+      'around:in',
+      'perform',
+      'around:out',
+      'after',
+      'tearDown',
+    ]);
+    Hooked.calls.length = 0;
+    await client.enqueue('default', 'Hooked', ['skip']);
+    await client.enqueue('default', 'Hooked', ['skip-false']);
+    await waitFor(() => seen.length === 3);
+    assert.deepEqual(seen.slice(1), ['skipped', 'skipped']);
+    assert.deepEqual(Hooked.calls, ['before', 'before']);
+    Hooked.calls.length = 0;
+    await client.enqueue('default', 'Hooked', ['fail']);
+    await waitFor(() => seen.length === 4);
+    assert.deepEqual(Hooked.calls, [
+      'before',
+      'setUp',
+      'around:in',
+      'perform',
+      'tearDown',
+      'onFailure:hooked failure',
+    ]);
+    assert.equal(seen[3], 'failed');
+  });
+
+  test('a thrown error becomes a Ruby failure record and the worker goes on', async () => {
+    const r = redis.client();
+    const id = await client.enqueue('default', 'Boom', ['kaput'], { trackStatus: true });
+    const w = await startWorker();
+    await waitFor(async () => (await client.status(id)).status === 'failed');
+    const [rec] = await client.failures.list();
+    assert.ok(rec && typeof rec === 'object');
+    assert.deepEqual(Object.keys(rec), [
+      'failed_at',
+      'payload',
+      'exception',
+      'error',
+      'backtrace',
+      'worker',
+      'queue',
+    ]);
+    assert.match(rec.failed_at, /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d UTC$/);
+    assert.equal(rec.exception, 'TypeError');
+    assert.equal(rec.error, 'kaput');
+    assert.ok(
+      rec.backtrace.some((l) => l.includes('basic.ts')),
+      'backtrace points at the job',
+    );
+    assert.equal(rec.worker, w.id);
+    assert.equal(rec.queue, 'default');
+    assert.equal((rec.payload as { id: string }).id, id);
+    assert.equal(await r.get(keys.statProcessed), '1');
+    assert.equal(await r.get(keys.statFailed), '1');
+    assert.equal(await r.get(keys.workerStatFailed(w.id)), '1');
+    const ttl = await r.ttl(keys.jobStatus(id));
+    assert.ok(ttl > 0 && ttl <= 86400);
+    // still working
+    const ok = await client.enqueue('default', 'Echo', [], { trackStatus: true });
+    await waitFor(async () => (await client.status(ok)).status === 'complete');
+  });
+
+  test('a job timeout fails the job with JobTimeout', async () => {
+    const id = await client.enqueue('default', 'TimesOut', [], { trackStatus: true });
+    await startWorker();
+    await waitFor(async () => (await client.status(id)).status === 'failed');
+    const [rec] = (await client.failures.list()) as { exception: string; error: string }[];
+    assert.equal(rec!.exception, 'JobTimeout');
+    assert.match(rec!.error, /timed out after 0.1 s/);
+  });
+
+  test('concurrency runs jobs side by side in one worker', async () => {
+    const w = await startWorker({ concurrency: 5 });
+    const ids = await client.enqueueMany(
+      'default',
+      Array.from({ length: 5 }, () => ({ className: 'Sleepy', args: [300] })),
+    );
+    await waitFor(() => w.busy === 5, { what: '5 jobs running at once' });
+    const rec = JSON.parse((await redis.client().get(keys.worker(w.id)))!);
+    assert.equal(rec.queue, 'default');
+    assert.equal(rec.worker, w.id);
+    assert.ok(ids.includes(rec.payload.id));
+    await waitFor(async () => (await redis.client().get(keys.statProcessed)) === '5');
+  });
+
+  test('pause leaves new jobs queued; resume runs them', async () => {
+    const w = await startWorker();
+    w.pause();
+    await client.enqueue('default', 'Echo', []);
+    await new Promise((r) => setTimeout(r, 300)); // a paused worker must NOT take it during this window
+    assert.equal(await client.size('default'), 1);
+    w.resume();
+    await waitFor(
+      async () =>
+        (await client.size('default')) === 0 && (await redis.client().get(keys.statProcessed)) === '1',
+    );
+  });
+
+  test('stop at a deadline puts the running job back at the head of its queue', async () => {
+    const w = await startWorker();
+    const id = await client.enqueue('default', 'Sleepy', [5000], { trackStatus: true });
+    await client.enqueue('default', 'Echo', ['second']);
+    await waitFor(() => w.busy === 1);
+    await w.stop(Date.now() + 100);
+    const queued = (await client.peek('default', 0, 10)) as { id: string; class: string }[];
+    assert.deepEqual(
+      queued.map((p) => p.class),
+      ['Sleepy', 'Echo'],
+    );
+    assert.equal(queued[0]!.id, id);
+    assert.equal((await client.status(id)).status, 'waiting');
+    assert.equal(await redis.client().llen(keys.workerInflight(w.id)), 0);
+    assert.equal(await redis.client().get(keys.statProcessed), null);
+  });
+});
