@@ -42,8 +42,8 @@ export interface ResqueKeys {
   readonly idleWorkers: string;
   /** PUBSUB channel on which an enqueue wakes idle workers (message: queue name). */
   readonly wakeChannel: string;
-  /** HASH payload-key -> times a job was recovered from a dead worker (poison-job limit). */
-  readonly recoveries: string;
+  /** STRING counter (24 h TTL): times a job was in flight on a worker that died (poison-job limit). */
+  readonly recoveredPrefix: string;
   /** STRING with TTL: lock held by the supervisor that prunes dead workers. */
   readonly pruneLock: string;
 }
@@ -73,7 +73,7 @@ export function resqueKeys(namespace: string = DEFAULT_NAMESPACE): ResqueKeys {
     workerLastReserve: (id) => `${p}worker:${id}:last-reserve`,
     idleWorkers: `${p}rw:idle-workers`,
     wakeChannel: `${p}rw:wake`,
-    recoveries: `${p}rw:recoveries`,
+    recoveredPrefix: `${p}rw:recovered:`,
     pruneLock: `${p}rw:prune-lock`,
   };
 }

@@ -21,6 +21,7 @@ export const SCRIPTS = {
   finish: {},
   heartbeat: { numberOfKeys: 1 },
   requeue: { numberOfKeys: 2 },
+  recover: { numberOfKeys: 11 },
 } as const satisfies Record<string, ScriptDef>;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -50,6 +51,7 @@ export interface ResqueScripts {
   finish(numKeys: number, ...args: ScriptArg[]): Promise<number>;
   heartbeat(key: string, workerId: string): Promise<string>;
   requeueBuffer(...args: ScriptArg[]): Promise<Buffer[]>;
+  recover(...args: ScriptArg[]): Promise<[number, number]>;
 }
 
 export type ScriptedRedis = Redis & ResqueScripts;

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { ResqueClient } from '../../src/client/client.ts';
+import { JobRegistry } from '../../src/jobs/job-registry.ts';
+import { recoverWorker } from '../../src/recovery/recover-worker.ts';
+import { resqueKeys } from '../../src/redis/keys.ts';
+import { defineScripts } from '../../src/redis/scripts.ts';
+import { Worker } from '../../src/worker/worker.ts';
+import { TestRedis } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const FIXTURES = new URL('../fixtures/jobs/', import.meta.url).pathname;
+const keys = resqueKeys();
+
+describe('recovering a dead worker', () => {
+  let redis: TestRedis;
+  let client: ResqueClient;
+  let registry: JobRegistry;
+
+  before(async () => {
+    redis = await TestRedis.start();
+    client = new ResqueClient({ redisUrl: redis.url });
+    registry = await new JobRegistry().load([FIXTURES]);
+  });
+  after(async () => {
+    await client.close();
+    await redis.stop();
+  });
+  beforeEach(async () => {
+    await redis.client().flushall();
+  });
+
+  /** A worker that reserved jobs and then "died": its connections are cut, nothing recorded. */
+  async function deadWorkerHolding(n: number): Promise<{ id: string; ids: string[] }> {
+    const ids = await client.enqueueMany(
+      'default',
+      Array.from({ length: n }, () => ({ className: 'Sleepy', args: [60_000] })),
+      { trackStatus: true },
+    );
+    const w = new Worker({
+      redisUrl: redis.url,
+      queues: ['default'],
+      registry,
+      concurrency: n,
+      id: `host:999${n}:default`,
+    });
+    await w.start();
+    await waitFor(() => w.busy === n);
+    await waitFor(async () => (await client.status(ids[0]!)).status === 'running');
+    w.redis.disconnect();
+    return { id: w.id, ids };
+  }
+
+  test('requeue mode puts in-flight jobs back at the head, statuses back to waiting, worker unregistered', async () => {
+    const r = redis.client();
+    const { id, ids } = await deadWorkerHolding(2);
+    await client.enqueue('default', 'Echo', ['behind']);
+    assert.equal(await r.llen(keys.workerInflight(id)), 2);
+    const result = await recoverWorker(defineScripts(r), keys, id, { reason: 'SIGKILL' });
+    assert.deepEqual(result, { requeued: 2, failed: 0 });
+    const queued = (await client.peek('default', 0, 10)) as { id?: string; class: string }[];
+    assert.deepEqual(queued.map((p) => p.id ?? p.class).slice(0, 2), ids);
+    assert.equal(queued[2]!.class, 'Echo');
+    for (const jid of ids) assert.equal((await client.status(jid)).status, 'waiting');
+    assert.deepEqual(await r.smembers(keys.workers), []);
+    assert.equal(await r.exists(keys.workerInflight(id), keys.worker(id), keys.workerStarted(id)), 0);
+  });
+
+  test('fail mode records dirty-exit failures and final statuses', async () => {
+    const r = redis.client();
+    const { id, ids } = await deadWorkerHolding(1);
+    const result = await recoverWorker(defineScripts(r), keys, id, {
+      mode: 'fail',
+      reason: 'worker killed: job timeout',
+    });
+    assert.deepEqual(result, { requeued: 0, failed: 1 });
+    const [rec] = (await client.failures.list()) as { exception: string; error: string; worker: string }[];
+    assert.equal(rec!.exception, 'DirtyExit');
+    assert.equal(rec!.error, 'worker killed: job timeout');
+    assert.equal(rec!.worker, id);
+    assert.equal((await client.status(ids[0]!)).status, 'failed');
+    assert.ok((await r.ttl(keys.jobStatus(ids[0]!))) > 0);
+    assert.equal(await r.get(keys.statFailed), '1');
+  });
+
+  test('a poison job is failed after killing more workers than the limit', async () => {
+    const r = redis.client();
+    const [jid] = await client.enqueueMany('default', [{ className: 'Sleepy', args: [60_000] }], {
+      trackStatus: true,
+    });
+    for (let round = 1; round <= 3; round++) {
+      const w = new Worker({
+        redisUrl: redis.url,
+        queues: ['default'],
+        registry,
+        id: `host:${round}:default`,
+      });
+      await w.start();
+      await waitFor(() => w.busy === 1);
+      w.redis.disconnect();
+      const res = await recoverWorker(defineScripts(r), keys, w.id, { reason: 'SIGKILL', poisonLimit: 2 });
+      assert.deepEqual(
+        res,
+        round <= 2 ? { requeued: 1, failed: 0 } : { requeued: 0, failed: 1 },
+        `round ${round}`,
+      );
+    }
+    const [rec] = (await client.failures.list()) as { exception: string; error: string }[];
+    assert.equal(rec!.exception, 'PoisonJob');
+    assert.match(rec!.error, /3 workers that died \(limit 2\)/);
+    assert.equal((await client.status(jid!)).status, 'failed');
+    assert.equal(await client.size('default'), 0);
+  });
+
+  test('recovering twice is harmless', async () => {
+    const r = redis.client();
+    const { id } = await deadWorkerHolding(1);
+    await recoverWorker(defineScripts(r), keys, id, { reason: 'x' });
+    assert.deepEqual(await recoverWorker(defineScripts(r), keys, id, { reason: 'x' }), {
+      requeued: 0,
+      failed: 0,
+    });
+    assert.equal(await client.size('default'), 1);
+  });
+});
