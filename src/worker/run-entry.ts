@@ -81,7 +81,7 @@ export async function runEntry(
     failure: failure
       ? buildFailureRecord({
           rawPayload: entry.payload,
-          payloadIsObject: payload !== undefined,
+          payloadIsObject: payload !== undefined || isJsonObject(entry.payload),
           failure,
           workerId: ctx.workerId,
           queue: entry.queue,
@@ -109,5 +109,14 @@ function resultJson(value: unknown): string {
     return JSON.stringify(value) ?? '';
   } catch {
     return '';
+  }
+}
+
+function isJsonObject(raw: string): boolean {
+  try {
+    const v: unknown = JSON.parse(raw);
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+  } catch {
+    return false;
   }
 }

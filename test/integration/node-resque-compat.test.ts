@@ -1,0 +1,110 @@
+/**
+ * Wire compatibility with node-resque 9 (a real peer, sharing our private Redis): jobs it enqueues
+ * run on our worker, jobs we enqueue run on its worker, and its Queue reads what our worker wrote.
+ */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { Worker as NodeResqueWorker, Queue } from 'node-resque';
+import { ResqueClient } from '../../src/client/client.ts';
+import { JobRegistry } from '../../src/jobs/job-registry.ts';
+import { resqueKeys } from '../../src/redis/keys.ts';
+import { Worker } from '../../src/worker/worker.ts';
+import { TestRedis } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const FIXTURES = new URL('../fixtures/jobs/', import.meta.url).pathname;
+const keys = resqueKeys();
+
+describe('node-resque compatibility', () => {
+  let redis: TestRedis;
+  let client: ResqueClient;
+  let registry: JobRegistry;
+  let queue: Queue;
+  const stops: (() => Promise<unknown>)[] = [];
+
+  before(async () => {
+    redis = await TestRedis.start();
+    client = new ResqueClient({ redisUrl: redis.url });
+    registry = await new JobRegistry().load([FIXTURES]);
+    queue = new Queue({ connection: { host: '127.0.0.1', port: redis.port, namespace: 'resque' } });
+    queue.on('error', () => {});
+    await queue.connect();
+  });
+  after(async () => {
+    await queue.end();
+    await client.close();
+    await redis.stop();
+  });
+  beforeEach(async () => {
+    for (const stop of stops.splice(0)) await stop();
+    await redis.client().flushall();
+  });
+
+  async function ourWorker(): Promise<Worker> {
+    const w = new Worker({ redisUrl: redis.url, queues: ['math'], registry, interval: 0.1 });
+    await w.start();
+    stops.push(() => w.stop());
+    return w;
+  }
+
+  test('a job node-resque enqueues runs on our worker', async () => {
+    await queue.enqueue('math', 'asyncAdd', [40, 2]);
+    const raw = await redis.client().lindex(keys.queue('math'), 0);
+    assert.deepEqual(JSON.parse(raw!), { class: 'asyncAdd', queue: 'math', args: [40, 2] });
+    const w = await ourWorker();
+    const report = await new Promise<{ outcome: string; className?: string }>((r) => w.once('job', r));
+    assert.equal(report.outcome, 'done');
+    assert.equal(report.className, 'asyncAdd');
+    assert.equal(await redis.client().get(keys.statProcessed), '1');
+  });
+
+  test('a job we enqueue runs on a node-resque worker', async () => {
+    const seen: unknown[][] = [];
+    const worker = new NodeResqueWorker(
+      {
+        connection: { host: '127.0.0.1', port: redis.port, namespace: 'resque' },
+        queues: ['math'],
+        timeout: 50,
+      },
+      { add: { perform: async (a: number, b: number) => seen.push([a, b]) } },
+    );
+    worker.on('error', () => {});
+    await worker.connect();
+    worker.start();
+    stops.push(() => worker.end());
+    await client.enqueue('math', 'add', [1, 2]);
+    await waitFor(() => seen.length === 1, { what: 'node-resque to run our job' });
+    assert.deepEqual(seen[0], [1, 2]);
+  });
+
+  test("node-resque's queue.workers(), allWorkingOn(), stats() and failed() read what our worker wrote", async () => {
+    const w = await ourWorker();
+    const [hostName, pid] = w.id.split(':');
+    assert.deepEqual(await queue.workers(), { [`${hostName}:${pid}`]: 'math' });
+
+    await client.enqueue('math', 'Sleepy', [400]);
+    await waitFor(() => w.busy === 1);
+    const working = (await queue.allWorkingOn()) as Record<
+      string,
+      { queue: string; payload: { class: string } }
+    >;
+    const entry = working[w.id];
+    assert.ok(entry && typeof entry === 'object', `allWorkingOn: ${JSON.stringify(working)}`);
+    assert.equal(entry.queue, 'math');
+    assert.equal(entry.payload.class, 'Sleepy');
+
+    await client.enqueue('math', 'Boom', ['for node-resque']);
+    await waitFor(async () => (await redis.client().get(keys.statFailed)) === '1');
+    const stats = await queue.stats();
+    assert.equal(stats.processed, '2');
+    assert.equal(stats.failed, '1');
+    assert.equal(stats[`processed:${w.id}`], '2');
+    assert.equal(await queue.failedCount(), 1);
+    const [failure] = await queue.failed(0, -1);
+    assert.equal(failure!.queue, 'math');
+    assert.equal(failure!.exception, 'TypeError');
+    assert.equal(failure!.error, 'for node-resque');
+    assert.equal(failure!.worker, w.id);
+    assert.equal(failure!.payload.class, 'Boom');
+  });
+});
