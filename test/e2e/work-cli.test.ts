@@ -1,0 +1,115 @@
+/** `resque-worker work|enqueue|status` as real processes with real signals. */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { resqueKeys } from '../../src/redis/keys.ts';
+import { cli, Daemon } from '../helpers/cli.ts';
+import { TestRedis } from '../helpers/redis-server.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const FIXTURES = new URL('../fixtures/jobs/', import.meta.url).pathname;
+const keys = resqueKeys();
+
+describe('resque-worker work (one worker in the foreground)', () => {
+  let redis: TestRedis;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    redis = await TestRedis.start();
+    env = { REDIS_URL: redis.url, LOG_LEVEL: 'info' };
+  });
+  after(() => redis.stop());
+
+  test('enqueue from the shell, run, status; QUIT finishes the job, unregisters, exits 0', async () => {
+    const r = redis.client();
+    const enq = await cli(['enqueue', 'cli', 'Sleepy', '1500', '--track'], env);
+    assert.equal(enq.code, 0, enq.stderr);
+    const id = enq.stdout.trim();
+    assert.match(id, /^[0-9a-f]{32}$/);
+    assert.equal((await cli(['status', id], env)).stdout.trim(), 'waiting');
+
+    const worker = new Daemon(['work', '--jobs', FIXTURES], { ...env, QUEUE: 'cli,other' });
+    try {
+      const [workerId] = await waitFor(() => r.smembers(keys.workers).then((w) => (w.length ? w : null)));
+      assert.equal(workerId, `${workerId!.split(':')[0]}:${worker.proc.pid}:cli,other`);
+      const running = async () => JSON.parse((await r.get(keys.jobStatus(id))) ?? '{}').status === 2;
+      await waitFor(running, { what: 'status running' });
+      // Resque peers find live workers in `ps` by this title
+      const title = execFileSync('ps', ['-o', 'args=', '-p', String(worker.proc.pid)])
+        .toString()
+        .trim();
+      assert.match(title, /^resque-\d+\.\d+\.\d+: Processing cli since \d+/);
+      worker.kill('SIGQUIT');
+      const { code } = await worker.exited;
+      assert.equal(code, 0);
+      assert.equal(
+        (await cli(['status', id], env)).stdout.trim(),
+        'complete',
+        'QUIT let the running job finish',
+      );
+      assert.deepEqual(await r.smembers(keys.workers), []);
+      const done = worker.events('job.done')[0]!;
+      assert.equal(done.jobId, id);
+      assert.equal(done.queue, 'cli');
+      assert.equal(done.class, 'Sleepy');
+      assert.equal(done.workerId, workerId);
+    } finally {
+      worker.kill('SIGKILL');
+    }
+  });
+
+  test('TERM with a job past the shutdown timeout: the job goes back to its queue, exit 0', async () => {
+    const r = redis.client();
+    await r.flushall();
+    const worker = new Daemon(['work', '--jobs', FIXTURES, '--queues', 'slow'], {
+      ...env,
+      SHUTDOWN_TIMEOUT: '0.5',
+    });
+    try {
+      await waitFor(() => r.scard(keys.workers));
+      const enq = await cli(['enqueue', 'slow', 'Sleepy', '60000', '--track'], env);
+      const id = enq.stdout.trim();
+      await waitFor(async () => JSON.parse((await r.get(keys.jobStatus(id))) ?? '{}').status === 2);
+      worker.kill('SIGTERM');
+      const { code } = await worker.exited;
+      assert.equal(code, 0);
+      const [queued] = await r.lrange(keys.queue('slow'), 0, -1);
+      assert.equal(JSON.parse(queued!).id, id);
+      assert.equal((await cli(['status', id], env)).stdout.trim(), 'waiting');
+      assert.equal(worker.events('worker.requeued').length, 1);
+    } finally {
+      worker.kill('SIGKILL');
+    }
+  });
+
+  test('USR2 pauses (a new job stays queued), CONT resumes', async () => {
+    const r = redis.client();
+    await r.flushall();
+    const worker = new Daemon(['work', '--jobs', FIXTURES, '--queues', 'p'], env);
+    try {
+      await waitFor(() => r.scard(keys.workers));
+      worker.kill('SIGUSR2');
+      await waitFor(() => worker.events('worker.pause').length === 1);
+      await cli(['enqueue', 'p', 'Echo'], env);
+      await new Promise((res) => setTimeout(res, 300)); // the window in which a paused worker must not take it
+      assert.equal(await r.llen(keys.queue('p')), 1);
+      worker.kill('SIGCONT');
+      await waitFor(async () => (await r.get(keys.statProcessed)) === '1');
+    } finally {
+      worker.kill('SIGTERM');
+      await worker.exited;
+    }
+  });
+
+  test('bad configuration exits non-zero and names the key', async () => {
+    const res = await cli(['work', '--jobs', FIXTURES], { ...env, CONCURRENCY: '0' });
+    assert.equal(res.code, 78);
+    assert.match(res.stderr, /worker\.concurrency/);
+    const bad = await cli(['work', '--jobs', '/nonexistent/jobs'], env);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /job path \/nonexistent\/jobs does not exist/);
+    const unknown = await cli(['frobnicate'], env);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "frobnicate"/);
+  });
+});

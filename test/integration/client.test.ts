@@ -1,0 +1,169 @@
+/** The client's inspection and editing calls, against a private Redis. */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { RedisUnavailableError, ResqueClient } from '../../src/client/client.ts';
+import { resqueKeys } from '../../src/redis/keys.ts';
+import { Echo } from '../fixtures/jobs/basic.ts';
+import { TestRedis } from '../helpers/redis-server.ts';
+
+const keys = resqueKeys();
+
+describe('client', () => {
+  let redis: TestRedis;
+  let client: ResqueClient;
+
+  before(async () => {
+    redis = await TestRedis.start();
+    client = new ResqueClient({ redisUrl: redis.url });
+  });
+  after(async () => {
+    await client.close();
+    await redis.stop();
+  });
+  beforeEach(async () => {
+    await redis.client().flushall();
+  });
+
+  test('queues, size, peek, removeQueue', async () => {
+    await client.enqueue('b', 'Echo', [1]);
+    await client.enqueueMany('a', [
+      { className: 'Echo', args: [1] },
+      { className: 'Echo', args: [2] },
+    ]);
+    assert.deepEqual(await client.queues(), ['a', 'b']);
+    assert.equal(await client.size('a'), 2);
+    const peeked = (await client.peek('a', 1, 5)) as { args: unknown[] }[];
+    assert.deepEqual(
+      peeked.map((p) => p.args),
+      [[2]],
+    );
+    await client.removeQueue('a');
+    assert.deepEqual(await client.queues(), ['b']);
+    assert.equal(await client.size('a'), 0);
+  });
+
+  test('enqueueMany: one round trip, ids in order, statuses tracked', async () => {
+    const jobs = Array.from({ length: 1000 }, (_, i) => ({ className: 'Echo', args: [i] }));
+    const ids = await client.enqueueMany('bulk', jobs, { trackStatus: true });
+    assert.equal(ids.length, 1000);
+    assert.equal(new Set(ids).size, 1000);
+    const raw = await redis.client().lrange(keys.queue('bulk'), 0, -1);
+    assert.deepEqual(
+      raw.map((r) => JSON.parse(r).id),
+      ids,
+    );
+    assert.equal((await client.status(ids[999]!)).status, 'waiting');
+  });
+
+  test('typed enqueueJob takes the class and checks args against perform', async () => {
+    const id = await client.enqueueJob('typed', Echo, 'a', 1);
+    const [p] = (await client.peek('typed')) as { class: string; args: unknown[]; id: string }[];
+    assert.deepEqual([p!.class, p!.args, p!.id], ['Echo', ['a', 1], id]);
+  });
+
+  test('dequeue removes by class and args, comparing JSON semantically (peers write other key order)', async () => {
+    const r = redis.client();
+    await r.rpush(
+      keys.queue('q'),
+      '{"args":[{"b":2,"a":1}],"class":"Mail"}', // Ruby-ish, other key order
+      '{"class":"Mail","args":[{"a":1,"b":2}],"id":"x"}',
+      '{"class":"Mail","args":[{"a":1,"b":3}]}',
+      '{"class":"Other","args":[{"a":1,"b":2}]}',
+      'garbage',
+    );
+    assert.equal(await client.dequeue('q', 'Mail', [{ a: 1, b: 2 }]), 2);
+    assert.equal(await client.size('q'), 3);
+    assert.equal(await client.dequeue('q', 'Mail'), 1);
+    assert.deepEqual(await r.lrange(keys.queue('q'), 0, -1), [
+      '{"class":"Other","args":[{"a":1,"b":2}]}',
+      'garbage',
+    ]);
+  });
+
+  test('stats and workers read Resque keys (as a Ruby worker writes them)', async () => {
+    const r = redis.client();
+    const id = 'rubyhost:4242:high,low';
+    await r
+      .multi()
+      .sadd(keys.workers, id)
+      .set(keys.workerStarted(id), '2026-01-12 15:23:55 -0500')
+      .hset(keys.heartbeats, id, '2026-01-12T20:23:55+00:00')
+      .set(
+        keys.worker(id),
+        '{"queue":"high","run_at":"2026-01-12T20:23:55Z","payload":{"class":"A","args":[]}}',
+      )
+      .set(keys.statProcessed, '10')
+      .set(keys.statFailed, '3')
+      .set(keys.workerStatProcessed(id), '7')
+      .rpush(keys.failed, '{"x":1}')
+      .exec();
+    await client.enqueue('high', 'A', []);
+    assert.deepEqual(await client.stats(), {
+      processed: 10,
+      failed: 3,
+      pending: 1,
+      queues: 1,
+      workers: 1,
+      working: 1,
+      failures: 1,
+    });
+    const [w] = await client.workers();
+    assert.equal(w!.host, 'rubyhost');
+    assert.equal(w!.pid, '4242');
+    assert.deepEqual(w!.queues, ['high', 'low']);
+    assert.equal(w!.job?.queue, 'high');
+    assert.equal(w!.processed, 7);
+    assert.equal(w!.started, '2026-01-12 15:23:55 -0500');
+  });
+
+  test('failures: list, retry all, remove, clear; a record that is not JSON is returned raw', async () => {
+    const r = redis.client();
+    const rec = (q: string, n: number) =>
+      JSON.stringify({
+        failed_at: '2026/01/12 20:23:55 UTC',
+        payload: { class: 'A', args: [n] },
+        exception: 'E',
+        error: 'e',
+        backtrace: [],
+        worker: 'w',
+        queue: q,
+      });
+    await r.rpush(keys.failed, rec('q1', 1), 'not json at all', rec('q2', 2));
+    assert.equal(await client.failures.count(), 3);
+    const list = await client.failures.list(0, 10);
+    assert.equal(list[1], 'not json at all');
+    assert.equal(await client.failures.retryAll(), 2);
+    assert.deepEqual(await client.queues(), ['q1', 'q2']);
+    assert.equal(await client.failures.remove(1), true);
+    assert.equal(await client.failures.remove(99), false);
+    assert.equal(await client.failures.count(), 2);
+    assert.equal(await client.failures.clear(), 2);
+    assert.equal(await client.failures.count(), 0);
+  });
+
+  test('enqueue fails fast with a clear error while Redis is down, and works again after', async () => {
+    const down = await TestRedis.start();
+    const c = new ResqueClient({ redisUrl: down.url });
+    try {
+      await c.enqueue('q', 'Echo', []);
+      await down.kill();
+      const t0 = Date.now();
+      await assert.rejects(c.enqueue('q', 'Echo', []), (err: Error) => {
+        assert.ok(
+          err instanceof RedisUnavailableError || /Redis|Connection|max retries/i.test(err.message),
+          err.message,
+        );
+        return true;
+      });
+      assert.ok(Date.now() - t0 < 3000, 'failed fast');
+      await down.restart();
+      await new Promise<void>((resolve) =>
+        c.redis.status === 'ready' ? resolve() : c.redis.once('ready', () => resolve()),
+      );
+      assert.match(await c.enqueue('q', 'Echo', []), /^[0-9a-f]{32}$/);
+    } finally {
+      await c.close();
+      await down.stop();
+    }
+  });
+});

@@ -1,0 +1,64 @@
+/** Pins every key against the wire-format contract (Ruby Resque / php-resque / node-resque). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { resqueKeys } from '../../src/redis/keys.ts';
+
+test('Resque keys under the default namespace', () => {
+  const k = resqueKeys();
+  const id = 'host:123:high,low';
+  assert.deepEqual(
+    {
+      queues: k.queues,
+      queue: k.queue('high'),
+      workers: k.workers,
+      worker: k.worker(id),
+      started: k.workerStarted(id),
+      heartbeats: k.heartbeats,
+      processed: k.statProcessed,
+      failed: k.statFailed,
+      workerProcessed: k.workerStatProcessed(id),
+      workerFailed: k.workerStatFailed(id),
+      failedList: k.failed,
+      pause: k.pauseAllWorkers,
+      status: k.jobStatus('abc'),
+      prefixedStatus: k.jobStatus('abc', 'app'),
+    },
+    {
+      queues: 'resque:queues',
+      queue: 'resque:queue:high',
+      workers: 'resque:workers',
+      worker: 'resque:worker:host:123:high,low',
+      started: 'resque:worker:host:123:high,low:started',
+      heartbeats: 'resque:workers:heartbeat',
+      processed: 'resque:stat:processed',
+      failed: 'resque:stat:failed',
+      workerProcessed: 'resque:stat:processed:host:123:high,low',
+      workerFailed: 'resque:stat:failed:host:123:high,low',
+      failedList: 'resque:failed',
+      pause: 'resque:pause-all-workers',
+      status: 'resque:job:abc:status',
+      prefixedStatus: 'resque:job:app_abc:status',
+    },
+  );
+});
+
+test('prefixes used by Lua scripts agree with the key builders', () => {
+  const k = resqueKeys('ns');
+  assert.equal(k.queuePrefix + 'x', k.queue('x'));
+  assert.equal(`${k.jobStatusPrefix}abc:status`, k.jobStatus('abc'));
+  assert.equal(`${k.jobStatusPrefix}p_abc:status`, k.jobStatus('abc', 'p'));
+});
+
+test('namespace, and no namespace at all', () => {
+  assert.equal(resqueKeys('myapp').queue('q'), 'myapp:queue:q');
+  assert.equal(resqueKeys('').queue('q'), 'queue:q');
+});
+
+test('our extension keys never collide with a Resque key for a worker id', () => {
+  const k = resqueKeys();
+  const id = 'h:1:q';
+  const ours = [k.workerInflight(id), k.workerLastReserve(id), k.idleWorkers, k.recoveredPrefix, k.pruneLock];
+  const resque = [k.worker(id), k.workerStarted(id), k.workerStatProcessed(id), k.workerStatFailed(id)];
+  for (const key of ours) assert.ok(!resque.includes(key), key);
+  assert.ok(ours.every((key) => key.startsWith('resque:')));
+});
