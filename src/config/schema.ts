@@ -196,6 +196,7 @@ export const schema = {
       doc: 'Seconds a final job status (failed/complete) is kept, as php-resque does.',
       format: positiveInt,
       default: 86400,
+      env: 'STATUS_TTL',
     },
     jobTimeout: {
       doc: 'Seconds a job may run before it is failed with a timeout error; null for no limit. A job class may set its own `static timeout`.',
@@ -209,12 +210,14 @@ export const schema = {
       format: optionalPositiveInt,
       default: null as number | null,
       nullable: true,
+      env: 'MAX_JOBS',
     },
     maxMemoryMb: {
       doc: 'Recycle a worker process, between jobs, once its RSS exceeds this many MiB (null: never).',
       format: optionalPositiveInt,
       default: null as number | null,
       nullable: true,
+      env: 'MAX_MEMORY_MB',
     },
   },
   supervisor: {
@@ -228,6 +231,7 @@ export const schema = {
       doc: 'Worker groups, as resque-pool: [{"queues": "high,default", "count": 3, "concurrency": 5}]. Empty: one group of `count` workers on `queues`.',
       format: 'worker-groups',
       default: [] as unknown[],
+      env: 'RESQUE_GROUPS',
     },
     shutdownTimeout: {
       doc: 'Seconds a graceful stop (TERM/INT) waits for running jobs before they are put back and their workers killed.',

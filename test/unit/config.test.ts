@@ -19,6 +19,7 @@ test('every schema key has doc, format and default', () => {
     if ('default' in node) {
       assert.ok(typeof node.doc === 'string' && node.doc.length > 10, `${path}: doc`);
       assert.ok('format' in node, `${path}: format`);
+      assert.ok(typeof node.env === 'string', `${path}: env`);
       return;
     }
     for (const [k, v] of Object.entries(node)) walk(v as Record<string, unknown>, path ? `${path}.${k}` : k);

@@ -44,7 +44,7 @@ test('Resque keys under the default namespace', () => {
 
 test('prefixes used by Lua scripts agree with the key builders', () => {
   const k = resqueKeys('ns');
-  assert.equal(k.queuePrefix + 'x', k.queue('x'));
+  assert.equal(`${k.queuePrefix}x`, k.queue('x'));
   assert.equal(`${k.jobStatusPrefix}abc:status`, k.jobStatus('abc'));
   assert.equal(`${k.jobStatusPrefix}p_abc:status`, k.jobStatus('abc', 'p'));
 });
