@@ -31,6 +31,7 @@ describe('node-resque compatibility', () => {
     await queue.connect();
   });
   after(async () => {
+    for (const stop of stops.splice(0)) await stop();
     await queue.end();
     await client.close();
     await redis.stop();

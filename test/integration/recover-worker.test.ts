@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { ResqueClient } from '../../src/client/client.ts';
-import { JobRegistry } from '../../src/jobs/job-registry.ts';
 import { recoverWorker } from '../../src/recovery/recover-worker.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { defineScripts } from '../../src/redis/scripts.ts';
-import { Worker } from '../../src/worker/worker.ts';
+import { Daemon } from '../helpers/cli.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -15,12 +14,10 @@ const keys = resqueKeys();
 describe('recovering a dead worker', () => {
   let redis: TestRedis;
   let client: ResqueClient;
-  let registry: JobRegistry;
 
   before(async () => {
     redis = await TestRedis.start();
     client = new ResqueClient({ redisUrl: redis.url });
-    registry = await new JobRegistry().load([FIXTURES]);
   });
   after(async () => {
     await client.close();
@@ -30,25 +27,27 @@ describe('recovering a dead worker', () => {
     await redis.client().flushall();
   });
 
-  /** A worker that reserved jobs and then "died": its connections are cut, nothing recorded. */
-  async function deadWorkerHolding(n: number): Promise<{ id: string; ids: string[] }> {
-    const ids = await client.enqueueMany(
-      'default',
-      Array.from({ length: n }, () => ({ className: 'Sleepy', args: [60_000] })),
-      { trackStatus: true },
+  /** A real `resque-worker work` process that reserved jobs and was then SIGKILLed. */
+  async function deadWorkerHolding(n: number, enqueue = true): Promise<{ id: string; ids: string[] }> {
+    const jobs = Array.from({ length: enqueue ? n : 0 }, () => ({ className: 'Sleepy', args: [60_000] }));
+    const ids = await client.enqueueMany('default', jobs, { trackStatus: true });
+    const worker = new Daemon(
+      ['work', '--jobs', FIXTURES, '--queues', 'default', '--concurrency', String(n)],
+      {
+        REDIS_URL: redis.url,
+      },
     );
-    const w = new Worker({
-      redisUrl: redis.url,
-      queues: ['default'],
-      registry,
-      concurrency: n,
-      id: `host:999${n}:default`,
-    });
-    await w.start();
-    await waitFor(() => w.busy === n);
-    await waitFor(async () => (await client.status(ids[0]!)).status === 'running');
-    w.redis.disconnect();
-    return { id: w.id, ids };
+    try {
+      const r = redis.client();
+      const id = await waitFor(() => r.smembers(keys.workers).then((w) => w[0]));
+      await waitFor(async () => (await r.llen(keys.workerInflight(id))) === n, {
+        what: `${n} jobs in flight`,
+      });
+      return { id, ids };
+    } finally {
+      worker.kill('SIGKILL');
+      await worker.exited;
+    }
   }
 
   test('requeue mode puts in-flight jobs back at the head, statuses back to waiting, worker unregistered', async () => {
@@ -85,20 +84,11 @@ describe('recovering a dead worker', () => {
 
   test('a poison job is failed after killing more workers than the limit', async () => {
     const r = redis.client();
-    const [jid] = await client.enqueueMany('default', [{ className: 'Sleepy', args: [60_000] }], {
-      trackStatus: true,
-    });
+    let { id: dead, ids } = await deadWorkerHolding(1);
+    const jid = ids[0];
     for (let round = 1; round <= 3; round++) {
-      const w = new Worker({
-        redisUrl: redis.url,
-        queues: ['default'],
-        registry,
-        id: `host:${round}:default`,
-      });
-      await w.start();
-      await waitFor(() => w.busy === 1);
-      w.redis.disconnect();
-      const res = await recoverWorker(defineScripts(r), keys, w.id, { reason: 'SIGKILL', poisonLimit: 2 });
+      if (round > 1) ({ id: dead, ids } = await deadWorkerHolding(1, false));
+      const res = await recoverWorker(defineScripts(r), keys, dead, { reason: 'SIGKILL', poisonLimit: 2 });
       assert.deepEqual(
         res,
         round <= 2 ? { requeued: 1, failed: 0 } : { requeued: 0, failed: 1 },
