@@ -118,6 +118,27 @@ describe('worker round trip', () => {
     assert.deepEqual(order, ['alpha', 'mid', 'zeta']);
   });
 
+  test('a glob takes matching queues alphabetically; exact names keep their place', async () => {
+    const order: string[] = [];
+    for (const q of ['mail-b', 'other', 'mail-a', 'urgent']) await client.enqueue(q, 'Echo', [q]);
+    const w = await startWorker({ queues: ['urgent', 'mail*'] });
+    w.on('job', (j) => order.push(j.queue));
+    await waitFor(() => order.length === 3);
+    assert.deepEqual(order, ['urgent', 'mail-a', 'mail-b']);
+    assert.equal(await client.size('other'), 1);
+  });
+
+  test("Ruby's pause-all-workers key pauses our workers too", async () => {
+    const r = redis.client();
+    await r.set(keys.pauseAllWorkers, 'true');
+    await startWorker();
+    await client.enqueue('default', 'Echo', []);
+    await new Promise((res) => setTimeout(res, 400)); // two poll intervals in which the job must stay queued
+    assert.equal(await client.size('default'), 1);
+    await r.del(keys.pauseAllWorkers);
+    await waitFor(async () => (await client.size('default')) === 0);
+  });
+
   test('an idle worker picks up a new job at once, without polling (interval 30 s)', async () => {
     const w = await startWorker({ interval: 30 });
     await new Promise<void>((r) => w.once('idle', r));
