@@ -3,25 +3,44 @@
  */
 import { ConfigError } from '../config/load-config.ts';
 import { JobLoadError } from '../jobs/job-registry.ts';
-import { enqueueCommand, statusCommand } from './client-commands.ts';
+import { PidfileError } from '../util/pidfile.ts';
+import { enqueueCommand } from './client-commands.ts';
 import { configCheck } from './config-check.ts';
+import { controlCommand, statusOrPool } from './control.ts';
+import { START_USAGE, start } from './start.ts';
 import { WORK_USAGE, work } from './work.ts';
 
 const USAGE = `resque-worker: Resque-compatible job workers
 
+  resque-worker start     run the supervisor (a pool of worker processes) in the foreground
   resque-worker work      run one worker in the foreground
   resque-worker enqueue   <queue> <Class> [json-arg ...] [--track]
-  resque-worker status    <job-id>
+  resque-worker status    <job-id>        a job's status
+  resque-worker status    [--pidfile F | --config F] [--json]   the running pool
+  resque-worker pause|resume|reload|stop|kill-jobs [--pidfile F | --config F]
   resque-worker config check [--config FILE]
+
+${START_USAGE}
 
 ${WORK_USAGE}`;
 
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
+  start,
   work,
   enqueue: enqueueCommand,
-  status: statusCommand,
+  status: statusOrPool,
+  pause: controlCommand('pause'),
+  resume: controlCommand('resume'),
+  reload: controlCommand('reload'),
+  stop: controlCommand('stop'),
+  'kill-jobs': controlCommand('kill-jobs'),
+  // A worker child of `start` (node:cluster runs this file again); not for people.
+  __child: async () => {
+    const { runWorkerChild } = await import('../supervisor/worker-child.ts');
+    return runWorkerChild();
+  },
   config: async (argv) => {
     if (argv[0] !== 'check') {
       console.error('usage: resque-worker config check [--config FILE]');
@@ -58,6 +77,7 @@ main(process.argv.slice(2)).then(
     const expected =
       err instanceof ConfigError ||
       err instanceof JobLoadError ||
+      err instanceof PidfileError ||
       (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     console.error(`resque-worker: ${expected ? err.message : (err.stack ?? err.message)}`);
     process.exitCode = expected ? 78 : 1; // 78 = EX_CONFIG

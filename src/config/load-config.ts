@@ -20,7 +20,17 @@ export interface Config {
     maxJobs: number | null;
     maxMemoryMb: number | null;
   };
-  supervisor: { count: number; groups: WorkerGroup[]; shutdownTimeout: number; pidfile: string };
+  supervisor: {
+    count: number;
+    groups: WorkerGroup[];
+    shutdownTimeout: number;
+    pidfile: string;
+    respawnDelay: number;
+    respawnDelayMax: number;
+    hangTimeout: number;
+    deadWorkerJobs: 'requeue' | 'fail';
+    scaleGroup: string;
+  };
   log: { level: string };
 }
 

@@ -245,6 +245,36 @@ export const schema = {
       default: '',
       env: 'PIDFILE',
     },
+    respawnDelay: {
+      doc: 'Seconds before a crashed worker process is respawned; doubles with each crash in a row (exponential back-off).',
+      format: positiveSeconds,
+      default: 1,
+      env: 'RESPAWN_DELAY',
+    },
+    respawnDelayMax: {
+      doc: 'Upper bound in seconds of the respawn back-off; a group crashing this often is reported as a crash loop.',
+      format: positiveSeconds,
+      default: 60,
+      env: 'RESPAWN_DELAY_MAX',
+    },
+    hangTimeout: {
+      doc: 'Seconds a worker process may go without its 1 s IPC heartbeat (its event loop blocked, e.g. a synchronous endless loop) before it is killed, its job failed with JobTimeout, and it is replaced. Keep well above GC pauses.',
+      format: positiveSeconds,
+      default: 30,
+      env: 'HANG_TIMEOUT',
+    },
+    deadWorkerJobs: {
+      doc: 'What happens to the jobs of a worker process that died (crash, SIGKILL, OOM): "requeue" puts them back at the head of their queues (at-least-once), "fail" records them as failures (DirtyExit).',
+      format: ['requeue', 'fail'],
+      default: 'requeue',
+      env: 'DEAD_WORKER_JOBS',
+    },
+    scaleGroup: {
+      doc: 'Name of the group that TTIN/TTOU add a worker to or remove one from; empty: the first group.',
+      format: String,
+      default: '',
+      env: 'SCALE_GROUP',
+    },
   },
   log: {
     level: {

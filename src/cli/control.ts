@@ -1,0 +1,142 @@
+/**
+ * Operating a running supervisor through its pidfile:
+ *   resque-worker pause|resume|reload|stop|kill-jobs [--pidfile F | --config F]
+ *   resque-worker status [--pidfile F | --config F] [--json]   (the pool; `status <job-id>` is a job)
+ * The pidfile comes from --pidfile, else supervisor.pidfile of the config (--config, PIDFILE).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { ResqueClient, type WorkerInfo } from '../client/client.ts';
+import { loadConfig } from '../config/load-config.ts';
+import { host } from '../jobs/payload.ts';
+import { KILL_GRACE_MS } from '../supervisor/supervisor.ts';
+import { isAlive, readPidfile } from '../util/pidfile.ts';
+import { waitUntil } from '../util/wait-until.ts';
+import { configFile, overridesFrom, parseCommon } from './args.ts';
+import { statusCommand } from './client-commands.ts';
+
+export const SIGNAL_OF = {
+  pause: 'SIGUSR2',
+  resume: 'SIGCONT',
+  reload: 'SIGHUP',
+  stop: 'SIGTERM',
+  'kill-jobs': 'SIGUSR1',
+} as const;
+
+const EXTRA = {
+  pidfile: { type: 'string' },
+  json: { type: 'boolean' },
+  nowait: { type: 'boolean' },
+} as const;
+
+function context(argv: string[]) {
+  const { values, positionals } = parseCommon(argv, EXTRA);
+  const config = loadConfig({ file: configFile(values), overrides: overridesFrom(values) });
+  const pidfile = values.pidfile ?? config.supervisor.pidfile;
+  return { values, positionals, config, pidfile };
+}
+
+/** `pause`, `resume`, `reload`, `stop`, `kill-jobs`: signal the supervisor named by the pidfile. */
+export function controlCommand(action: keyof typeof SIGNAL_OF) {
+  return async (argv: string[]): Promise<number> => {
+    const { values, config, pidfile } = context(argv);
+    if (!pidfile) {
+      console.error(
+        `resque-worker ${action}: no pidfile (pass --pidfile, or set supervisor.pidfile / PIDFILE)`,
+      );
+      return 2;
+    }
+    const pid = readPidfile(pidfile);
+    if (pid === null || !isAlive(pid)) {
+      console.error(`resque-worker ${action}: no supervisor running (pidfile ${pidfile})`);
+      return 1;
+    }
+    process.kill(pid, SIGNAL_OF[action]);
+    if (action !== 'stop' || values.nowait) {
+      console.log(`sent ${SIGNAL_OF[action]} to supervisor ${pid}`);
+      return 0;
+    }
+    const timeoutMs = config.supervisor.shutdownTimeout * 1000 + KILL_GRACE_MS + 10_000;
+    if (await waitUntil(() => !isAlive(pid), timeoutMs)) {
+      console.log(`supervisor ${pid} stopped`);
+      return 0;
+    }
+    console.error(`resque-worker stop: supervisor ${pid} still running after ${timeoutMs / 1000} s`);
+    return 1;
+  };
+}
+
+/** `status` with a job id is the job's status; without one it is the pool's. */
+export async function statusOrPool(argv: string[]): Promise<number> {
+  const { positionals } = parseCommon(argv, EXTRA);
+  if (positionals.length > 0) return statusCommand(argv.filter((a) => !a.startsWith('--pidfile')));
+  return poolStatus(argv);
+}
+
+export async function poolStatus(argv: string[]): Promise<number> {
+  const { values, config, pidfile } = context(argv);
+  const pid = pidfile ? readPidfile(pidfile) : null;
+  const alive = pid !== null && isAlive(pid);
+  const children = alive ? childrenOf(pid) : [];
+  const client = new ResqueClient({ redisUrl: config.redis.url, namespace: config.redis.namespace });
+  let workers: WorkerInfo[] = [];
+  let redisError: string | null = null;
+  try {
+    const all = await client.workers();
+    workers = all.filter((w) => w.host === host() && (!alive || children.includes(Number(w.pid))));
+  } catch (err) {
+    redisError = (err as Error).message;
+  } finally {
+    await client.close();
+  }
+  const report = {
+    pidfile: pidfile || null,
+    supervisor: alive ? { pid, title: titleOf(pid) } : null,
+    children,
+    workers: workers.map((w) => ({ id: w.id, job: w.job, processed: w.processed, failed: w.failed })),
+    redisError,
+  };
+  if (values.json) {
+    console.log(JSON.stringify(report));
+  } else {
+    console.log(
+      alive
+        ? `supervisor ${pid}: ${report.supervisor?.title}`
+        : `no supervisor running${pidfile ? ` (pidfile ${pidfile})` : ' (no pidfile configured)'}`,
+    );
+    for (const w of workers) {
+      const doing = w.job ? `working on ${w.job.queue} since ${w.job.run_at}` : 'idle';
+      console.log(`  ${w.id}  ${doing}  processed ${w.processed}, failed ${w.failed}`);
+    }
+    if (redisError) console.log(`  (Redis: ${redisError})`);
+  }
+  return alive ? 0 : 3; // 3: "not running", as LSB status
+}
+
+function titleOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+  } catch {
+    return '';
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}

@@ -1,0 +1,107 @@
+/**
+ * `resque-worker start`: the supervisor in the foreground (systemd style, no self-daemonising).
+ * The entry point that touches the process: cluster setup, signals, systemd, pidfile, title, exit.
+ *
+ * Signals (queued, one at a time, see signals.ts):
+ *   TERM/INT  graceful stop within supervisor.shutdownTimeout (one deadline for every child);
+ *             a second one stops now (running jobs are put back)
+ *   QUIT      graceful stop with no deadline
+ *   USR2/CONT pause/resume every worker (CONT is ignored during a stop: systemd sends it after TERM)
+ *   USR1      kill the running jobs, keep the workers
+ *   HUP       reload the config (a bad file keeps the old one)
+ *   TTIN/TTOU one worker more/less in supervisor.scaleGroup (default the first group)
+ */
+import cluster from 'node:cluster';
+import { ConfigError, loadConfig } from '../config/load-config.ts';
+import { createLogger } from '../log.ts';
+import { clusterLauncher } from '../supervisor/launcher.ts';
+import { processTitle, statusLine } from '../supervisor/pool-status.ts';
+import { checkPoolConfig, Supervisor } from '../supervisor/supervisor.ts';
+import { CONT_GRACE_MS } from '../supervisor/worker-child.ts';
+import { createNotifier, monotonicUsec } from '../systemd/notify.ts';
+import { removePidfile, writePidfile } from '../util/pidfile.ts';
+import { configFile, overridesFrom, parseCommon } from './args.ts';
+import { onSignals } from './signals.ts';
+
+export const START_USAGE = `usage: resque-worker start [--config FILE] [--jobs ./jobs] [--queues high,default] [--redis URL]
+                           [--namespace NS] [--concurrency N] [--interval S] [--log-level LEVEL]
+  Runs the worker pool in the foreground: supervisor.groups from the config, or COUNT workers on QUEUE.
+  env: REDIS_URL, QUEUE/QUEUES, COUNT, INTERVAL, CONCURRENCY, RESQUE_JOBS, PIDFILE, RESQUE_WORKER_CONFIG`;
+
+const BIN = new URL('../../bin/resque-worker.mjs', import.meta.url).pathname;
+
+export async function start(argv: string[]): Promise<number> {
+  const { values } = parseCommon(argv);
+  if (values.help) {
+    console.log(START_USAGE);
+    return 0;
+  }
+  const load = () => loadConfig({ file: configFile(values), overrides: overridesFrom(values) });
+  const config = load();
+  try {
+    checkPoolConfig(config);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
+  }
+  const log = createLogger(config.log.level, { role: 'supervisor' });
+  const pidfile = config.supervisor.pidfile;
+  if (pidfile) {
+    writePidfile(pidfile);
+    process.on('exit', () => removePidfile(pidfile));
+  }
+
+  cluster.setupPrimary({ exec: BIN, args: ['__child'], silent: false });
+  const supervisor = new Supervisor({ config, log, launcher: clusterLauncher, loadConfig: load });
+  const notifier = createNotifier(log);
+
+  let readySent = false;
+  let lastLine = '';
+  const refresh = (force = false) => {
+    const snap = supervisor.snapshot();
+    const line = statusLine(snap);
+    if (line === lastLine && !force) return;
+    lastLine = line;
+    process.title = processTitle(snap);
+    notifier.send(`STATUS=${line}`);
+  };
+  supervisor.on('change', () => refresh());
+  supervisor.on('ready', () => {
+    readySent = true;
+    notifier.send('READY=1', `STATUS=${statusLine(supervisor.snapshot())}`);
+  });
+  supervisor.on('reloading', () => notifier.send('RELOADING=1', `MONOTONIC_USEC=${monotonicUsec()}`));
+  supervisor.on('reloaded', (ok, error) => {
+    const line = statusLine(supervisor.snapshot());
+    lastLine = line;
+    const status = ok ? line : `${line}, reload rejected: ${error?.split('\n')[0]}`;
+    // READY=1 ends the reload for systemd; before the first READY it would claim start-up is done.
+    notifier.send(...(readySent ? ['READY=1'] : []), `STATUS=${status}`);
+  });
+  supervisor.on('stopping', () => notifier.send('STOPPING=1', 'STATUS=stopping: finishing running jobs'));
+
+  const shutdownMs = () => supervisor.config.supervisor.shutdownTimeout * 1000;
+  const graceful = (again: boolean) => supervisor.stop(again ? Date.now() : Date.now() + shutdownMs());
+  onSignals(log, {
+    SIGTERM: graceful,
+    SIGINT: graceful,
+    SIGQUIT: () => supervisor.stop(null),
+    SIGUSR2: () => supervisor.pause(),
+    // systemd sends CONT right after TERM, and Node may run this handler first: give the TERM a
+    // moment to arrive, and resume() does nothing once a stop began.
+    SIGCONT: () => setTimeout(() => supervisor.resume(), CONT_GRACE_MS),
+    SIGUSR1: () => supervisor.killRunningJobs(),
+    SIGHUP: () => supervisor.reload(),
+    SIGTTIN: () => supervisor.scale(+1),
+    SIGTTOU: () => supervisor.scale(-1),
+  });
+
+  const stopWatchdog = notifier.startWatchdog();
+  const stopped = new Promise<void>((resolve) => supervisor.once('stopped', resolve));
+  supervisor.start();
+  refresh(true);
+  await stopped;
+  stopWatchdog();
+  if (pidfile) removePidfile(pidfile);
+  // Job code in no child can hold us now; exit even if a stray handle is left.
+  process.exit(0);
+}

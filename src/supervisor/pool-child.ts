@@ -1,0 +1,49 @@
+/**
+ * The supervisor's record of one worker child: what it runs, what it last said, and where it is
+ * in its life (starting -> ready -> retiring -> exited).
+ */
+import { host } from '../jobs/payload.ts';
+import type { ChildHandle } from './launcher.ts';
+import type { ActualChild, ChildState } from './reconcile.ts';
+
+export class PoolChild {
+  state: ChildState = 'starting';
+  /** The Resque worker id it registered with. */
+  registeredId: string | null = null;
+  busy = 0;
+  paused = false;
+  processed = 0;
+  readonly spawnedAt = Date.now();
+  readyAt: number | null = null;
+  /** Last IPC message (any message proves the event loop turns). */
+  lastContact: number | null = null;
+  /** Killed by us because its event loop stopped. */
+  hung = false;
+  /** The child said it is stopping (a signal of its own, or our stop). */
+  stopping = false;
+
+  constructor(
+    readonly id: number,
+    readonly group: string,
+    readonly queues: readonly string[],
+    readonly key: string,
+    readonly handle: ChildHandle,
+  ) {}
+
+  get pid(): number {
+    return this.handle.pid;
+  }
+
+  /** Resque worker id: the registered one, else what the child's Worker computes (`host:pid:queues`). */
+  get workerId(): string {
+    return this.registeredId ?? `${host()}:${this.pid}:${this.queues.join(',')}`;
+  }
+
+  facts(): ActualChild {
+    return { id: this.id, group: this.group, key: this.key, state: this.state, busy: this.busy };
+  }
+
+  describe(): Record<string, unknown> {
+    return { childId: this.id, pid: this.pid, group: this.group, workerId: this.workerId };
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The supervisor's pidfile: written atomically at start, removed at exit, read by the control
+ * commands. A pidfile of a live process refuses a second supervisor; a stale one is replaced.
+ */
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+
+export class PidfileError extends Error {
+  override name = 'PidfileError';
+}
+
+export function readPidfile(path: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function writePidfile(path: string, pid = process.pid): void {
+  const other = readPidfile(path);
+  if (other !== null && other !== pid && isAlive(other)) {
+    throw new PidfileError(`pidfile ${path}: supervisor ${other} is already running`);
+  }
+  const tmp = `${path}.${pid}.tmp`;
+  try {
+    writeFileSync(tmp, `${pid}\n`);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new PidfileError(`pidfile ${path}: cannot write: ${(err as Error).message}`);
+  }
+}
+
+/** Removes the pidfile if it is still ours (a successor may have replaced it). */
+export function removePidfile(path: string, pid = process.pid): void {
+  if (readPidfile(path) === pid) rmSync(path, { force: true });
+}
