@@ -44,6 +44,6 @@ export class PoolChild {
   }
 
   describe(): Record<string, unknown> {
-    return { childId: this.id, pid: this.pid, group: this.group, workerId: this.workerId };
+    return { childId: this.id, childPid: this.pid, group: this.group, workerId: this.workerId };
   }
 }

@@ -1,0 +1,124 @@
+/**
+ * Issue 3: the supervisor starts the configured pool, shows it (pidfile, status, titles), stops
+ * gracefully on TERM, and refuses a bad config.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { ResqueClient } from '../../src/client/client.ts';
+import { resqueKeys } from '../../src/redis/keys.ts';
+import { TestRedis } from '../helpers/redis-server.ts';
+import { FIXTURE_JOBS, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const BIN = new URL('../../bin/resque-worker.mjs', import.meta.url).pathname;
+const keys = resqueKeys();
+
+describe('supervisor lifecycle', () => {
+  let redis: TestRedis;
+  let client: ResqueClient;
+  const sups: SupervisorProcess[] = [];
+
+  before(async () => {
+    redis = await TestRedis.start();
+    client = new ResqueClient({ redisUrl: redis.url });
+  });
+  after(async () => {
+    await Promise.all(sups.map((s) => s.cleanup()));
+    await client.close();
+    await redis.stop();
+  });
+
+  test('QUEUE=high COUNT=3 with no config file: 3 workers register; pidfile and pool status show them', async () => {
+    const r = redis.client();
+    const s = SupervisorProcess.start({
+      config: {},
+      args: ['--jobs', FIXTURE_JOBS],
+      env: { REDIS_URL: redis.url, QUEUE: 'high', COUNT: '3', INTERVAL: '0.2' },
+    });
+    sups.push(s);
+    await s.waitForEvent('supervisor.ready');
+    const ids = await r.smembers(keys.workers);
+    assert.equal(ids.length, 3, s.dump());
+    for (const id of ids) assert.match(id, /^[^:]+:\d+:high$/);
+    assert.deepEqual(ids.map((id) => Number(id.split(':')[1])).sort(), s.childPids().sort());
+    assert.equal(s.events('child.spawned').length, 3);
+
+    // The child process titles are Resque's; the supervisor shows the pool.
+    for (const pid of s.childPids())
+      assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /^resque-0\.1\.0: Waiting for high/);
+    await waitFor(() => readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').includes('0/3 workers busy'), {
+      what: 'supervisor title',
+    });
+
+    const status = spawnSync(process.execPath, [BIN, 'status', '--pidfile', s.pidfile, '--json'], {
+      env: { ...process.env, REDIS_URL: redis.url },
+      encoding: 'utf8',
+    });
+    assert.equal(status.status, 0, status.stderr);
+    const report = JSON.parse(status.stdout);
+    assert.equal(report.supervisor.pid, s.pid);
+    assert.deepEqual(report.workers.map((w: { id: string }) => w.id).sort(), ids.sort());
+  });
+
+  test('TERM with jobs running: they finish, the pool unregisters, exit 0, pidfile removed', async () => {
+    const r = redis.client();
+    await r.flushall();
+    const s = SupervisorProcess.start({
+      config: {
+        redis: { url: redis.url },
+        jobs: [FIXTURE_JOBS],
+        queues: 'work',
+        worker: { interval: 0.2 },
+        supervisor: { count: 2, shutdownTimeout: 20 },
+      },
+    });
+    sups.push(s);
+    await s.waitForEvent('supervisor.ready');
+    assert.equal(readFileSync(s.pidfile, 'utf8').trim(), String(s.pid));
+    const jobs = [
+      await client.enqueue('work', 'Stubborn', [1500], { trackStatus: true }),
+      await client.enqueue('work', 'Stubborn', [1500], { trackStatus: true }),
+    ];
+    await waitFor(
+      async () =>
+        (await client.status(jobs[0]!)).status === 'running' &&
+        (await client.status(jobs[1]!)).status === 'running',
+      { what: 'both jobs running' },
+    );
+    const t0 = Date.now();
+    s.kill('SIGTERM');
+    const { code } = await s.exit;
+    assert.equal(code, 0, s.dump());
+    assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+    for (const id of jobs) assert.equal((await client.status(id)).status, 'complete');
+    assert.equal(await r.scard(keys.workers), 0);
+    assert.equal(s.events('child.exited', (l) => l.code === 0).length, 2);
+    assert.equal(s.events('supervisor.stopped').length, 1);
+    assert.equal(existsSync(s.pidfile), false, 'pidfile removed');
+  });
+
+  test('a bad config at start: non-zero exit naming the key and the file', async () => {
+    const bad = [
+      { config: { redis: { url: redis.url }, supervisor: { count: -2 } }, expect: /supervisor\.count/ },
+      {
+        config: { redis: { url: redis.url }, supervisor: { groups: [{ queues: 'a', count: 1, bogus: 1 }] } },
+        expect: /supervisor\.groups.*bogus/,
+      },
+      { config: { redis: { url: redis.url }, jobs: ['./nope'] }, expect: /jobs: .*nope does not exist/ },
+    ];
+    const runs = bad.map((b) => SupervisorProcess.start({ config: b.config }));
+    sups.push(...runs);
+    await Promise.all(
+      runs.map(async (s, i) => {
+        const { code } = await s.exit;
+        const err = s.stderr.join('\n');
+        assert.equal(code, 78, err);
+        assert.match(err, bad[i]!.expect);
+        if (i < 2) assert.ok(err.includes(s.configPath), `names the file: ${err}`);
+        assert.equal(existsSync(s.pidfile), false);
+      }),
+    );
+  });
+});

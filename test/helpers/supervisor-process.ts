@@ -1,0 +1,111 @@
+/**
+ * Spawns the real `resque-worker start` with a temporary config file, collects its JSON log lines
+ * (its own and its children's: they share stdout), and waits for events in them.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { waitFor } from './wait.ts';
+
+const BIN = new URL('../../bin/resque-worker.mjs', import.meta.url).pathname;
+export const FIXTURE_JOBS = new URL('../fixtures/jobs/', import.meta.url).pathname;
+
+export type LogLine = Record<string, unknown> & { event?: string; pid?: number };
+
+export interface SupervisorProcessOptions {
+  config?: Record<string, unknown>;
+  env?: Record<string, string>;
+  args?: string[];
+}
+
+export class SupervisorProcess {
+  readonly lines: LogLine[] = [];
+  readonly stderr: string[] = [];
+  readonly dir = mkdtempSync(join(tmpdir(), 'rw-sup-'));
+  readonly configPath = join(this.dir, 'config.json');
+  readonly pidfile = join(this.dir, 'supervisor.pid');
+  proc!: ChildProcess;
+  exit: Promise<{ code: number | null; signal: string | null }> = Promise.resolve({
+    code: null,
+    signal: null,
+  });
+
+  static start(opts: SupervisorProcessOptions = {}): SupervisorProcess {
+    const s = new SupervisorProcess();
+    s.writeConfig(opts.config ?? {});
+    s.proc = spawn(process.execPath, [BIN, 'start', '--config', s.configPath, ...(opts.args ?? [])], {
+      env: { ...process.env, NOTIFY_SOCKET: '', PIDFILE: s.pidfile, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    s.exit = new Promise((resolve) => s.proc.once('exit', (code, signal) => resolve({ code, signal })));
+    createInterface({ input: s.proc.stdout! }).on('line', (line) => {
+      try {
+        s.lines.push(JSON.parse(line) as LogLine);
+      } catch {
+        s.lines.push({ event: 'non-json', line });
+      }
+    });
+    createInterface({ input: s.proc.stderr! }).on('line', (line) => s.stderr.push(line));
+    return s;
+  }
+
+  writeConfig(config: Record<string, unknown>): void {
+    writeFileSync(this.configPath, JSON.stringify(config, null, 2));
+  }
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.proc.kill(signal);
+  }
+
+  events(event: string, match: (l: LogLine) => boolean = () => true): LogLine[] {
+    return this.lines.filter((l) => l.event === event && match(l));
+  }
+
+  /** Waits until `count` lines of `event` (matching `match`) were logged; returns them. */
+  async waitForEvent(
+    event: string,
+    {
+      count = 1,
+      match = () => true,
+      timeout = 20_000,
+    }: { count?: number; match?: (l: LogLine) => boolean; timeout?: number } = {},
+  ): Promise<LogLine[]> {
+    return waitFor(
+      () => {
+        const found = this.events(event, match);
+        return found.length >= count && found;
+      },
+      { timeout, what: `${count} x ${event} in the supervisor log` },
+    );
+  }
+
+  /** Pids of the live children, from the supervisor's own spawn/exit lines. */
+  childPids(): number[] {
+    const spawned = this.lines.filter((l) => l.event === 'child.spawned' || l.event === 'child.respawned');
+    const exited = new Set(this.events('child.exited').map((l) => l.childPid as number));
+    return spawned.map((l) => l.childPid as number).filter((pid) => !exited.has(pid));
+  }
+
+  /** Stops it if still running (SIGKILL after a while), and removes the temp dir. */
+  async cleanup(): Promise<void> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      // Two INTs: stop now, running jobs put back.
+      this.proc.kill('SIGINT');
+      this.proc.kill('SIGINT');
+      const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
+      await this.exit;
+      clearTimeout(t);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  dump(): string {
+    return [...this.lines.map((l) => JSON.stringify(l)), ...this.stderr].join('\n');
+  }
+}
