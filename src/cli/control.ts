@@ -68,7 +68,7 @@ export function controlCommand(action: keyof typeof SIGNAL_OF) {
 /** `status` with a job id is the job's status; without one it is the pool's. */
 export async function statusOrPool(argv: string[]): Promise<number> {
   const { positionals } = parseCommon(argv, EXTRA);
-  if (positionals.length > 0) return statusCommand(argv.filter((a) => !a.startsWith('--pidfile')));
+  if (positionals.length > 0) return statusCommand(withoutFlag(argv, '--pidfile'));
   return poolStatus(argv);
 }
 
@@ -137,6 +137,16 @@ function childrenOf(pid: number): number[] {
     } catch {
       // gone meanwhile
     }
+  }
+  return out;
+}
+
+/** argv without `--flag value` / `--flag=value` (for a command that does not know the flag). */
+function withoutFlag(argv: string[], flag: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === flag) i++;
+    else if (!argv[i]!.startsWith(`${flag}=`)) out.push(argv[i]!);
   }
   return out;
 }

@@ -14,6 +14,7 @@
  *  5. stop by itself when the supervisor vanishes (IPC disconnect)
  */
 
+import cluster from 'node:cluster';
 import { onSignals } from '../cli/signals.ts';
 import { JobRegistry } from '../jobs/job-registry.ts';
 import { createLogger } from '../log.ts';
@@ -105,6 +106,9 @@ export async function runWorkerChild(): Promise<never> {
         return killJobs();
     }
   });
+  // node:cluster makes a worker exit at once when its IPC channel closes unexpectedly, unless this
+  // flag is set: we want a graceful stop instead, so running jobs finish or go back to their queue.
+  if (cluster.worker) cluster.worker.exitedAfterDisconnect = true;
   process.on('disconnect', () => {
     log.warn({ event: 'worker.orphaned' }, 'supervisor gone: stopping');
     stop(Date.now() + shutdownMs, 'supervisor gone');

@@ -3,6 +3,7 @@
  * blocks is killed, its job failed as JobTimeout, and replaced; a stop deadline puts jobs back.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ResqueClient } from '../../src/client/client.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
@@ -11,6 +12,7 @@ import { FIXTURE_JOBS, SupervisorProcess } from '../helpers/supervisor-process.t
 import { waitFor } from '../helpers/wait.ts';
 
 const keys = resqueKeys();
+const BROKEN_JOBS = new URL('../fixtures/broken-jobs/', import.meta.url).pathname;
 
 describe('supervisor: dying and hung children', () => {
   let redis: TestRedis;
@@ -114,5 +116,33 @@ describe('supervisor: dying and hung children', () => {
     assert.equal((await client.status(id)).status, 'waiting');
     assert.equal(await r.scard(keys.workers), 0);
     assert.equal(s.events('worker.requeued').length, 1);
+  });
+
+  test('a crash loop is backed off, logged and shown in the status line', async () => {
+    const s = SupervisorProcess.start({
+      config: {
+        redis: { url: redis.url },
+        jobs: [BROKEN_JOBS],
+        queues: 'q',
+        supervisor: { count: 2, respawnDelay: 0.2, respawnDelayMax: 2 },
+      },
+    });
+    sups.push(s);
+    const [loop] = await s.waitForEvent('supervisor.crash-loop', { timeout: 40_000 });
+    assert.equal(loop!.group, 'q');
+    assert.ok((loop!.crashes as number) >= 3);
+    assert.ok(s.events('child.exited').every((l) => l.code === 78));
+    await waitFor(() => readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').includes('crash loop: q ('), {
+      what: 'crash loop in the title / STATUS line',
+    });
+    // Back-off: spawn times spread out (0.2, 0.4, 0.8, 1.6, 2 s ...), never a tight loop.
+    await s.waitForEvent('child.respawned', { count: 5, timeout: 30_000 });
+    const spawns = s.events('child.respawned').map((l) => Date.parse(l.time as string));
+    const gaps = spawns.slice(1).map((t, i) => t - spawns[i]!);
+    assert.ok(
+      gaps.some((g) => g >= 700),
+      `gaps ${gaps}`,
+    );
+    assert.equal(s.events('supervisor.ready').length, 0);
   });
 });

@@ -3,7 +3,7 @@
  * gracefully on TERM, and refuses a bad config.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ResqueClient } from '../../src/client/client.ts';
@@ -120,5 +120,49 @@ describe('supervisor lifecycle', () => {
         assert.equal(existsSync(s.pidfile), false);
       }),
     );
+  });
+
+  test('pause|resume|reload|stop commands signal the supervisor through its pidfile', async () => {
+    const s = SupervisorProcess.start({
+      config: { redis: { url: redis.url }, jobs: [FIXTURE_JOBS], queues: 'c', supervisor: { count: 1 } },
+    });
+    sups.push(s);
+    await s.waitForEvent('supervisor.ready', { timeout: 30_000 });
+    const run = (...args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const p = spawn(process.execPath, [BIN, ...args, '--pidfile', s.pidfile], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let out = '';
+        p.stdout.on('data', (d) => (out += d));
+        p.on('exit', (code) => resolve({ code, out }));
+      });
+    const [paused, reloaded] = await Promise.all([run('pause'), run('reload')]);
+    assert.equal(paused.code, 0);
+    assert.equal(reloaded.code, 0);
+    await s.waitForEvent('supervisor.pause');
+    await s.waitForEvent('supervisor.reload');
+    assert.equal((await run('resume')).code, 0);
+    await s.waitForEvent('supervisor.resume');
+    const stopped = await run('stop');
+    assert.equal(stopped.code, 0);
+    assert.match(stopped.out, /stopped/);
+    assert.equal((await s.exit).code, 0);
+    assert.equal((await run('pause')).code, 1, 'no supervisor running any more');
+  });
+
+  test('children of a supervisor that vanished (SIGKILL) stop by themselves and unregister', async () => {
+    const r = redis.client();
+    await r.flushall();
+    const s = SupervisorProcess.start({
+      config: { redis: { url: redis.url }, jobs: [FIXTURE_JOBS], queues: 'o', supervisor: { count: 2 } },
+    });
+    sups.push(s);
+    await s.waitForEvent('supervisor.ready', { timeout: 30_000 });
+    const children = s.childPids();
+    s.kill('SIGKILL');
+    await s.waitForEvent('worker.orphaned', { count: 2 });
+    await waitFor(() => children.every((pid) => !existsSync(`/proc/${pid}`)), { what: 'children gone' });
+    assert.equal(await r.scard(keys.workers), 0);
   });
 });
