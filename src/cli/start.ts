@@ -28,6 +28,7 @@ export const START_USAGE = `usage: resque-worker start [--config FILE] [--jobs .
   Runs the worker pool in the foreground: supervisor.groups from the config, or COUNT workers on QUEUE.
   env: REDIS_URL, QUEUE/QUEUES, COUNT, INTERVAL, CONCURRENCY, RESQUE_JOBS, PIDFILE, RESQUE_WORKER_CONFIG`;
 
+const STATUS_EVERY_MS = 250;
 const BIN = new URL('../../bin/resque-worker.mjs', import.meta.url).pathname;
 
 export async function start(argv: string[]): Promise<number> {
@@ -64,7 +65,14 @@ export async function start(argv: string[]): Promise<number> {
     process.title = processTitle(snap);
     notifier.send(`STATUS=${line}`);
   };
-  supervisor.on('change', () => refresh());
+  // Beats make many small changes: refresh the status line at most once per STATUS_EVERY_MS.
+  let pending: NodeJS.Timeout | null = null;
+  supervisor.on('change', () => {
+    pending ??= setTimeout(() => {
+      pending = null;
+      refresh();
+    }, STATUS_EVERY_MS);
+  });
   supervisor.on('ready', () => {
     readySent = true;
     notifier.send('READY=1', `STATUS=${statusLine(supervisor.snapshot())}`);
@@ -100,6 +108,7 @@ export async function start(argv: string[]): Promise<number> {
   supervisor.start();
   refresh(true);
   await stopped;
+  if (pending) clearTimeout(pending);
   stopWatchdog();
   if (pidfile) removePidfile(pidfile);
   // Job code in no child can hold us now; exit even if a stray handle is left.

@@ -19,6 +19,8 @@ export class PoolChild {
   lastContact: number | null = null;
   /** Killed by us because its event loop stopped. */
   hung = false;
+  /** Killed by us because it outlived the stop deadline: its jobs go back to their queues. */
+  killedForStop = false;
   /** The child said it is stopping (a signal of its own, or our stop). */
   stopping = false;
 

@@ -443,8 +443,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const workerId = child.workerId;
     const hung = child.hung;
     const hangS = this.#config.supervisor.hangTimeout;
+    // Killed for a stop: "it is worse to lose a job than to run it twice", whatever the crash mode.
+    const mode = hung ? 'fail' : child.killedForStop ? 'requeue' : this.#config.supervisor.deadWorkerJobs;
     const p = recoverWorker(this.redis, this.#keys, workerId, {
-      mode: hung ? 'fail' : this.#config.supervisor.deadWorkerJobs,
+      mode,
       exception: hung ? 'JobTimeout' : 'DirtyExit',
       reason: hung
         ? `worker blocked its event loop for ${hangS} s and was killed`
@@ -505,6 +507,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         { event: 'child.killed', ...c.describe() },
         'worker process still alive after the stop deadline: killing it',
       );
+      c.killedForStop = true;
       c.handle.kill('SIGKILL');
     }
   }

@@ -44,6 +44,8 @@ export async function runWorkerChild(): Promise<never> {
   const shutdownMs = config.supervisor.shutdownTimeout * 1000;
 
   let worker: Worker | null = null;
+  /** A Worker is stopped only once its registration is done (a stop during start waits for it). */
+  let started = false;
   let paused = spec.paused;
   let processed = 0;
   /** undefined: not stopping; null: stop without deadline (QUIT); number: deadline. */
@@ -69,8 +71,8 @@ export async function runWorkerChild(): Promise<never> {
       );
       send({ type: 'stopping' });
     }
-    if (worker) void worker.stop(stopAt ?? undefined);
-    else if (first) exit(0); // not started yet: nothing to finish
+    if (worker && started) void worker.stop(stopAt ?? undefined);
+    else if (!worker && first) exit(0); // nothing registered yet: nothing to finish
   };
   const pause = () => {
     paused = true;
@@ -154,9 +156,9 @@ export async function runWorkerChild(): Promise<never> {
   });
   worker = w;
   if (paused) w.pause();
+  // Counted here, reported with the next beat: one IPC message per job would cost throughput.
   w.on('job', () => {
     processed++;
-    beat();
   });
   w.on('paused', beat);
   w.once('stopped', () => exit(0));
@@ -166,6 +168,7 @@ export async function runWorkerChild(): Promise<never> {
     log.error({ event: 'worker.start-error', err: (err as Error).message }, 'worker failed to start');
     return exit(1);
   }
+  started = true;
   send({ type: 'registered', workerId: w.id });
   beat();
   // A stop that arrived while registering.

@@ -18,6 +18,8 @@ export interface SupervisorProcessOptions {
   config?: Record<string, unknown>;
   env?: Record<string, string>;
   args?: string[];
+  /** Own process group, so a test can signal every process at once as systemd does. */
+  detached?: boolean;
 }
 
 export class SupervisorProcess {
@@ -38,6 +40,7 @@ export class SupervisorProcess {
     s.proc = spawn(process.execPath, [BIN, 'start', '--config', s.configPath, ...(opts.args ?? [])], {
       env: { ...process.env, NOTIFY_SOCKET: '', PIDFILE: s.pidfile, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: opts.detached ?? false,
     });
     s.exit = new Promise((resolve) => s.proc.once('exit', (code, signal) => resolve({ code, signal })));
     createInterface({ input: s.proc.stdout! }).on('line', (line) => {
@@ -61,6 +64,11 @@ export class SupervisorProcess {
 
   kill(signal: NodeJS.Signals): void {
     this.proc.kill(signal);
+  }
+
+  /** Signals the whole process group (needs `detached`): systemd's KillMode=control-group. */
+  killGroup(signal: NodeJS.Signals): void {
+    process.kill(-this.pid, signal);
   }
 
   events(event: string, match: (l: LogLine) => boolean = () => true): LogLine[] {
