@@ -15,8 +15,9 @@ import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log.ts';
 import { clusterLauncher } from '../supervisor/launcher.ts';
+import { checkPoolConfig } from '../supervisor/pool-config.ts';
 import { processTitle, statusLine } from '../supervisor/pool-status.ts';
-import { checkPoolConfig, Supervisor } from '../supervisor/supervisor.ts';
+import { Supervisor } from '../supervisor/supervisor.ts';
 import { CONT_GRACE_MS } from '../supervisor/worker-child.ts';
 import { createNotifier, monotonicUsec } from '../systemd/notify.ts';
 import { removePidfile, writePidfile } from '../util/pidfile.ts';
@@ -77,7 +78,10 @@ export async function start(argv: string[]): Promise<number> {
     readySent = true;
     notifier.send('READY=1', `STATUS=${statusLine(supervisor.snapshot())}`);
   });
-  supervisor.on('reloading', () => notifier.send('RELOADING=1', `MONOTONIC_USEC=${monotonicUsec()}`));
+  supervisor.on('reloading', () => {
+    // Before the first READY systemd is still starting us: a reload is not a state change for it.
+    if (readySent) notifier.send('RELOADING=1', `MONOTONIC_USEC=${monotonicUsec()}`);
+  });
   supervisor.on('reloaded', (ok, error) => {
     const line = statusLine(supervisor.snapshot());
     lastLine = line;

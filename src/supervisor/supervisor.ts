@@ -16,21 +16,21 @@
  * the events here.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
 import type { Config } from '../config/load-config.ts';
-import type { WorkerGroup } from '../config/schema.ts';
 import { host } from '../jobs/payload.ts';
 import type { Logger } from '../log.ts';
-import { recoverWorker } from '../recovery/recover-worker.ts';
 import { createRedis } from '../redis/connection.ts';
 import { type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import { Backoff } from './backoff.ts';
+import { recoverDeadChild } from './child-recovery.ts';
 import { CHILD_SPEC_ENV, type ChildSpec, isChildMessage } from './ipc.ts';
 import type { Launcher } from './launcher.ts';
+import { type PeriodicTask, PeriodicTasks } from './periodic-tasks.ts';
 import { PoolChild } from './pool-child.ts';
+import { checkPoolConfig, countsOf, type PoolGroup, wantedGroups } from './pool-config.ts';
 import type { PoolSnapshot } from './pool-status.ts';
-import { reconcile, type WantedGroup } from './reconcile.ts';
+import { reconcile } from './reconcile.ts';
 
 /** After the stop deadline, children get this long to put their jobs back before SIGKILL. */
 export const KILL_GRACE_MS = 3000;
@@ -39,21 +39,6 @@ export const STABLE_MS = 30_000;
 /** A child that never said a word this long after its fork is treated as hung. */
 const STARTUP_SILENCE_MS = 60_000;
 const TICK_MS = 500;
-
-export interface PeriodicTaskContext {
-  redis: ScriptedRedis;
-  keys: ResqueKeys;
-  config: Readonly<Config>;
-  log: Logger;
-  /** Resque worker ids of the live children. */
-  workerIds: string[];
-}
-
-export interface PeriodicTask {
-  name: string;
-  intervalMs: number;
-  run(ctx: PeriodicTaskContext): unknown;
-}
 
 export interface SupervisorEvents {
   /** Every wanted child registered (once, after start). */
@@ -96,7 +81,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #toRespawn = new Map<string, number>();
   #processedByExited = 0;
   readonly #recoveries = new Set<Promise<unknown>>();
-  readonly #tasks: { task: PeriodicTask; due: number; running: boolean }[] = [];
+  readonly #tasks = new PeriodicTasks();
   #timer: NodeJS.Timeout | null = null;
   #soon: NodeJS.Immediate | null = null;
   #deadline: number | null = null;
@@ -150,7 +135,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** A maintenance task run every `intervalMs` from the supervisor loop, never two at once. */
   addPeriodicTask(task: PeriodicTask): void {
-    this.#tasks.push({ task, due: Date.now() + task.intervalMs, running: false });
+    this.#tasks.add(task);
   }
 
   pause(): void {
@@ -209,6 +194,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       'config reloaded',
     );
     this.#reconcile();
+    this.#checkReady(); // a smaller pool may be complete now
     this.emit('reloaded', true);
     this.emit('change');
     return true;
@@ -224,6 +210,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#counts.set(name, count);
     this.#log.info({ event: 'supervisor.scale', group: name, count }, `group ${name}: ${count} workers`);
     this.#reconcile();
+    this.#checkReady();
   }
 
   /**
@@ -232,9 +219,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * deadline forward (a second INT: `stop(Date.now())`).
    */
   stop(deadline: number | null): Promise<void> {
-    if (this.#state === 'new' || this.#state === 'stopped') {
+    if (this.#state === 'stopped') return this.#stopped ?? Promise.resolve();
+    if (this.#state === 'new') {
       this.#state = 'stopped';
-      return this.#finish();
+      this.#stopped = this.#finish();
+      return this.#stopped;
     }
     const first = this.#state === 'running';
     if (deadline !== null)
@@ -340,7 +329,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
-  #spawn(group: WantedGroup & { spec: WorkerGroup }): void {
+  #spawn(group: PoolGroup): void {
     const spec: ChildSpec = { config: this.#config, group: group.spec, paused: this.#paused };
     const handle = this.#launcher.launch({
       [CHILD_SPEC_ENV]: JSON.stringify(spec),
@@ -440,32 +429,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** A child died with jobs possibly in flight: put them back (or fail them), at once. */
   #recover(child: PoolChild): void {
-    const workerId = child.workerId;
-    const hung = child.hung;
-    const hangS = this.#config.supervisor.hangTimeout;
-    // Killed for a stop: "it is worse to lose a job than to run it twice", whatever the crash mode.
-    const mode = hung ? 'fail' : child.killedForStop ? 'requeue' : this.#config.supervisor.deadWorkerJobs;
-    const p = recoverWorker(this.redis, this.#keys, workerId, {
-      mode,
-      exception: hung ? 'JobTimeout' : 'DirtyExit',
-      reason: hung
-        ? `worker blocked its event loop for ${hangS} s and was killed`
-        : `worker process ${child.pid} died`,
-      statusTtl: this.#config.worker.statusTtl,
-    }).then(
-      (r) => {
-        this.#log[r.requeued + r.failed > 0 ? 'warn' : 'info'](
-          { event: 'child.recovered', ...child.describe(), ...r },
-          `dead worker's jobs: ${r.requeued} requeued, ${r.failed} failed`,
-        );
-      },
-      (err: Error) => {
-        this.#log.error(
-          { event: 'child.recover-error', ...child.describe(), err: err.message },
-          'could not recover the jobs of a dead worker; the reliability pruner will retry',
-        );
-      },
-    );
+    const p = recoverDeadChild(child, {
+      redis: this.redis,
+      keys: this.#keys,
+      config: this.#config,
+      log: this.#log,
+    });
     this.#recoveries.add(p);
     void p.finally(() => this.#recoveries.delete(p));
   }
@@ -536,29 +505,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   #runTasks(now: number): void {
-    for (const t of this.#tasks) {
-      if (t.running || now < t.due) continue;
-      t.running = true;
-      t.due = now + t.task.intervalMs;
-      const ctx: PeriodicTaskContext = {
-        redis: this.redis,
-        keys: this.#keys,
-        config: this.#config,
-        log: this.#log,
-        workerIds: [...this.#children.values()].map((c) => c.workerId),
-      };
-      void Promise.resolve()
-        .then(() => t.task.run(ctx))
-        .catch((err: Error) =>
-          this.#log.error(
-            { event: 'supervisor.task-error', task: t.task.name, err: err.message },
-            'task failed',
-          ),
-        )
-        .finally(() => {
-          t.running = false;
-        });
-    }
+    this.#tasks.runDue(now, () => ({
+      redis: this.redis,
+      keys: this.#keys,
+      config: this.#config,
+      log: this.#log,
+      workerIds: [...this.#children.values()].map((c) => c.workerId),
+    }));
   }
 
   #backoffOf(group: string): Backoff {
@@ -574,52 +527,4 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const s = this.#config.supervisor;
     return { delayMs: s.respawnDelay * 1000, maxMs: s.respawnDelayMax * 1000, stableMs: STABLE_MS };
   }
-}
-
-/** The groups of a config, with TTIN/TTOU counts and the key that says "restart me" when it changes. */
-export function wantedGroups(
-  config: Readonly<Config>,
-  counts: ReadonlyMap<string, number>,
-): (WantedGroup & { spec: WorkerGroup })[] {
-  const { jobs, redis, worker, log, supervisor } = config;
-  return groupsOf(config).map((g) => {
-    const spec = { ...g, count: counts.get(g.name) ?? g.count };
-    const { count: _count, ...startedWith } = spec;
-    const key = JSON.stringify({
-      group: startedWith,
-      jobs,
-      redis,
-      worker,
-      log,
-      shutdownTimeout: supervisor.shutdownTimeout,
-    });
-    return { name: g.name, key, count: spec.count, spec };
-  });
-}
-
-function groupsOf(config: Readonly<Config>): readonly WorkerGroup[] {
-  const s = config.supervisor;
-  if (s.groups.length > 0) return s.groups;
-  return [{ name: config.queues.join(','), queues: [...config.queues], count: s.count }];
-}
-
-function countsOf(config: Readonly<Config>): Map<string, number> {
-  return new Map(groupsOf(config).map((g) => [g.name, g.count]));
-}
-
-/** Checks what the schema cannot see alone: job paths exist, unique group names, scaleGroup names a group. */
-export function checkPoolConfig(config: Readonly<Config>): void {
-  const missing = config.jobs.find((p) => !existsSync(p));
-  if (missing !== undefined) throw new Error(`jobs: ${missing} does not exist`);
-  const names = groupsOf(config).map((g) => g.name);
-  const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup !== undefined)
-    throw new Error(
-      `supervisor.groups: two groups are named ${JSON.stringify(dup)}; give them distinct "name"s`,
-    );
-  const target = config.supervisor.scaleGroup;
-  if (target && !names.includes(target))
-    throw new Error(
-      `supervisor.scaleGroup: no group is named ${JSON.stringify(target)} (groups: ${names.join(' | ')})`,
-    );
 }
