@@ -83,6 +83,8 @@ describe('supervisor signals', () => {
 
   test('USR1: the running job is killed (a failure), the workers stay', async () => {
     const r = redis.client();
+    // the worker retired by the TTOU above may still be exiting
+    await waitFor(() => s.childPids().length === 2, { timeout: 20_000, what: '2 child processes' });
     const before = s.childPids().sort();
     const id = await client.enqueue('q', 'Sleepy', [30_000], { trackStatus: true });
     await waitFor(async () => (await client.status(id)).status === 'running', { what: 'job running' });
