@@ -14,12 +14,12 @@
 # Needs: systemd, systemd-container (systemd-nspawn), util-linux (nsenter), redis-server (+ redis-cli),
 # Node 20, node_modules with the sd-notify addon built (libsystemd-dev, g++, make, python3).
 # Knobs: E2E_KEEP=1 leaves the container running (prints how to enter it); E2E_MACHINE names it;
-# E2E_LIFETIME bounds the container's life in seconds (default 600).
+# E2E_LIFETIME bounds the container's life in seconds (default 300).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MACHINE=${E2E_MACHINE:-rw-e2e-$$}
-LIFETIME=${E2E_LIFETIME:-600}
+LIFETIME=${E2E_LIFETIME:-300}
 APP=/opt/resque-worker                  # the checkout, inside the container
 UNIT=resque-worker
 CONF=/etc/resque-worker/config.json
