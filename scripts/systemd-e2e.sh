@@ -29,7 +29,6 @@ Q=e2e                                   # queue of the main unit
 COUNT=2                                 # workers at start
 CUR=$COUNT                              # workers configured now (the reload check raises it to 3)
 SHUTDOWN_TIMEOUT=3                      # supervisor.shutdownTimeout in the test config (s)
-HANG_ENV=RESQUE_WORKER_TEST_NO_WATCHDOG=1   # test-only knob: the supervisor sends no WATCHDOG=1
 PASSES=0 FAILS=0 LEADER= NSPAWN_PID= WORK=
 
 now() { date +%s.%N; }
@@ -75,6 +74,12 @@ live_workers() {
   done
   echo "$n"
 }
+# worker ids of the unit's live workers
+live_ids() { local main id; main=$(prop MainPID "${1:-$UNIT}")
+  for id in $(rcli smembers "$NS:workers"); do
+    [ "$(ct ps -o ppid= -p "$(cut -d: -f2 <<<"$id")" 2>/dev/null | tr -d ' ')" = "$main" ] && echo "$id"
+  done; }
+still_registered() { local id n=0; for id in "$@"; do [ "$(rcli sismember "$NS:workers" "$id")" = 1 ] && n=$((n + 1)); done; echo "$n"; }
 workers_are() { [ "$(live_workers "${2:-$UNIT}")" = "$1" ]; }
 write_file() { ct sh -c 'cat >"$1"' sh "$1"; }   # write_file PATH <content
 # a test config: write_config PATH QUEUES COUNT [PIDFILE]
@@ -331,19 +336,25 @@ check_journal() {
 }
 
 check_crash() {
-  local pid0 r0 c
-  pid0=$(prop MainPID); r0=$(prop NRestarts); c=$(cursor)
+  local pid0 r0 ids
+  pid0=$(prop MainPID); r0=$(prop NRestarts); ids=$(live_ids)
+  push "$Q" Slow '["crash-slow", 1500]'
+  wait_for 10 in_list e2e:started crash-slow
   ct kill -KILL "$pid0"
   wait_for 30 restarts_above "$r0"
   wait_for 30 main_pid_is_not "$pid0"
   wait_for 30 is_state active
   wait_for 20 workers_are "$CUR"
   push "$Q" Mark '["after-crash"]'
-  wait_for 10 all_done after-crash
+  wait_for 10 all_done after-crash crash-slow
+  # shellcheck disable=SC2086
   check "kill -9 of the supervisor: Restart=on-failure" \
-    "pid $pid0->$(prop MainPID), NRestarts $r0->$(prop NRestarts), $(live_workers) workers re-registered ($(rcli scard "$NS:workers") in Redis), job after restart done=$(all_done after-crash && echo yes || echo no)" \
-    sh -c '[ "$1" -gt "$2" ] && [ "$3" = active ] && [ "$4" = "$6" ] && [ "$5" = yes ]' sh \
-    "$(prop NRestarts)" "$r0" "$(sc is-active "$UNIT")" "$(live_workers)" "$(all_done after-crash && echo yes || echo no)" "$CUR"
+    "pid $pid0->$(prop MainPID), NRestarts $r0->$(prop NRestarts), $(live_workers) new workers registered, old ones left in Redis: $(still_registered $ids), job after restart done=$(all_done after-crash && echo yes || echo no)" \
+    sh -c '[ "$1" -gt "$2" ] && [ "$3" = active ] && [ "$4" = "$6" ] && [ "$5" = yes ] && [ "$7" = 0 ]' sh \
+    "$(prop NRestarts)" "$r0" "$(sc is-active "$UNIT")" "$(live_workers)" "$(all_done after-crash && echo yes || echo no)" "$CUR" "$(still_registered $ids)"
+  check "a job running at the crash is not lost" \
+    "started $(count_in e2e:started crash-slow)x, done $(count_in e2e:done crash-slow)x, failed=$(failures)" \
+    sh -c '[ "$1" -ge 1 ] && [ "$2" = 0 ]' sh "$(count_in e2e:done crash-slow)" "$(failures)"
 }
 
 check_watchdog() {
@@ -355,23 +366,21 @@ check_watchdog() {
   sleep 3
   check "watchdog pings keep it running (WatchdogSec=2)" "pid $pid0->$(prop MainPID), NRestarts $r0->$(prop NRestarts)" \
     test "$(prop MainPID)" = "$pid0" -a "$(prop NRestarts)" = "$r0" -a "$(sc is-active "$UNIT")" = active
-  # a hung supervisor: stopped, it sends nothing; systemd must abort and restart it
+  # a hung supervisor (stopped, it pings no more) while a worker runs a job: systemd must notice,
+  # the job must finish (WatchdogSignal=SIGTERM reaches the workers too), and the pool come back
+  push "$Q" Slow '["watchdog-slow", 1500]'
+  wait_for 10 in_list e2e:started watchdog-slow
   t0=$(now); ct kill -STOP "$pid0"
-  wait_for 30 main_pid_is_not "$pid0"; wait_for 30 is_state active
+  wait_for 40 main_pid_is_not "$pid0"; wait_for 30 is_state active
   st=$(jlog "$c" | grep -m1 -o 'Watchdog timeout[^!]*')
   check "a hung supervisor is restarted by the watchdog" \
     "'$st', pid $pid0->$(prop MainPID), NRestarts $r0->$(prop NRestarts), active again after $(dt "$t0" "$(now)")s" \
     sh -c '[ -n "$1" ] && [ "$2" -gt "$3" ] && [ "$4" = active ]' sh "$st" "$(prop NRestarts)" "$r0" "$(sc is-active "$UNIT")"
+  check "the job running during the hang finished" "started $(count_in e2e:started watchdog-slow)x, done $(count_in e2e:done watchdog-slow)x" \
+    all_done watchdog-slow
   nodropin "$UNIT"
   wait_for 20 workers_are "$CUR"
 }
-
-# worker ids of the unit's live workers
-live_ids() { local main id; main=$(prop MainPID "${1:-$UNIT}")
-  for id in $(rcli smembers "$NS:workers"); do
-    [ "$(ct ps -o ppid= -p "$(cut -d: -f2 <<<"$id")" 2>/dev/null | tr -d ' ')" = "$main" ] && echo "$id"
-  done; }
-still_registered() { local id n=0; for id in "$@"; do [ "$(rcli sismember "$NS:workers" "$id")" = 1 ] && n=$((n + 1)); done; echo "$n"; }
 
 check_stop_running() {
   local t0 rc took ids
