@@ -235,6 +235,7 @@ queued() { rcli lrange "$NS:queue:$1" 0 -1 | grep -q "\"$2\""; }
 failures() { rcli llen "$NS:failed"; }
 main_pid_is_not() { local p; p=$(prop MainPID "${2:-$UNIT}"); [ "$p" != 0 ] && [ "$p" != "$1" ]; }
 lines_after() { jlog "$1" "${3:-$UNIT}" | grep -cE "$2"; }
+status_has() { prop StatusText "$1" | grep -q -- "$2"; }
 restarts_above() { [ "$(prop NRestarts "${2:-$UNIT}")" -gt "$1" ]; }
 has_lines() { [ "$(lines_after "$1" "$2")" -ge "$3" ]; }   # has_lines CURSOR REGEX N
 
@@ -426,6 +427,15 @@ check_templates() {
     "$rc" "$(sc is-active "$a")" "$(sc is-active "$b")" "$pa" "$pb" \
     "$(ct cat /run/resque-worker-pool-a/supervisor.pid)" "$(ct cat /run/resque-worker-pool-b/supervisor.pid)" \
     "$(live_workers "$a")" "$(live_workers "$b")" "$(all_done pool-a-1 pool-b-1 pool-b-2 && echo yes || echo no)"
+  # the operator's commands find the supervisor through the pidfile named in the config
+  local cli="$APP/bin/resque-worker.mjs" sa sb
+  ct node "$cli" pause --config /etc/resque-worker/pool-a.json >/dev/null
+  wait_for 10 status_has "$a" paused
+  sa=$(prop StatusText "$a"); sb=$(prop StatusText "$b")
+  ct node "$cli" resume --config /etc/resque-worker/pool-a.json >/dev/null
+  wait_for 10 eval '! status_has "$a" paused'
+  check "resque-worker pause|resume --config pool-a.json" "pool-a: '$sa', pool-b: '$sb', after resume: '$(prop StatusText "$a")'" \
+    sh -c 'case "$1" in *paused*) ;; *) exit 1;; esac; case "$2$3" in *paused*) exit 1;; esac' sh "$sa" "$sb" "$(prop StatusText "$a")"
   sc stop "$a" "$b"
   check "template instances stop cleanly" "$(prop Result "$a")/$(prop Result "$b")" \
     test "$(prop Result "$a")" = success -a "$(prop Result "$b")" = success
