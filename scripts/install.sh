@@ -109,9 +109,11 @@ else
   fi
 fi
 [ -f "$APP_DIR/bin/resque-worker.mjs" ] || die "$APP_DIR/bin/resque-worker.mjs not found: not a resque-worker tree"
-case $APP_DIR in
-  /home/* | /root/* | /run/user/*) say "warning: $APP_DIR is hidden by the unit's ProtectHome=yes; add a drop-in with ProtectHome=read-only" ;;
-esac
+for p in "$APP_DIR" "$NODE"; do
+  case $p in
+    /home/* | /root/* | /run/user/*) say "warning: $p is hidden from the service by ProtectHome=yes: add ProtectHome=read-only with systemctl edit $UNIT" ;;
+  esac
+done
 # node_modules is stale when package-lock.json changed since the last npm ci: our stamp holds the
 # lock's checksum; without it (npm ci run by hand), compare with npm's own node_modules/.package-lock.json
 lock=$APP_DIR/package-lock.json stamp=$APP_DIR/node_modules/.resque-worker-lock.sha256
