@@ -96,16 +96,22 @@ if [ -n "$APP_DIR" ]; then
 else
   APP_DIR=$PREFIX
   if [ "$SRC" != "$APP_DIR" ]; then
-    say "copying the code to $APP_DIR"
     mkdir -p "$APP_DIR"
-    # only what runs: no tests, no git history, no node_modules (npm ci builds those for this host)
+    # only what runs: no tests, no git history, no node_modules (npm ci builds those for this host);
+    # what is already identical is left alone
+    copied=
     for d in bin src config docs examples; do
-      if [ -d "$SRC/$d" ]; then rm -rf "${APP_DIR:?}/$d"; cp -a "$SRC/$d" "$APP_DIR/$d"; fi
+      if [ -d "$SRC/$d" ] && ! diff -rq "$SRC/$d" "$APP_DIR/$d" >/dev/null 2>&1; then
+        rm -rf "${APP_DIR:?}/$d"; cp -a "$SRC/$d" "$APP_DIR/$d"; copied+=" $d"
+      fi
     done
     for f in package.json package-lock.json README.md LICENSE; do
-      if [ -e "$SRC/$f" ]; then cp -a "$SRC/$f" "$APP_DIR/$f"; fi
+      if [ -e "$SRC/$f" ] && ! cmp -s "$SRC/$f" "$APP_DIR/$f"; then cp -a "$SRC/$f" "$APP_DIR/$f"; copied+=" $f"; fi
     done
-    chown -R root:root "$APP_DIR"; chmod -R u=rwX,go=rX "$APP_DIR"
+    if [ -n "$copied" ]; then
+      say "installing the code in $APP_DIR:$copied"
+      chown -R root:root "$APP_DIR"; chmod -R u=rwX,go=rX "$APP_DIR"
+    fi
   fi
 fi
 [ -f "$APP_DIR/bin/resque-worker.mjs" ] || die "$APP_DIR/bin/resque-worker.mjs not found: not a resque-worker tree"
