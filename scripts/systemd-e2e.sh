@@ -14,7 +14,8 @@
 # Needs: systemd, systemd-container (systemd-nspawn), util-linux (nsenter), redis-server (+ redis-cli),
 # Node 20, node_modules with the sd-notify addon built (libsystemd-dev, g++, make, python3).
 # Knobs: E2E_KEEP=1 leaves the container running (prints how to enter it); E2E_MACHINE names it;
-# E2E_LIFETIME bounds the container's life in seconds (default 300).
+# E2E_LIFETIME bounds the container's life in seconds (default 300); E2E_ONLY="check_crash ..."
+# runs only those check groups (after check_start); E2E_VERBOSE=1 prints each group's duration.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -66,19 +67,15 @@ jlog() { ct journalctl -q --no-pager -o cat -u "${2:-$UNIT}" --after-cursor="$1"
 in_list() { rcli lrange "$1" 0 -1 | grep -qx -- "$2"; }
 count_in() { rcli lrange "$1" 0 -1 | grep -cx -- "$2"; }
 is_state() { [ "$(sc is-active "${2:-$UNIT}")" = "$1" ]; }
-# worker ids registered in Redis whose process is a child of the unit's current main pid
-live_workers() {
-  local main id n=0; main=$(prop MainPID "${1:-$UNIT}")
-  for id in $(rcli smembers "$NS:workers"); do
-    [ "$(ct ps -o ppid= -p "$(cut -d: -f2 <<<"$id")" 2>/dev/null | tr -d ' ')" = "$main" ] && n=$((n + 1))
-  done
-  echo "$n"
-}
-# worker ids of the unit's live workers
-live_ids() { local main id; main=$(prop MainPID "${1:-$UNIT}")
+# worker ids registered in Redis (host:pid:queues) whose process is a child of the unit's main pid
+live_ids() {
+  local main id; main=$(prop MainPID "${1:-$UNIT}")
   for id in $(rcli smembers "$NS:workers"); do
     [ "$(ct ps -o ppid= -p "$(cut -d: -f2 <<<"$id")" 2>/dev/null | tr -d ' ')" = "$main" ] && echo "$id"
-  done; }
+  done
+  return 0
+}
+live_workers() { live_ids "$@" | wc -l; }
 still_registered() { local id n=0; for id in "$@"; do [ "$(rcli sismember "$NS:workers" "$id")" = 1 ] && n=$((n + 1)); done; echo "$n"; }
 workers_are() { [ "$(live_workers "${2:-$UNIT}")" = "$1" ]; }
 write_file() { ct sh -c 'cat >"$1"' sh "$1"; }   # write_file PATH <content
@@ -461,15 +458,6 @@ main() {
   boot
   check_install
   check_security
-  if [ -n "${E2E_EXEC_START:-}" ]; then   # DEV ONLY: run a stand-in daemon
-    local u cfg
-    for u in resque-worker resque-worker@; do
-      cfg=/etc/resque-worker/config.json; [ "$u" = resque-worker@ ] && cfg=/etc/resque-worker/%i.json
-      ct mkdir -p "/etc/systemd/system/$u.service.d"
-      printf '[Service]\nExecStart=\nExecStart=%s\n' "${E2E_EXEC_START//\{config\}/$cfg}" | write_file "/etc/systemd/system/$u.service.d/dev.conf"
-    done
-    sc daemon-reload
-  fi
   run check_start
   if is_state active; then
     run check_reload
