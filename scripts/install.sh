@@ -180,7 +180,7 @@ else
 }
 EOF
     install -m 0640 -o root -g "$USER_NAME" "$tmp" "$CONFIG"; rm -f "$tmp"
-    say "edit $CONFIG: list your job modules in \"jobs\" (see docs/readme-systemd.md)"
+    say "edit $CONFIG: list your job modules in \"jobs\" (README: Running under systemd)"
   fi
 fi
 if ! (cd / && "$NODE" "$APP_DIR/bin/resque-worker.mjs" config check --config "$CONFIG" >/dev/null); then
