@@ -407,6 +407,20 @@ check_stop_long() {
   rcli del "$NS:queue:$Q" >/dev/null
 }
 
+check_start_without_redis() {
+  local t0 st1 st2 n
+  sc stop "$UNIT" redis-server
+  t0=$(now); sc start --no-block "$UNIT"
+  # no READY=1 while the workers cannot register
+  sleep 3; st1=$(sc is-active "$UNIT")
+  sc start redis-server
+  wait_for 40 is_state active; st2=$(sc is-active "$UNIT"); n=$(live_workers)
+  check "start while Redis is down waits for it" \
+    "with Redis down after 3s: $st1; Redis started: $st2 after $(dt "$t0" "$(now)")s, $n of $CUR workers" \
+    test "$st1" = activating -a "$st2" = active -a "$n" = "$CUR"
+  sc stop "$UNIT"
+}
+
 check_templates() {
   local a=resque-worker@pool-a b=resque-worker@pool-b out rc pa pb
   write_config /run/pool-a.json qa 1 /run/resque-worker-pool-a/supervisor.pid
@@ -469,6 +483,7 @@ main() {
     run check_journal
     run check_stop_running
     run check_stop_long
+    run check_start_without_redis
   else
     fail "the remaining checks need a running $UNIT" "$(sc is-active "$UNIT")"
   fi
