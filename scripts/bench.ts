@@ -1,0 +1,646 @@
+/**
+ * `npm run bench`: resque-worker against node-resque, BullMQ and bee-queue, measured side by side.
+ *
+ * Duties:
+ *  1. start a private redis-server (never 6379) and, per workload and round, run every system in
+ *     turn (A B C D, A B C D, ...) with 2 worker processes each and no-op jobs
+ *  2. workloads: throughput (jobs pre-enqueued), pickup latency at a fixed rate on idle workers,
+ *     Redis commands per job and per idle second, worker RSS and CPU, enqueue (one at a time and
+ *     bulk), our throughput with deep queues / many failure records, our RSS over a long run
+ *  3. check every run: each job ran exactly once (per-job counters in the workers), the system
+ *     counts no failure and leaves nothing queued; any miss fails the bench loudly
+ *  4. write medians (min-max) and ratios to bench/RESULTS.md (between the bench markers, keeping
+ *     the hand-written notes) and the raw numbers to bench/results.json
+ * Run `npm run bench -- --help` for the knobs.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import type { Redis } from 'ioredis';
+import { TestRedis } from '../test/helpers/redis-server.ts';
+import { type BenchProc, type Report, startWorkers } from './bench/procs.ts';
+import { type Producer, producerFor, type SystemName } from './bench/producers.ts';
+import { monoMs } from './bench/recorder.mjs';
+
+const USAGE = `usage: npm run bench -- [options]
+  --rounds N            rounds of every workload, systems interleaved (3)
+  --systems a,b         ours,ours-warn,bee-queue,bullmq,node-resque (all); ours-warn = ours at LOG_LEVEL=warn
+  --workloads a,b       throughput,latency,enqueue,scale,long (all)
+  --jobs N              jobs pre-enqueued for throughput (20000)
+  --concurrency N       our in-process concurrency (default: the Worker's default)
+  --log-level L         our log level for 'ours' (info; the daemon's default)
+  --rate N              latency: jobs/s (500)   --latency-jobs N (2500)
+  --idle-seconds S      idle Redis commands/s window (10)
+  --enqueue-one N       jobs enqueued one at a time, awaited (5000)
+  --bulk N              jobs in the bulk enqueue (100000)
+  --scale-jobs N        scale: jobs across --scale-queues queues (100000, 50); --failures N (10000)
+  --long-jobs N         our long run for RSS (200000; the issue's figure is 1000000)
+  --cpu-prof DIR        run our workers with --cpu-prof into DIR
+  --out FILE            (bench/RESULTS.md)   --json FILE (bench/results.json)`;
+
+const { values: opt } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    systems: { type: 'string', default: 'ours,ours-warn,bee-queue,bullmq,node-resque' },
+    workloads: { type: 'string', default: 'throughput,latency,enqueue,scale,long' },
+    jobs: { type: 'string', default: '20000' },
+    concurrency: { type: 'string' },
+    'log-level': { type: 'string', default: 'info' },
+    rate: { type: 'string', default: '500' },
+    'latency-jobs': { type: 'string', default: '2500' },
+    'idle-seconds': { type: 'string', default: '10' },
+    'enqueue-one': { type: 'string', default: '5000' },
+    bulk: { type: 'string', default: '100000' },
+    'scale-jobs': { type: 'string', default: '100000' },
+    'scale-queues': { type: 'string', default: '50' },
+    failures: { type: 'string', default: '10000' },
+    'long-jobs': { type: 'string', default: '200000' },
+    'cpu-prof': { type: 'string' },
+    out: { type: 'string', default: 'bench/RESULTS.md' },
+    json: { type: 'string', default: 'bench/results.json' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (opt.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const int = (name: keyof typeof opt) => {
+  const n = Number(opt[name]);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got ${opt[name]}`);
+  return n;
+};
+const ROUNDS = int('rounds');
+const SYSTEMS = opt.systems.split(',') as SystemName[];
+const WORKLOADS = new Set(opt.workloads.split(','));
+const JOBS = int('jobs');
+const CONCURRENCY = opt.concurrency ? int('concurrency') : null;
+const WORKERS = 2;
+const QUEUE = 'bench';
+
+type Metrics = Record<string, number>;
+/** results[workload][system] = one Metrics per round */
+const results: Record<string, Record<string, Metrics[]>> = {};
+const extra: Record<string, unknown> = {};
+const put = (workload: string, system: string, m: Metrics) => {
+  results[workload] ??= {};
+  results[workload][system] ??= [];
+  results[workload][system].push(m);
+};
+
+const redis = await TestRedis.start();
+const admin: Redis = redis.client();
+const tmp = join(tmpdir(), `rw-bench-${process.pid}`);
+mkdirSync(tmp, { recursive: true });
+const producers = new Map<SystemName, Producer>();
+const producer = async (s: SystemName) => {
+  const base: SystemName = s === 'ours-warn' ? 'ours' : s;
+  let p = producers.get(base);
+  if (!p) {
+    p = await producerFor(base, redis.url);
+    producers.set(base, p);
+  }
+  return p;
+};
+
+function log(msg: string): void {
+  console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
+}
+
+async function fresh(): Promise<void> {
+  await admin.flushall();
+  await admin.config('RESETSTAT');
+}
+
+/** Sum of INFO commandstats calls, without the bench's own INFO / CONFIG. */
+async function commandCalls(): Promise<{ total: number; by: Record<string, number> }> {
+  const info = await admin.info('commandstats');
+  const by: Record<string, number> = {};
+  let total = 0;
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    const cmd = m[1]!;
+    if (cmd === 'info' || cmd.startsWith('config')) continue;
+    by[cmd] = Number(m[2]);
+    total += Number(m[2]);
+  }
+  return { total, by };
+}
+
+function workerSettings(system: SystemName, over: Partial<Parameters<typeof startWorkers>[0]> = {}) {
+  return {
+    system,
+    redisUrl: redis.url,
+    queues: [QUEUE],
+    maxSeq: JOBS,
+    latency: false,
+    sampleMs: 0,
+    concurrency: system.startsWith('ours') ? CONCURRENCY : null,
+    logLevel: system === 'ours-warn' ? 'warn' : opt['log-level'],
+    logFile: join(tmp, `${system}.log`),
+    ...over,
+  };
+}
+
+function nodeArgsFor(system: SystemName): string[] {
+  return system.startsWith('ours') && opt['cpu-prof']
+    ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']]
+    : [];
+}
+
+async function waitDone(procs: BenchProc[], n: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (procs.reduce((a, p) => a + p.done, 0) < n) {
+    if (Date.now() > deadline) {
+      throw new Error(`only ${procs.map((p) => `${p.name}=${p.done}`).join(', ')} of ${n} jobs ran in time`);
+    }
+    await sleep(5);
+  }
+}
+
+/** Every job 0..n-1 ran exactly once, over all workers; throws naming the misses otherwise. */
+function assertExactlyOnce(system: string, reports: Report[], n: number): void {
+  const missing: number[] = [];
+  const twice: number[] = [];
+  for (let s = 0; s < n; s++) {
+    let c = 0;
+    for (const r of reports) c += r.counts[s] ?? 0;
+    if (c === 0) missing.push(s);
+    else if (c > 1) twice.push(s);
+  }
+  const total = reports.reduce((a, r) => a + r.done, 0);
+  if (missing.length || twice.length || total !== n) {
+    throw new Error(
+      `${system}: exactly-once check failed: ${total} job runs for ${n} jobs; missing ${missing.length} ` +
+        `(${missing.slice(0, 5)}), run twice ${twice.length} (${twice.slice(0, 5)})`,
+    );
+  }
+}
+
+/** The system's own books agree: nothing failed, nothing left, processed == n where it counts. */
+async function assertBooks(system: SystemName, queues: string[], n: number, failedBefore = 0): Promise<void> {
+  const p = await producer(system);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const c = await p.counters(queues);
+    const ok = c.failed === failedBefore && c.left === 0 && (c.processed === null || c.processed === n);
+    if (ok) return;
+    if (Date.now() > deadline) {
+      throw new Error(`${system}: books disagree after ${n} jobs: ${JSON.stringify(c)}`);
+    }
+    await sleep(20);
+  }
+}
+
+async function stopAll(procs: BenchProc[]): Promise<void> {
+  await Promise.all(procs.map((p) => p.stop()));
+}
+
+// ---- workloads ----
+
+interface ThroughputRun {
+  jobsPerSec: number;
+  cmdsPerJob: number;
+  rssMb: number;
+  by: Record<string, number>;
+}
+
+async function throughputRun(
+  system: SystemName,
+  queues: string[],
+  prefill: (p: Producer) => Promise<unknown>,
+  n: number,
+  failedBefore = 0,
+): Promise<ThroughputRun> {
+  await fresh();
+  const p = await producer(system);
+  await prefill(p);
+  const procs = await startWorkers(
+    workerSettings(system, { queues, maxSeq: n }),
+    WORKERS,
+    nodeArgsFor(system),
+  );
+  try {
+    await admin.config('RESETSTAT');
+    const t0 = monoMs();
+    for (const w of procs) w.send('go');
+    await waitDone(procs, n, Math.max(120_000, n));
+    const reports = await Promise.all(procs.map((w) => w.report()));
+    const elapsed = Math.max(...reports.map((r) => r.lastStart)) - t0;
+    assertExactlyOnce(system, reports, n);
+    await assertBooks(system, queues, n, failedBefore);
+    const calls = await commandCalls();
+    return {
+      jobsPerSec: (n / elapsed) * 1000,
+      cmdsPerJob: calls.total / n,
+      rssMb: reports.reduce((a, r) => a + r.rss, 0) / reports.length / 2 ** 20,
+      by: calls.by,
+    };
+  } finally {
+    await stopAll(procs);
+  }
+}
+
+async function throughput(system: SystemName): Promise<void> {
+  const r = await throughputRun(system, [QUEUE], (p) => p.enqueueBulk(QUEUE, 0, JOBS), JOBS);
+  put('throughput', system, { jobsPerSec: r.jobsPerSec, cmdsPerJob: r.cmdsPerJob, rssMb: r.rssMb });
+  extra.commandsByName ??= {};
+  (extra.commandsByName as Record<string, unknown>)[system] = Object.fromEntries(
+    Object.entries(r.by).map(([k, v]) => [k, Math.round((v / JOBS) * 100) / 100]),
+  );
+  log(
+    `  throughput ${system}: ${r.jobsPerSec.toFixed(0)} jobs/s, ${r.cmdsPerJob.toFixed(2)} cmds/job, RSS ${r.rssMb.toFixed(1)} MB`,
+  );
+}
+
+async function latency(system: SystemName): Promise<void> {
+  const n = int('latency-jobs');
+  const rate = int('rate');
+  const idleS = int('idle-seconds');
+  await fresh();
+  const p = await producer(system);
+  const procs = await startWorkers(
+    workerSettings(system, { maxSeq: n, latency: true }),
+    WORKERS,
+    nodeArgsFor(system),
+  );
+  try {
+    for (const w of procs) w.send('go');
+    await Promise.all(procs.map((w) => w.next('going')));
+    await sleep(1500); // start-up traffic settles
+    await admin.config('RESETSTAT');
+    const before = await Promise.all(procs.map((w) => w.report()));
+    const t0 = monoMs();
+    await sleep(idleS * 1000);
+    const calls = await commandCalls();
+    const after = await Promise.all(procs.map((w) => w.report()));
+    const seconds = (monoMs() - t0) / 1000;
+    const cpuMs = after.reduce((a, r, i) => {
+      const b = before[i]!;
+      return a + (r.cpu.user + r.cpu.system - b.cpu.user - b.cpu.system) / 1000;
+    }, 0);
+    const idle = {
+      idleCmdsPerSec: calls.total / seconds,
+      idleCpuPct: (cpuMs / (seconds * 1000) / WORKERS) * 100,
+      idleRssMb: after.reduce((a, r) => a + r.rss, 0) / after.length / 2 ** 20,
+    };
+    // Pickup latency: one job every 1000/rate ms, not awaited (the schedule must not slip).
+    const start = monoMs();
+    const sent: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) {
+      const due = start + (i * 1000) / rate;
+      const wait = due - monoMs();
+      if (wait > 1) await sleep(wait);
+      sent.push(p.enqueueOne(QUEUE, i, monoMs()));
+    }
+    await Promise.all(sent);
+    await waitDone(procs, n, 60_000);
+    const reports = await Promise.all(procs.map((w) => w.report()));
+    assertExactlyOnce(system, reports, n);
+    await assertBooks(system, [QUEUE], n);
+    const lat: number[] = [];
+    for (let s = 0; s < n; s++) for (const r of reports) if (r.counts[s]) lat.push(r.lat![s]!);
+    lat.sort((a, b) => a - b);
+    const m = {
+      ...idle,
+      p50Ms: pct(lat, 50),
+      p99Ms: pct(lat, 99),
+      maxMs: lat[lat.length - 1]!,
+    };
+    put('latency', system, m);
+    log(
+      `  latency ${system}: p50 ${m.p50Ms.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms; idle ${m.idleCmdsPerSec.toFixed(2)} cmds/s, ${m.idleCpuPct.toFixed(2)}% CPU, RSS ${m.idleRssMb.toFixed(1)} MB`,
+    );
+  } finally {
+    await stopAll(procs);
+  }
+}
+
+async function enqueue(system: SystemName): Promise<void> {
+  const one = int('enqueue-one');
+  const bulk = int('bulk');
+  const p = await producer(system);
+  await fresh();
+  let t = monoMs();
+  for (let i = 0; i < one; i++) await p.enqueueOne(QUEUE, i, 0);
+  const oneSec = (monoMs() - t) / 1000;
+  await assertQueued(system, p, one);
+  await fresh();
+  t = monoMs();
+  await p.enqueueBulk(QUEUE, 0, bulk);
+  const bulkSec = (monoMs() - t) / 1000;
+  await assertQueued(system, p, bulk);
+  put('enqueue', system, { oneJobsPerSec: one / oneSec, bulkSeconds: bulkSec });
+  log(
+    `  enqueue ${system}: ${(one / oneSec).toFixed(0)} jobs/s one at a time, ${bulk} in ${bulkSec.toFixed(2)} s bulk`,
+  );
+}
+
+async function assertQueued(system: SystemName, p: Producer, n: number): Promise<void> {
+  const c = await p.counters([QUEUE]);
+  if (c.left !== n) throw new Error(`${system}: enqueued ${n} jobs but ${c.left} are queued`);
+}
+
+async function scale(): Promise<void> {
+  const deepN = int('scale-jobs');
+  const qn = int('scale-queues');
+  const failures = int('failures');
+  const names = Array.from({ length: qn }, (_, i) => `q${String(i).padStart(2, '0')}`);
+  const empty = await throughputRun('ours', [QUEUE], (p) => p.enqueueBulk(QUEUE, 0, JOBS), JOBS);
+  const deep = await throughputRun(
+    'ours',
+    names,
+    async (p) => {
+      const per = Math.ceil(deepN / qn);
+      for (let i = 0; i < qn; i++) await p.enqueueBulk(names[i]!, i * per, Math.min(per, deepN - i * per));
+    },
+    deepN,
+  );
+  const withFailures = await throughputRun(
+    'ours',
+    [QUEUE],
+    async (p) => {
+      const record = JSON.stringify({
+        failed_at: '2026/11/26 12:00:00 UTC',
+        payload: { class: 'Old', args: [] },
+        exception: 'RuntimeError',
+        error: 'old failure',
+        backtrace: ['x.rb:1'],
+        worker: 'old:1:bench',
+        queue: QUEUE,
+      });
+      for (let i = 0; i < failures; i += 5000)
+        await admin.rpush('resque:failed', ...Array(Math.min(5000, failures - i)).fill(record));
+      await p.enqueueBulk(QUEUE, 0, JOBS);
+    },
+    JOBS,
+    0,
+  );
+  const m = {
+    emptyJobsPerSec: empty.jobsPerSec,
+    deepJobsPerSec: deep.jobsPerSec,
+    failuresJobsPerSec: withFailures.jobsPerSec,
+    deepVsEmpty: deep.jobsPerSec / empty.jobsPerSec,
+    failuresVsEmpty: withFailures.jobsPerSec / empty.jobsPerSec,
+  };
+  put('scale', 'ours', m);
+  log(
+    `  scale ours: empty ${m.emptyJobsPerSec.toFixed(0)}, ${deepN} over ${qn} queues ${m.deepJobsPerSec.toFixed(0)} (${pctDiff(m.deepVsEmpty)}), ${failures} failures ${m.failuresJobsPerSec.toFixed(0)} (${pctDiff(m.failuresVsEmpty)}) jobs/s`,
+  );
+}
+
+async function long(): Promise<void> {
+  const n = int('long-jobs');
+  await fresh();
+  const p = await producer('ours');
+  for (let i = 0; i < n; i += 100_000) await p.enqueueBulk(QUEUE, i, Math.min(100_000, n - i));
+  const procs = await startWorkers(workerSettings('ours', { maxSeq: n, sampleMs: 1000 }), WORKERS);
+  try {
+    const t0 = monoMs();
+    for (const w of procs) w.send('go');
+    await waitDone(procs, n, Math.max(600_000, n));
+    const reports = await Promise.all(procs.map((w) => w.report()));
+    const elapsed = Math.max(...reports.map((r) => r.lastStart)) - t0;
+    assertExactlyOnce('ours', reports, n);
+    await assertBooks('ours', [QUEUE], n);
+    // RSS over the run, per worker: at 10% of its jobs (warmed up) and at the end.
+    const perWorker = procs.map((w, i) => {
+      const s = w.samples;
+      const total = reports[i]!.done;
+      const warm = s.find((x) => x.done >= total * 0.1) ?? s[0];
+      const secondHalf = s.filter((x) => x.done >= total * 0.5).map((x) => x.rss);
+      return {
+        warmMb: (warm?.rss ?? 0) / 2 ** 20,
+        endMb: reports[i]!.rss / 2 ** 20,
+        secondHalfMinMb: Math.min(...secondHalf) / 2 ** 20,
+        secondHalfMaxMb: Math.max(...secondHalf) / 2 ** 20,
+        samples: s.map((x) => [Math.round(x.t), x.done, Math.round(x.rss / 2 ** 20)]),
+      };
+    });
+    extra.long = { jobs: n, jobsPerSec: (n / elapsed) * 1000, perWorker };
+    log(
+      `  long ours: ${n} jobs at ${((n / elapsed) * 1000).toFixed(0)} jobs/s; RSS warm -> end ${perWorker.map((w) => `${w.warmMb.toFixed(1)} -> ${w.endMb.toFixed(1)} MB`).join(', ')}`,
+    );
+  } finally {
+    await stopAll(procs);
+  }
+}
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function pctDiff(ratio: number): string {
+  return `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`;
+}
+
+// ---- run ----
+
+const began = Date.now();
+try {
+  for (let round = 1; round <= ROUNDS; round++) {
+    log(`round ${round}/${ROUNDS}`);
+    if (WORKLOADS.has('throughput')) for (const s of SYSTEMS) await throughput(s);
+    if (WORKLOADS.has('latency')) for (const s of SYSTEMS) if (s !== 'ours-warn') await latency(s);
+    if (WORKLOADS.has('enqueue')) for (const s of SYSTEMS) if (s !== 'ours-warn') await enqueue(s);
+    if (WORKLOADS.has('scale') && SYSTEMS.includes('ours')) await scale();
+  }
+  if (WORKLOADS.has('long')) await long();
+} finally {
+  for (const p of producers.values()) await p.close().catch(() => {});
+  await redis.stop();
+  rmSync(tmp, { recursive: true, force: true });
+}
+const minutes = (Date.now() - began) / 60_000;
+log(`done in ${minutes.toFixed(1)} min`);
+
+// ---- report ----
+
+const redisVersion = execFileSync(process.env.REDIS_SERVER_BIN ?? '/usr/bin/redis-server', ['--version'])
+  .toString()
+  .trim();
+const pkgVersion = (name: string) =>
+  (
+    JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+const ourVersion = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+const machine = {
+  nproc: cpus().length,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  redis: redisVersion,
+  node: process.version,
+  packages: {
+    'resque-worker': ourVersion,
+    ioredis: pkgVersion('ioredis'),
+    'node-resque': pkgVersion('node-resque'),
+    bullmq: pkgVersion('bullmq'),
+    'bee-queue': pkgVersion('bee-queue'),
+  },
+};
+const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+writeFileSync(
+  opt.json,
+  `${JSON.stringify({ date: new Date().toISOString(), command, minutes, machine, results, extra }, null, 1)}\n`,
+);
+writeResults(opt.out);
+
+function stats(xs: number[]): { med: number; min: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const med = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { med, min: s[0]!, max: s[s.length - 1]! };
+}
+
+function get(workload: string, system: string, metric: string): number[] {
+  return (results[workload]?.[system] ?? []).map((m) => m[metric]!).filter((v) => v !== undefined);
+}
+
+function med(workload: string, system: string, metric: string): number {
+  const xs = get(workload, system, metric);
+  return xs.length ? stats(xs).med : Number.NaN;
+}
+
+function fmtNum(v: number, digits: number): string {
+  if (!Number.isFinite(v)) return '-';
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function cell(workload: string, system: string, metric: string, digits = 0): string {
+  const xs = get(workload, system, metric);
+  if (xs.length === 0) return '-';
+  const s = stats(xs);
+  return xs.length > 1
+    ? `${fmtNum(s.med, digits)} (${fmtNum(s.min, digits)}-${fmtNum(s.max, digits)})`
+    : fmtNum(s.med, digits);
+}
+
+function label(s: string): string {
+  const c = CONCURRENCY ?? 'default';
+  if (s === 'ours') return `**resque-worker** (concurrency ${c}, log ${opt['log-level']})`;
+  if (s === 'ours-warn') return `**resque-worker** (concurrency ${c}, log warn)`;
+  if (s === 'node-resque') return `node-resque ${machine.packages['node-resque']} (default)`;
+  if (s === 'bullmq') return `BullMQ ${machine.packages.bullmq} (concurrency 50)`;
+  return `bee-queue ${machine.packages['bee-queue']} (concurrency 50)`;
+}
+
+function writeResults(file: string): void {
+  const lines: string[] = [];
+  lines.push('<!-- bench:begin (written by scripts/bench.ts; edit outside the markers) -->');
+  lines.push(
+    `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${minutes.toFixed(1)} min: \`${command}\``,
+  );
+  lines.push('');
+  lines.push(
+    `Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.redis.split(' sha')[0]}, Node ${machine.node}. ` +
+      `Versions: ${Object.entries(machine.packages)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}.`,
+  );
+  lines.push('');
+  lines.push(
+    `${WORKERS} worker processes per system, no-op jobs, private redis-server on loopback. Cells: median (min-max) over ${ROUNDS} rounds, systems interleaved in each round.`,
+  );
+  lines.push('');
+  lines.push(
+    `| system | throughput jobs/s (${JOBS.toLocaleString('en-US')} queued) | pickup p50 ms | pickup p99 ms | Redis cmds/job | idle Redis cmds/s (${WORKERS} workers) | idle CPU % per worker | RSS MB after throughput | RSS MB idle | enqueue one-at-a-time jobs/s | bulk enqueue ${int('bulk').toLocaleString('en-US')} s |`,
+  );
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const s of SYSTEMS) {
+    const enq = s === 'ours-warn' ? 'ours-never' : s;
+    const latS = s === 'ours-warn' ? 'ours-never' : s;
+    lines.push(
+      `| ${label(s)} | ${cell('throughput', s, 'jobsPerSec')} | ${cell('latency', latS, 'p50Ms', 2)} | ${cell('latency', latS, 'p99Ms', 2)} | ${cell('throughput', s, 'cmdsPerJob', 1)} | ${cell('latency', latS, 'idleCmdsPerSec', 2)} | ${cell('latency', latS, 'idleCpuPct', 2)} | ${cell('throughput', s, 'rssMb', 1)} | ${cell('latency', latS, 'idleRssMb', 1)} | ${cell('enqueue', enq, 'oneJobsPerSec')} | ${cell('enqueue', enq, 'bulkSeconds', 2)} |`,
+    );
+  }
+  lines.push('');
+  const peers = SYSTEMS.filter((s) => !s.startsWith('ours'));
+  if (SYSTEMS.includes('ours') && peers.length) {
+    lines.push(`Ratios, ours (log ${opt['log-level']}) vs each peer, from the medians (>1 = ours better):`);
+    lines.push('');
+    lines.push(
+      '| vs | throughput | pickup p50 | pickup p99 | Redis cmds/job | idle cmds/s | RSS after throughput | enqueue one-at-a-time | bulk enqueue |',
+    );
+    lines.push('|---|---|---|---|---|---|---|---|---|');
+    const hi = (w: string, m: string, p: string) => ratio(med(w, 'ours', m) / med(w, p, m));
+    const lo = (w: string, m: string, p: string) => ratio(med(w, p, m) / med(w, 'ours', m));
+    for (const p of peers) {
+      lines.push(
+        `| ${p} | ${hi('throughput', 'jobsPerSec', p)} | ${lo('latency', 'p50Ms', p)} | ${lo('latency', 'p99Ms', p)} | ${lo('throughput', 'cmdsPerJob', p)} | ${lo('latency', 'idleCmdsPerSec', p)} | ${lo('throughput', 'rssMb', p)} | ${hi('enqueue', 'oneJobsPerSec', p)} | ${lo('enqueue', 'bulkSeconds', p)} |`,
+      );
+    }
+    lines.push('');
+  }
+  if (results.scale?.ours) {
+    lines.push(`Cost per job grows with nothing (ours, ${WORKERS} workers):`);
+    lines.push('');
+    lines.push('| case | jobs/s | vs empty |');
+    lines.push('|---|---|---|');
+    lines.push(
+      `| empty: ${JOBS.toLocaleString('en-US')} jobs on one queue | ${cell('scale', 'ours', 'emptyJobsPerSec')} | 1.00 |`,
+    );
+    lines.push(
+      `| ${int('scale-jobs').toLocaleString('en-US')} jobs across ${int('scale-queues')} queues (worker on all, in priority order) | ${cell('scale', 'ours', 'deepJobsPerSec')} | ${cell('scale', 'ours', 'deepVsEmpty', 2)} |`,
+    );
+    lines.push(
+      `| ${JOBS.toLocaleString('en-US')} jobs with ${int('failures').toLocaleString('en-US')} failure records present | ${cell('scale', 'ours', 'failuresJobsPerSec')} | ${cell('scale', 'ours', 'failuresVsEmpty', 2)} |`,
+    );
+    lines.push('');
+  }
+  const lg = extra.long as
+    | {
+        jobs: number;
+        jobsPerSec: number;
+        perWorker: { warmMb: number; endMb: number; secondHalfMinMb: number; secondHalfMaxMb: number }[];
+      }
+    | undefined;
+  if (lg) {
+    lines.push(
+      `Long run (ours, ${lg.jobs.toLocaleString('en-US')} jobs, ${fmtNum(lg.jobsPerSec, 0)} jobs/s): RSS per worker at 10% of its jobs -> end (second-half min-max): ` +
+        lg.perWorker
+          .map(
+            (w) =>
+              `${w.warmMb.toFixed(1)} -> ${w.endMb.toFixed(1)} MB (${w.secondHalfMinMb.toFixed(1)}-${w.secondHalfMaxMb.toFixed(1)})`,
+          )
+          .join('; ') +
+        '. Samples every second in bench/results.json.',
+    );
+    lines.push('');
+  }
+  const by = extra.commandsByName as Record<string, Record<string, number>> | undefined;
+  if (by) {
+    lines.push(
+      'Redis commands per job by name (last throughput round; includes commands run inside Lua scripts):',
+    );
+    lines.push('');
+    for (const [s, cmds] of Object.entries(by)) {
+      const top = Object.entries(cmds)
+        .sort((a, b) => b[1] - a[1])
+        .filter(([, v]) => v >= 0.01)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+      lines.push(`- ${s}: ${top}`);
+    }
+    lines.push('');
+  }
+  lines.push('<!-- bench:end -->');
+  const block = lines.join('\n');
+  let text = existsSync(file)
+    ? readFileSync(file, 'utf8')
+    : '# Benchmark results\n\n<!-- bench:begin -->\n<!-- bench:end -->\n';
+  const re = /<!-- bench:begin[\s\S]*?<!-- bench:end -->/;
+  text = re.test(text) ? text.replace(re, block) : `${text}\n${block}\n`;
+  mkdirSync(new URL('.', `file://${join(process.cwd(), file)}`).pathname, { recursive: true });
+  writeFileSync(file, text);
+  log(`wrote ${file} and ${opt.json}`);
+}
+
+function ratio(r: number): string {
+  return Number.isFinite(r) ? `${r.toFixed(2)}x` : '-';
+}

@@ -1,0 +1,20 @@
+/** Types for recorder.mjs (plain JS so peers run without tsx). */
+export interface BenchWorkerSettings {
+  system: string;
+  redisUrl: string;
+  queues: string[];
+  maxSeq: number;
+  latency: boolean;
+  sampleMs: number;
+  concurrency: number | null;
+  logLevel: string;
+  logFile: string;
+}
+export interface BenchSystem {
+  init(record: (seq: number, t0: number) => void, cfg: BenchWorkerSettings): Promise<void>;
+  go(): void | Promise<void>;
+  stop(): Promise<void>;
+}
+export const monoMs: () => number;
+export function settings(): BenchWorkerSettings;
+export function runBenchWorker(system: BenchSystem): Promise<void>;
