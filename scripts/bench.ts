@@ -115,6 +115,13 @@ async function fresh(): Promise<void> {
   await admin.config('RESETSTAT');
 }
 
+/** CPU time redis-server has used (user + system), ms. */
+async function redisCpuMs(): Promise<number> {
+  const info = await admin.info('cpu');
+  const f = (k: string) => Number(info.match(new RegExp(`^${k}:([\\d.]+)`, 'm'))?.[1] ?? 0);
+  return (f('used_cpu_user') + f('used_cpu_sys')) * 1000;
+}
+
 /** Sum of INFO commandstats calls, without the bench's own INFO / CONFIG. */
 async function commandCalls(): Promise<{ total: number; by: Record<string, number> }> {
   const info = await admin.info('commandstats');
@@ -203,6 +210,9 @@ async function stopAll(procs: BenchProc[]): Promise<void> {
 interface ThroughputRun {
   jobsPerSec: number;
   cmdsPerJob: number;
+  redisUsPerJob: number;
+  redisCpuPct: number;
+  workerUsPerJob: number;
   rssMb: number;
   by: Record<string, number>;
 }
@@ -223,18 +233,31 @@ async function throughputRun(
     nodeArgsFor(system),
   );
   try {
+    const before = await Promise.all(procs.map((w) => w.report()));
     await admin.config('RESETSTAT');
+    const cpu0 = await redisCpuMs();
     const t0 = monoMs();
     for (const w of procs) w.send('go');
     await waitDone(procs, n, Math.max(120_000, n));
+    const redisCpu = (await redisCpuMs()) - cpu0;
     const reports = await Promise.all(procs.map((w) => w.report()));
     const elapsed = Math.max(...reports.map((r) => r.lastStart)) - t0;
     assertExactlyOnce(system, reports, n);
     await assertBooks(system, queues, n, failedBefore);
     const calls = await commandCalls();
+    if (process.env.BENCH_DEBUG)
+      console.log(
+        system,
+        reports.map((r) => r.mem),
+        before.map((r) => r.cpu),
+        reports.map((r) => r.cpu),
+      );
     return {
       jobsPerSec: (n / elapsed) * 1000,
       cmdsPerJob: calls.total / n,
+      redisUsPerJob: (redisCpu * 1000) / n,
+      redisCpuPct: (redisCpu / elapsed) * 100,
+      workerUsPerJob: ((cpuMsOf(reports) - cpuMsOf(before)) * 1000) / n,
       rssMb: reports.reduce((a, r) => a + r.rss, 0) / reports.length / 2 ** 20,
       by: calls.by,
     };
@@ -244,14 +267,21 @@ async function throughputRun(
 }
 
 async function throughput(system: SystemName): Promise<void> {
-  const r = await throughputRun(system, [QUEUE], (p) => p.enqueueBulk(QUEUE, 0, JOBS), JOBS);
-  put('throughput', system, { jobsPerSec: r.jobsPerSec, cmdsPerJob: r.cmdsPerJob, rssMb: r.rssMb });
+  const r = await throughputRun(system, [QUEUE], (p) => prefill(p, QUEUE, 0, JOBS), JOBS);
+  put('throughput', system, {
+    jobsPerSec: r.jobsPerSec,
+    cmdsPerJob: r.cmdsPerJob,
+    rssMb: r.rssMb,
+    redisUsPerJob: r.redisUsPerJob,
+    redisCpuPct: r.redisCpuPct,
+    workerUsPerJob: r.workerUsPerJob,
+  });
   extra.commandsByName ??= {};
   (extra.commandsByName as Record<string, unknown>)[system] = Object.fromEntries(
     Object.entries(r.by).map(([k, v]) => [k, Math.round((v / JOBS) * 100) / 100]),
   );
   log(
-    `  throughput ${system}: ${r.jobsPerSec.toFixed(0)} jobs/s, ${r.cmdsPerJob.toFixed(2)} cmds/job, RSS ${r.rssMb.toFixed(1)} MB`,
+    `  throughput ${system}: ${r.jobsPerSec.toFixed(0)} jobs/s, ${r.cmdsPerJob.toFixed(2)} cmds/job, Redis ${r.redisUsPerJob.toFixed(1)} µs/job (${r.redisCpuPct.toFixed(0)}% CPU), workers ${r.workerUsPerJob.toFixed(1)} µs/job, RSS ${r.rssMb.toFixed(1)} MB`,
   );
 }
 
@@ -348,7 +378,7 @@ async function scale(): Promise<void> {
   const qn = int('scale-queues');
   const failures = int('failures');
   const names = Array.from({ length: qn }, (_, i) => `q${String(i).padStart(2, '0')}`);
-  const empty = await throughputRun('ours', [QUEUE], (p) => p.enqueueBulk(QUEUE, 0, JOBS), JOBS);
+  const empty = await throughputRun('ours', [QUEUE], (p) => prefill(p, QUEUE, 0, JOBS), JOBS);
   const deep = await throughputRun(
     'ours',
     names,
@@ -373,7 +403,7 @@ async function scale(): Promise<void> {
       });
       for (let i = 0; i < failures; i += 5000)
         await admin.rpush('resque:failed', ...Array(Math.min(5000, failures - i)).fill(record));
-      await p.enqueueBulk(QUEUE, 0, JOBS);
+      await prefill(p, QUEUE, 0, JOBS);
     },
     JOBS,
     0,
@@ -395,7 +425,7 @@ async function long(): Promise<void> {
   const n = int('long-jobs');
   await fresh();
   const p = await producer('ours');
-  for (let i = 0; i < n; i += 100_000) await p.enqueueBulk(QUEUE, i, Math.min(100_000, n - i));
+  await prefill(p, QUEUE, 0, n);
   const procs = await startWorkers(workerSettings('ours', { maxSeq: n, sampleMs: 1000 }), WORKERS);
   try {
     const t0 = monoMs();
@@ -426,6 +456,16 @@ async function long(): Promise<void> {
   } finally {
     await stopAll(procs);
   }
+}
+
+/** CPU time (user + system) of the worker processes, ms. */
+function cpuMsOf(reports: Report[]): number {
+  return reports.reduce((a, r) => a + (r.cpu.user + r.cpu.system) / 1000, 0);
+}
+
+/** Bulk enqueue in chunks of 100,000 (our enqueueMany spreads its jobs into one call's arguments). */
+async function prefill(p: Producer, queue: string, from: number, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 100_000) await p.enqueueBulk(queue, from + i, Math.min(100_000, n - i));
 }
 
 function pct(sorted: number[], p: number): number {

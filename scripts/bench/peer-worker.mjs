@@ -3,9 +3,6 @@
  * settings the bench compares against: node-resque's default Worker, BullMQ and bee-queue at
  * concurrency 50 with their documented throughput options.
  */
-import BeeQueue from 'bee-queue';
-import { Worker as BullWorker } from 'bullmq';
-import { Worker as ResqueWorker } from 'node-resque';
 import { runBenchWorker } from './recorder.mjs';
 
 const PEER_CONCURRENCY = 50;
@@ -16,7 +13,9 @@ function redisAddress(url) {
 }
 
 const systems = {
-  'node-resque': () => {
+  // Each loads only its own library, so its RSS is its own.
+  'node-resque': async () => {
+    const { Worker: ResqueWorker } = await import('node-resque');
     let worker;
     return {
       async init(record, cfg) {
@@ -31,7 +30,8 @@ const systems = {
       stop: () => worker.end(),
     };
   },
-  bullmq: () => {
+  bullmq: async () => {
+    const { Worker: BullWorker } = await import('bullmq');
     let workers;
     return {
       async init(record, cfg) {
@@ -59,7 +59,8 @@ const systems = {
       stop: () => Promise.all(workers.map((w) => w.close())),
     };
   },
-  'bee-queue': () => {
+  'bee-queue': async () => {
+    const { default: BeeQueue } = await import('bee-queue');
     let queues;
     let concurrency;
     let rec;
@@ -91,4 +92,4 @@ const systems = {
 const name = JSON.parse(process.env.BENCH_WORKER ?? '{}').system;
 const make = systems[name];
 if (!make) throw new Error(`unknown peer system ${name}`);
-await runBenchWorker(make());
+await runBenchWorker(await make());

@@ -13,6 +13,7 @@ export interface Report {
   counts: Uint8Array;
   lat: Float64Array | null;
   rss: number;
+  mem: NodeJS.MemoryUsage;
   cpu: { user: number; system: number };
 }
 
@@ -109,6 +110,7 @@ export class BenchProc {
       counts,
       lat: latBuf ? new Float64Array(latBuf.buffer, latBuf.byteOffset, latBuf.byteLength / 8) : null,
       rss: m.rss as number,
+      mem: m.mem as NodeJS.MemoryUsage,
       cpu: m.cpu as Report['cpu'],
     };
   }

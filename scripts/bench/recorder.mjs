@@ -67,6 +67,7 @@ export async function runBenchWorker(system) {
           counts: Buffer.from(counts.buffer).toString('base64'),
           lat: lat ? Buffer.from(lat.buffer).toString('base64') : null,
           rss: process.memoryUsage.rss(),
+          mem: process.memoryUsage(),
           cpu: process.cpuUsage(),
         });
       } else if (msg.type === 'stop') {

@@ -1,6 +1,9 @@
 /**
  * Runs one job definition: hooks in Resque's order, args spread (Ruby's `perform(*args)`), an
- * optional timeout, and an abort signal. Resolves with the outcome; never rejects.
+ * optional timeout, and an abort handle. Resolves with the outcome; never rejects.
+ *
+ * This is the per-job hot path, so it allocates little: no closures or bound functions per job,
+ * and the AbortController behind `this.signal` is made only if the job reads it (JobAbort).
  */
 import { DontPerform, type JobContext, type JobDefinition, JobTimeoutError } from './job.ts';
 
@@ -10,6 +13,50 @@ export type JobOutcome =
   | { kind: 'failed'; error: unknown };
 
 type Hookable = Record<string, unknown>;
+type Fn = (...a: unknown[]) => unknown;
+
+/**
+ * A running job's abort handle. `abort(reason)` fails the job at once (USR1, stop deadline,
+ * timeout) and fires its signal. The AbortController (an EventTarget, costly to make) exists only
+ * once the job reads `signal`; most jobs never do.
+ */
+export class JobAbort {
+  #controller: AbortController | null = null;
+  #reject: ((reason: unknown) => void) | null = null;
+  #aborted = false;
+  #reason: unknown;
+
+  get signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    this.#reject?.(reason);
+  }
+
+  /** Rejects with the reason when the job is aborted. */
+  whenAborted(): Promise<never> {
+    if (this.#aborted) return Promise.reject(this.#reason);
+    return new Promise<never>((_, reject) => {
+      this.#reject = reject;
+    });
+  }
+}
+
+/** The context a job sees, without the signal (JobAbort provides it lazily). */
+export type JobInfo = Omit<JobContext, 'signal'>;
 
 function isClass(def: JobDefinition): def is JobDefinition & (new () => Hookable) {
   return (
@@ -18,17 +65,17 @@ function isClass(def: JobDefinition): def is JobDefinition & (new () => Hookable
   );
 }
 
-/** Finds a hook on the instance first, then as a static on the class. */
-function hook(
-  target: Hookable,
-  holder: Hookable | undefined,
-  name: string,
-): ((...a: unknown[]) => unknown) | undefined {
+/** Finds a hook on the instance first, then as a static on the class; returns it with its `this`. */
+function hook(target: Hookable, holder: Hookable | undefined, name: string): [Fn, unknown] | undefined {
   const own = target[name];
-  if (typeof own === 'function') return own.bind(target) as (...a: unknown[]) => unknown;
+  if (typeof own === 'function') return [own as Fn, target];
   const stat = holder?.[name];
-  if (typeof stat === 'function') return stat.bind(holder) as (...a: unknown[]) => unknown;
+  if (typeof stat === 'function') return [stat as Fn, holder];
   return undefined;
+}
+
+async function callHook(h: [Fn, unknown], ...a: unknown[]): Promise<unknown> {
+  return h[0].apply(h[1], a);
 }
 
 export function jobTimeoutOf(def: JobDefinition): number | undefined {
@@ -36,75 +83,70 @@ export function jobTimeoutOf(def: JobDefinition): number | undefined {
   return typeof t === 'number' && t > 0 ? t : undefined;
 }
 
+/** `this` of a job: the context fields, `args`, and a `signal` made on first read. */
+function bindContext(target: Hookable, info: JobInfo, args: unknown[], abort: JobAbort): Hookable {
+  Object.assign(target, info);
+  target.args = args;
+  Object.defineProperty(target, 'signal', {
+    get: () => abort.signal,
+    enumerable: true,
+    configurable: true,
+  });
+  return target;
+}
+
 export async function performJob(
   def: JobDefinition,
-  context: JobContext,
+  info: JobInfo,
   args: unknown[],
   timeoutSeconds: number | undefined,
-  abort: AbortController,
+  abort: JobAbort,
 ): Promise<JobOutcome> {
   let instance: Hookable;
   let holder: Hookable | undefined;
-  let perform: (...a: unknown[]) => unknown;
+  let perform: Fn;
   try {
     if (isClass(def)) {
-      instance = new def();
-      Object.assign(instance, context, { args });
+      instance = bindContext(new def(), info, args, abort);
       holder = def as unknown as Hookable;
-      perform = (instance.perform as (...a: unknown[]) => unknown).bind(instance);
+      perform = instance.perform as Fn;
     } else if (typeof def === 'function') {
-      instance = Object.assign(Object.create(null) as Hookable, context, { args });
+      instance = bindContext(Object.create(null) as Hookable, info, args, abort);
       holder = def as unknown as Hookable;
-      perform = (def as (...a: unknown[]) => unknown).bind(instance);
+      perform = def as Fn;
     } else {
-      instance = def as unknown as Hookable;
       holder = undefined;
-      perform = (...a: unknown[]) =>
-        (def.perform as (...x: unknown[]) => unknown).apply({ ...context, args }, a);
+      instance = def as unknown as Hookable;
+      // An object job's perform runs with the context as `this`; its hooks with the object.
+      const self = bindContext({}, info, args, abort);
+      const fn = def.perform as Fn;
+      perform = (...a: unknown[]) => fn.apply(self, a);
     }
   } catch (error) {
     return { kind: 'failed', error };
   }
 
-  const run = async (): Promise<JobOutcome> => {
-    const before = hook(instance, holder, 'beforePerform');
-    if (before && (await before(...args)) === false) return { kind: 'skipped' };
-    const setUp = hook(instance, holder, 'setUp');
-    if (setUp) await setUp();
-    try {
-      const around = hook(instance, holder, 'aroundPerform');
-      const result = around ? await around(() => perform(...args), ...args) : await perform(...args);
-      const after = hook(instance, holder, 'afterPerform');
-      if (after) await after(...args);
-      return { kind: 'done', result };
-    } finally {
-      const tearDown = hook(instance, holder, 'tearDown');
-      if (tearDown) await tearDown();
-    }
-  };
-
   let timer: NodeJS.Timeout | undefined;
   try {
-    const attempt = run();
-    const outcome = timeoutSeconds
-      ? await Promise.race([
-          attempt,
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => {
-              const err = new JobTimeoutError(`job ${context.className} timed out after ${timeoutSeconds} s`);
-              abort.abort(err);
-              reject(err);
-            }, timeoutSeconds * 1000);
-          }),
-        ])
-      : await Promise.race([attempt, aborted(abort.signal)]);
-    return outcome;
+    const attempt = runWithHooks(instance, holder, perform, args);
+    let stop = abort.whenAborted();
+    if (timeoutSeconds) {
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const err = new JobTimeoutError(`job ${info.className} timed out after ${timeoutSeconds} s`);
+          abort.abort(err);
+          reject(err);
+        }, timeoutSeconds * 1000);
+      });
+      stop = Promise.race([stop, timedOut]);
+    }
+    return await Promise.race([attempt, stop]);
   } catch (error) {
     if (error instanceof DontPerform) return { kind: 'skipped' };
     const onFailure = hook(instance, holder, 'onFailure');
     if (onFailure) {
       try {
-        await onFailure(error, ...args);
+        await callHook(onFailure, error, ...args);
       } catch {
         // The job's own failure is what gets recorded; a failing hook must not hide it.
       }
@@ -115,10 +157,26 @@ export async function performJob(
   }
 }
 
-/** Rejects when the signal aborts (USR1 "kill the current job"), so the job is failed at once. */
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
+async function runWithHooks(
+  instance: Hookable,
+  holder: Hookable | undefined,
+  perform: Fn,
+  args: unknown[],
+): Promise<JobOutcome> {
+  const before = hook(instance, holder, 'beforePerform');
+  if (before && (await callHook(before, ...args)) === false) return { kind: 'skipped' };
+  const setUp = hook(instance, holder, 'setUp');
+  if (setUp) await callHook(setUp);
+  try {
+    const around = hook(instance, holder, 'aroundPerform');
+    const result = around
+      ? await callHook(around, () => perform.apply(instance, args), ...args)
+      : await perform.apply(instance, args);
+    const after = hook(instance, holder, 'afterPerform');
+    if (after) await callHook(after, ...args);
+    return { kind: 'done', result };
+  } finally {
+    const tearDown = hook(instance, holder, 'tearDown');
+    if (tearDown) await callHook(tearDown);
+  }
 }

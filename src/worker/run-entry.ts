@@ -3,7 +3,7 @@
  * payload, find the job class, perform it, and turn any failure (bad payload, unknown class, a
  * throw, a timeout) into a Ruby failure record. Never throws: a job is never silently dropped.
  */
-import { type JobContext, JobTimeoutError } from '../jobs/job.ts';
+import { JobTimeoutError } from '../jobs/job.ts';
 import type { JobRegistry } from '../jobs/job-registry.ts';
 import {
   buildFailureRecord,
@@ -12,7 +12,7 @@ import {
   InvalidPayloadError,
   type Payload,
 } from '../jobs/payload.ts';
-import { jobTimeoutOf, performJob } from '../jobs/perform-job.ts';
+import { type JobAbort, type JobInfo, jobTimeoutOf, performJob } from '../jobs/perform-job.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { InFlightEntry } from './in-flight-entry.ts';
 
@@ -46,7 +46,7 @@ export async function runEntry(
   entry: InFlightEntry,
   parsed: Payload | InvalidPayloadError,
   ctx: RunContext,
-  abort: AbortController,
+  abort: JobAbort,
 ): Promise<[Ack, JobReport]> {
   const started = performance.now();
   const payload = parsed instanceof InvalidPayloadError ? undefined : parsed;
@@ -56,16 +56,15 @@ export async function runEntry(
   try {
     if (!payload) throw parsed;
     const def = ctx.registry.get(payload.class);
-    const context: JobContext = {
+    const info: JobInfo = {
       queue: entry.queue,
       jobId: payload.id,
       className: payload.class,
       payload,
       workerId: ctx.workerId,
-      signal: abort.signal,
     };
     const timeout = jobTimeoutOf(def) ?? ctx.defaultTimeout ?? undefined;
-    const done = await performJob(def, context, payload.args, timeout, abort);
+    const done = await performJob(def, info, payload.args, timeout, abort);
     if (done.kind === 'failed') {
       failure = describeError(done.error);
       if (done.error instanceof JobTimeoutError) failure.exception = 'JobTimeout';
