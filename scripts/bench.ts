@@ -14,7 +14,7 @@
  * Run `npm run bench -- --help` for the knobs.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,10 +27,13 @@ import { monoMs } from './bench/recorder.mjs';
 
 const USAGE = `usage: npm run bench -- [options]
   --rounds N            rounds of every workload, systems interleaved (3)
-  --systems a,b         ours,ours-warn,bee-queue,bullmq,node-resque (all); ours-warn = ours at LOG_LEVEL=warn
+  --systems a,b         ours,ours-warn,ours-c1,ours-js,bee-queue,bullmq,node-resque (all)
+                        ours-warn: ours at log level warn; ours-c1: ours at concurrency 1 (the config
+                        default, Resque semantics); ours-js: ours compiled to JS by tsc, on bare Node
+                        (no tsx), to show what tsx costs in RSS and idle CPU
   --workloads a,b       throughput,latency,enqueue,scale,long (all)
   --jobs N              jobs pre-enqueued for throughput (20000)
-  --concurrency N       our in-process concurrency (default: the Worker's default)
+  --concurrency N       our in-process concurrency (50, as the peers; ours-c1 always runs 1)
   --log-level L         our log level for 'ours' (info; the daemon's default)
   --rate N              latency: jobs/s (500)   --latency-jobs N (2500)
   --idle-seconds S      idle Redis commands/s window (10)
@@ -44,10 +47,10 @@ const USAGE = `usage: npm run bench -- [options]
 const { values: opt } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
-    systems: { type: 'string', default: 'ours,ours-warn,bee-queue,bullmq,node-resque' },
+    systems: { type: 'string', default: 'ours,ours-warn,ours-c1,ours-js,bee-queue,bullmq,node-resque' },
     workloads: { type: 'string', default: 'throughput,latency,enqueue,scale,long' },
     jobs: { type: 'string', default: '20000' },
-    concurrency: { type: 'string' },
+    concurrency: { type: 'string', default: '50' },
     'log-level': { type: 'string', default: 'info' },
     rate: { type: 'string', default: '500' },
     'latency-jobs': { type: 'string', default: '2500' },
@@ -77,7 +80,7 @@ const ROUNDS = int('rounds');
 const SYSTEMS = opt.systems.split(',') as SystemName[];
 const WORKLOADS = new Set(opt.workloads.split(','));
 const JOBS = int('jobs');
-const CONCURRENCY = opt.concurrency ? int('concurrency') : null;
+const CONCURRENCY = int('concurrency');
 const WORKERS = 2;
 const QUEUE = 'bench';
 
@@ -97,7 +100,7 @@ const tmp = join(tmpdir(), `rw-bench-${process.pid}`);
 mkdirSync(tmp, { recursive: true });
 const producers = new Map<SystemName, Producer>();
 const producer = async (s: SystemName) => {
-  const base: SystemName = s === 'ours-warn' ? 'ours' : s;
+  const base: SystemName = s.startsWith('ours') ? 'ours' : s;
   let p = producers.get(base);
   if (!p) {
     p = await producerFor(base, redis.url);
@@ -144,7 +147,8 @@ function workerSettings(system: SystemName, over: Partial<Parameters<typeof star
     maxSeq: JOBS,
     latency: false,
     sampleMs: 0,
-    concurrency: system.startsWith('ours') ? CONCURRENCY : null,
+    concurrency: system === 'ours-c1' ? 1 : system.startsWith('ours') ? CONCURRENCY : null,
+    build: system === 'ours-js' ? buildDir() : '',
     logLevel: system === 'ours-warn' ? 'warn' : opt['log-level'],
     logFile: join(tmp, `${system}.log`),
     ...over,
@@ -155,6 +159,38 @@ function nodeArgsFor(system: SystemName): string[] {
   return system.startsWith('ours') && opt['cpu-prof']
     ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']]
     : [];
+}
+
+/**
+ * ours-js: src and the bench worker compiled by tsc into a temp dir (Lua files copied, node_modules
+ * linked), so our worker can run on bare Node as the peers do.
+ */
+let built = '';
+function buildDir(): string {
+  if (built) return built;
+  const dir = join(tmp, 'build');
+  const root = new URL('..', import.meta.url).pathname;
+  log('compiling src to JS for ours-js (tsc)');
+  execFileSync(
+    process.execPath,
+    [
+      join(root, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      join(root, 'tsconfig.json'),
+      '--noEmit',
+      'false',
+      '--outDir',
+      dir,
+      '--rewriteRelativeImportExtensions',
+    ],
+    { stdio: 'inherit' },
+  );
+  cpSync(join(root, 'src/redis/lua'), join(dir, 'src/redis/lua'), { recursive: true });
+  cpSync(join(root, 'scripts/bench/recorder.mjs'), join(dir, 'scripts/bench/recorder.mjs'));
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+  built = dir;
+  return dir;
 }
 
 async function waitDone(procs: BenchProc[], n: number, timeoutMs: number): Promise<void> {
@@ -299,7 +335,7 @@ async function latency(system: SystemName): Promise<void> {
   try {
     for (const w of procs) w.send('go');
     await Promise.all(procs.map((w) => w.next('going')));
-    await sleep(1500); // start-up traffic settles
+    await sleep(Number(process.env.BENCH_SETTLE_MS ?? 1500)); // start-up traffic settles
     await admin.config('RESETSTAT');
     const before = await Promise.all(procs.map((w) => w.report()));
     const t0 = monoMs();
@@ -484,8 +520,9 @@ try {
   for (let round = 1; round <= ROUNDS; round++) {
     log(`round ${round}/${ROUNDS}`);
     if (WORKLOADS.has('throughput')) for (const s of SYSTEMS) await throughput(s);
-    if (WORKLOADS.has('latency')) for (const s of SYSTEMS) if (s !== 'ours-warn') await latency(s);
-    if (WORKLOADS.has('enqueue')) for (const s of SYSTEMS) if (s !== 'ours-warn') await enqueue(s);
+    if (WORKLOADS.has('latency'))
+      for (const s of SYSTEMS) if (s !== 'ours-warn' && s !== 'ours-c1') await latency(s);
+    if (WORKLOADS.has('enqueue')) for (const s of SYSTEMS) if (!s.startsWith('ours-')) await enqueue(s);
     if (WORKLOADS.has('scale') && SYSTEMS.includes('ours')) await scale();
   }
   if (WORKLOADS.has('long')) await long();
@@ -562,9 +599,12 @@ function cell(workload: string, system: string, metric: string, digits = 0): str
 }
 
 function label(s: string): string {
-  const c = CONCURRENCY ?? 'default';
+  const c = CONCURRENCY;
   if (s === 'ours') return `**resque-worker** (concurrency ${c}, log ${opt['log-level']})`;
   if (s === 'ours-warn') return `**resque-worker** (concurrency ${c}, log warn)`;
+  if (s === 'ours-c1') return `resque-worker (concurrency 1 = config default, log ${opt['log-level']})`;
+  if (s === 'ours-js')
+    return `resque-worker compiled to JS, no tsx (concurrency ${c}, log ${opt['log-level']})`;
   if (s === 'node-resque') return `node-resque ${machine.packages['node-resque']} (default)`;
   if (s === 'bullmq') return `BullMQ ${machine.packages.bullmq} (concurrency 50)`;
   return `bee-queue ${machine.packages['bee-queue']} (concurrency 50)`;
@@ -593,8 +633,8 @@ function writeResults(file: string): void {
   );
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of SYSTEMS) {
-    const enq = s === 'ours-warn' ? 'ours-never' : s;
-    const latS = s === 'ours-warn' ? 'ours-never' : s;
+    const enq = s.startsWith('ours-') ? 'none' : s;
+    const latS = s === 'ours-warn' || s === 'ours-c1' ? 'none' : s;
     lines.push(
       `| ${label(s)} | ${cell('throughput', s, 'jobsPerSec')} | ${cell('latency', latS, 'p50Ms', 2)} | ${cell('latency', latS, 'p99Ms', 2)} | ${cell('throughput', s, 'cmdsPerJob', 1)} | ${cell('latency', latS, 'idleCmdsPerSec', 2)} | ${cell('latency', latS, 'idleCpuPct', 2)} | ${cell('throughput', s, 'rssMb', 1)} | ${cell('latency', latS, 'idleRssMb', 1)} | ${cell('enqueue', enq, 'oneJobsPerSec')} | ${cell('enqueue', enq, 'bulkSeconds', 2)} |`,
     );

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BenchWorkerSettings } from './recorder.mjs';
 
 export interface Report {
@@ -34,7 +35,11 @@ export class BenchProc {
 
   constructor(settings: BenchWorkerSettings, opts: { nodeArgs?: string[]; index: number }) {
     const ours = settings.system.startsWith('ours');
-    const entry = ours ? ['bin/tsx.mjs', 'scripts/bench/ours-worker.ts'] : ['scripts/bench/peer-worker.mjs'];
+    const entry = settings.build
+      ? [join(settings.build, 'scripts/bench/ours-worker.js')]
+      : ours
+        ? ['bin/tsx.mjs', 'scripts/bench/ours-worker.ts']
+        : ['scripts/bench/peer-worker.mjs'];
     const out = openSync(settings.logFile, 'a');
     this.name = `${settings.system}#${opts.index}`;
     this.child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...entry], {

@@ -10,7 +10,14 @@ import { Queue as ResqueQueue } from 'node-resque';
 import { ResqueClient } from '../../src/client/client.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 
-export type SystemName = 'ours' | 'ours-warn' | 'node-resque' | 'bullmq' | 'bee-queue';
+export type SystemName =
+  | 'ours'
+  | 'ours-warn'
+  | 'ours-c1'
+  | 'ours-js'
+  | 'node-resque'
+  | 'bullmq'
+  | 'bee-queue';
 
 export interface Counters {
   /** Jobs the system counts as processed, or null when it keeps no such count at these settings. */
@@ -151,6 +158,8 @@ export function producerFor(system: SystemName, redisUrl: string): Promise<Produ
   switch (system) {
     case 'ours':
     case 'ours-warn':
+    case 'ours-c1':
+    case 'ours-js':
       return ours(redisUrl);
     case 'node-resque':
       return nodeResque(redisUrl);

@@ -71,14 +71,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #subscriber: ScriptedRedis;
   readonly #opts: Required<Omit<WorkerOptions, 'id' | 'namespace' | 'logger'>>;
   readonly #log: Logger;
-  /** Wakes whoever waits for a job to end (stop). */
   readonly #wakeup = new Wakeup();
-  /** One per reserve lane (Wakeup holds one waiter). */
-  readonly #laneWakeups: Wakeup[] = [];
-  /** Jobs asked for by reserve calls still in flight (they count against concurrency). */
-  #reserving = 0;
-  /** Unique per Worker object: reservation tokens are `<epoch>.<seq>` (see reserve.lua). */
-  readonly #epoch = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
   readonly #running = new Set<Running>();
   #acks: Ack[] = [];
   #state: State = 'new';
@@ -133,7 +126,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.#state !== 'new') throw new Error(`worker ${this.id} already started`);
     this.#state = 'running';
     await this.#subscriber.subscribe(this.keys.wakeChannel);
-    this.#subscriber.on('message', () => this.#notify());
+    this.#subscriber.on('message', () => this.#wakeup.notify());
     await this.#register();
     this.#heartbeat = setInterval(() => void this.#beat(), this.#opts.heartbeatInterval * 1000);
     this.#log.info(
@@ -141,9 +134,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       'worker started',
     );
     this.#title();
-    const lanes = this.#opts.concurrency > 1 ? 2 : 1;
-    for (let i = 0; i < lanes; i++) this.#laneWakeups.push(new Wakeup());
-    this.#loop = Promise.all(this.#laneWakeups.map((_, i) => this.#lane(i, lanes))).then(() => {});
+    this.#loop = this.#run();
   }
 
   pause(): void {
@@ -151,7 +142,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#paused = true;
     this.#log.info({ event: 'worker.pause' }, 'paused: running jobs finish, no new ones start');
     this.#title();
-    this.#notify();
+    this.#wakeup.notify();
   }
 
   resume(): void {
@@ -159,7 +150,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#paused = false;
     this.#log.info({ event: 'worker.resume' }, 'resumed');
     this.#title();
-    this.#notify();
+    this.#wakeup.notify();
   }
 
   /** Resque's USR1: fail the running jobs now (their abort signals fire), keep the worker. */
@@ -175,7 +166,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   stop(deadline?: number): Promise<void> {
     if (deadline !== undefined) this.#deadline = Math.min(this.#deadline, deadline);
     if (this.#stopping) {
-      this.#notify();
+      this.#wakeup.notify();
       return this.#stopping;
     }
     this.#stopping = this.#stop();
@@ -194,7 +185,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       'stopping: finishing running jobs',
     );
     this.#title();
-    this.#notify();
+    this.#wakeup.notify();
     await this.#loop;
     for (
       let left = this.#deadline - Date.now();
@@ -240,41 +231,21 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   // ---- the loop ----
 
-  /** Wakes every lane and the stop wait. */
-  #notify(): void {
-    this.#wakeup.notify();
-    for (const w of this.#laneWakeups) w.notify();
-  }
-
-  /**
-   * A reserve loop. With concurrency > 1 a worker runs two, each asking for up to half the free
-   * slots, so one lane's reply is being handled while the other's request is at Redis (two round
-   * trips in flight instead of one). Lane 0 is the worker's loop as Resque has it: it polls when
-   * idle, handles pause, and wakes lane 1 only when it found a full batch (a backlog); lane 1
-   * sleeps again as soon as it comes back short, so an idle worker costs one poll per interval.
-   */
-  async #lane(lane: number, lanes: number): Promise<void> {
+  async #run(): Promise<void> {
     const idleMs = this.#opts.interval * 1000;
-    const wakeup = this.#laneWakeups[lane]!;
     while (this.#state === 'running') {
       if (this.#paused) {
-        if (lane === 0) {
-          await this.#flushAcks();
-          this.emit('paused');
-        }
-        await wakeup.wait();
+        await this.#flushAcks();
+        this.emit('paused');
+        await this.#wakeup.wait();
         continue;
       }
-      const free = Math.min(
-        Math.ceil(this.#opts.concurrency / lanes),
-        this.#opts.concurrency - this.#running.size - this.#reserving,
-      );
+      const free = this.#opts.concurrency - this.#running.size;
       if (free <= 0) {
-        await wakeup.wait();
+        await this.#wakeup.wait();
         continue;
       }
       let entries: Buffer[];
-      this.#reserving += free;
       try {
         entries = await this.#reserve(free);
       } catch (err) {
@@ -282,14 +253,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           { event: 'worker.reserve-error', err: (err as Error).message },
           'reserve failed; retrying',
         );
-        await wakeup.wait(1000);
-        continue;
-      } finally {
-        this.#reserving -= free;
-      }
-      if (entries.length < free && lane > 0) {
-        if (entries.length > 0) this.#startAll(entries);
-        await wakeup.wait(); // lane 0 wakes it at the next full batch
+        await this.#wakeup.wait(1000);
         continue;
       }
       if (entries.length === 0) {
@@ -297,10 +261,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
           this.#title();
           this.emit('idle');
         }
-        await wakeup.wait(idleMs);
+        await this.#wakeup.wait(idleMs);
         continue;
       }
-      if (entries.length === free) for (let i = 1; i < lanes; i++) this.#laneWakeups[i]!.notify();
       this.#startAll(entries);
       // Let fast jobs finish in this turn so their outcomes go out in one batch with the next reserve.
       await yieldToIo();
@@ -313,7 +276,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#acks = [];
     const pipe = this.redis.pipeline();
     if (acks.length > 0) this.#queueFinish(pipe, acks);
-    const token = `${this.#epoch}.${++this.#seq}`;
+    const token = `${++this.#seq}`;
     (pipe as unknown as ScriptedRedis).reserveBuffer(
       this.keys.workerInflight(this.id),
       this.keys.workerLastReserve(this.id),
@@ -419,7 +382,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#jobsDone++;
     this.#report(report);
     this.#checkRecycle();
-    this.#notify();
+    this.#wakeup.notify();
   }
 
   #report(report: JobReport): void {

@@ -3,10 +3,8 @@
   in the worker's in-flight list in the same atomic step, so a worker killed after this returns
   cannot lose them (dead-worker recovery puts them back).
 
-  Safe to repeat: ioredis re-sends a command whose reply was lost when Redis went away. Tokens are
-  '<epoch>.<seq>', epoch unique per worker object and seq rising; a worker may have two
-  reservations in flight. If the worker's last reservation is this one or a later one of the same
-  epoch, this is a re-sent call: the script returns what this token took (still in flight)
+  Safe to repeat: ioredis re-sends a command whose reply was lost when Redis went away. If the
+  worker's last reservation already carries this token, the script returns that reservation again
   instead of taking more jobs.
 
   KEYS[1]  in-flight list of the worker  (<ns>:worker:<id>:inflight)
@@ -15,7 +13,7 @@
   KEYS[4]  queues set                    (<ns>:queues)
   KEYS[5]  pause-all-workers flag        (<ns>:pause-all-workers)
   KEYS[6]  idle-workers flag             (<ns>:rw:idle-workers)
-  ARGV[1]  reservation token '<epoch>.<seq>' (unique per worker)
+  ARGV[1]  reservation token (unique per worker)
   ARGV[2]  maximum number of jobs to take
   ARGV[3]  run_at, ISO 8601 UTC
   ARGV[4]  worker id
@@ -29,15 +27,7 @@
 local token = ARGV[1]
 local sep = '\0'
 
-local function is_resent(last)
-  if not last then return false end
-  if last == token then return true end
-  local le, ls = string.match(last, '^(.*)%.(%d+)$')
-  local te, ts = string.match(token, '^(.*)%.(%d+)$')
-  return le ~= nil and le == te and tonumber(ts) <= tonumber(ls)
-end
-
-if is_resent(redis.call('GET', KEYS[2])) then
+if redis.call('GET', KEYS[2]) == token then
   local again = {}
   local prefix = token .. sep
   for _, entry in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
