@@ -386,6 +386,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   #report(report: JobReport): void {
+    if (this.listenerCount('job') > 0) this.emit('job', report);
+    // At log level warn and above a successful job costs no log object at all.
+    if (!report.failure && !this.#log.isLevelEnabled('info')) return;
     const fields = {
       event: `job.${report.outcome}`,
       jobId: report.jobId,
@@ -401,7 +404,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     } else {
       this.#log.info(fields, `job ${report.outcome}`);
     }
-    if (this.listenerCount('job') > 0) this.emit('job', report);
   }
 
   #checkRecycle(): void {
