@@ -561,7 +561,8 @@ const machine = {
     'bee-queue': pkgVersion('bee-queue'),
   },
 };
-const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+const command =
+  process.argv.length > 2 ? `npm run bench -- ${process.argv.slice(2).join(' ')}` : 'npm run bench';
 writeFileSync(
   opt.json,
   `${JSON.stringify({ date: new Date().toISOString(), command, minutes, machine, results, extra }, null, 1)}\n`,
@@ -722,5 +723,6 @@ function writeResults(file: string): void {
 }
 
 function ratio(r: number): string {
+  if (r === 0) return 'peer uses none';
   return Number.isFinite(r) ? `${r.toFixed(2)}x` : '-';
 }
