@@ -15,7 +15,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -516,6 +516,7 @@ function pctDiff(ratio: number): string {
 // ---- run ----
 
 const began = Date.now();
+const loadBefore = loadavg()[0]!;
 try {
   for (let round = 1; round <= ROUNDS; round++) {
     log(`round ${round}/${ROUNDS}`);
@@ -532,6 +533,7 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 const minutes = (Date.now() - began) / 60_000;
+const loadAfter = loadavg()[0]!;
 log(`done in ${minutes.toFixed(1)} min`);
 
 // ---- report ----
@@ -565,7 +567,7 @@ const command =
   process.argv.length > 2 ? `npm run bench -- ${process.argv.slice(2).join(' ')}` : 'npm run bench';
 writeFileSync(
   opt.json,
-  `${JSON.stringify({ date: new Date().toISOString(), command, minutes, machine, results, extra }, null, 1)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), command, minutes, load: [loadBefore, loadAfter], machine, results, extra }, null, 1)}\n`,
 );
 writeResults(opt.out);
 
@@ -626,7 +628,8 @@ function writeResults(file: string): void {
   );
   lines.push('');
   lines.push(
-    `${WORKERS} worker processes per system, no-op jobs, private redis-server on loopback. Cells: median (min-max) over ${ROUNDS} rounds, systems interleaved in each round.`,
+    `${WORKERS} worker processes per system, no-op jobs, private redis-server on loopback. Cells: median (min-max) over ${ROUNDS} rounds, systems interleaved in each round. ` +
+      `Load average (1 min) ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end: other work on the machine shows up as spread.`,
   );
   lines.push('');
   lines.push(
