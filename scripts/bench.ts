@@ -42,7 +42,8 @@ const USAGE = `usage: npm run bench -- [options]
   --scale-jobs N        scale: jobs across --scale-queues queues (100000, 50); --failures N (10000)
   --long-jobs N         our long run for RSS (200000; the issue's figure is 1000000)
   --cpu-prof DIR        run our workers with --cpu-prof into DIR
-  --out FILE            (bench/RESULTS.md)   --json FILE (bench/results.json)`;
+  --out FILE            (bench/RESULTS.md)   --json FILE (bench/results.json)
+  --render JSON         only rewrite --out from a results JSON of an earlier run`;
 
 const { values: opt } = parseArgs({
   options: {
@@ -64,6 +65,7 @@ const { values: opt } = parseArgs({
     'cpu-prof': { type: 'string' },
     out: { type: 'string', default: 'bench/RESULTS.md' },
     json: { type: 'string', default: 'bench/results.json' },
+    render: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -93,6 +95,31 @@ const put = (workload: string, system: string, m: Metrics) => {
   results[workload][system] ??= [];
   results[workload][system].push(m);
 };
+
+interface Meta {
+  date: string;
+  command: string;
+  minutes: number;
+  load: [number, number];
+  machine: {
+    nproc: number;
+    cpu: string;
+    redis: string;
+    node: string;
+    packages: Record<string, string>;
+  };
+}
+
+if (opt.render) {
+  const saved = JSON.parse(readFileSync(opt.render, 'utf8')) as Meta & {
+    results: typeof results;
+    extra: typeof extra;
+  };
+  Object.assign(results, saved.results);
+  Object.assign(extra, saved.extra);
+  writeResults(opt.out, saved);
+  process.exit(0);
+}
 
 const redis = await TestRedis.start();
 const admin: Redis = redis.client();
@@ -565,11 +592,15 @@ const machine = {
 };
 const command =
   process.argv.length > 2 ? `npm run bench -- ${process.argv.slice(2).join(' ')}` : 'npm run bench';
-writeFileSync(
-  opt.json,
-  `${JSON.stringify({ date: new Date().toISOString(), command, minutes, load: [loadBefore, loadAfter], machine, results, extra }, null, 1)}\n`,
-);
-writeResults(opt.out);
+const meta: Meta = {
+  date: new Date().toISOString(),
+  command,
+  minutes,
+  load: [loadBefore, loadAfter],
+  machine,
+};
+writeFileSync(opt.json, `${JSON.stringify({ ...meta, results, extra }, null, 1)}\n`);
+writeResults(opt.out, meta);
 
 function stats(xs: number[]): { med: number; min: number; max: number } {
   const s = [...xs].sort((a, b) => a - b);
@@ -601,7 +632,7 @@ function cell(workload: string, system: string, metric: string, digits = 0): str
     : fmtNum(s.med, digits);
 }
 
-function label(s: string): string {
+function label(s: string, machine: Meta['machine']): string {
   const c = CONCURRENCY;
   if (s === 'ours') return `**resque-worker** (concurrency ${c}, log ${opt['log-level']})`;
   if (s === 'ours-warn') return `**resque-worker** (concurrency ${c}, log warn)`;
@@ -613,7 +644,9 @@ function label(s: string): string {
   return `bee-queue ${machine.packages['bee-queue']} (concurrency 50)`;
 }
 
-function writeResults(file: string): void {
+function writeResults(file: string, meta: Meta): void {
+  const { machine, command, minutes } = meta;
+  const [loadBefore, loadAfter] = meta.load ?? [Number.NaN, Number.NaN];
   const lines: string[] = [];
   lines.push('<!-- bench:begin (written by scripts/bench.ts; edit outside the markers) -->');
   lines.push(
@@ -628,8 +661,10 @@ function writeResults(file: string): void {
   );
   lines.push('');
   lines.push(
-    `${WORKERS} worker processes per system, no-op jobs, private redis-server on loopback. Cells: median (min-max) over ${ROUNDS} rounds, systems interleaved in each round. ` +
-      `Load average (1 min) ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end: other work on the machine shows up as spread.`,
+    `${WORKERS} worker processes per system, no-op jobs, private redis-server on loopback. Cells: median (min-max) over ${ROUNDS} rounds, systems interleaved in each round.` +
+      (Number.isFinite(loadBefore)
+        ? ` Load average (1 min) ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end: other work on the machine shows up as spread.`
+        : ''),
   );
   lines.push('');
   lines.push(
@@ -640,7 +675,19 @@ function writeResults(file: string): void {
     const enq = s.startsWith('ours-') ? 'none' : s;
     const latS = s === 'ours-warn' || s === 'ours-c1' ? 'none' : s;
     lines.push(
-      `| ${label(s)} | ${cell('throughput', s, 'jobsPerSec')} | ${cell('latency', latS, 'p50Ms', 2)} | ${cell('latency', latS, 'p99Ms', 2)} | ${cell('throughput', s, 'cmdsPerJob', 1)} | ${cell('latency', latS, 'idleCmdsPerSec', 2)} | ${cell('latency', latS, 'idleCpuPct', 2)} | ${cell('throughput', s, 'rssMb', 1)} | ${cell('latency', latS, 'idleRssMb', 1)} | ${cell('enqueue', enq, 'oneJobsPerSec')} | ${cell('enqueue', enq, 'bulkSeconds', 2)} |`,
+      `| ${label(s, machine)} | ${cell('throughput', s, 'jobsPerSec')} | ${cell('latency', latS, 'p50Ms', 2)} | ${cell('latency', latS, 'p99Ms', 2)} | ${cell('throughput', s, 'cmdsPerJob', 1)} | ${cell('latency', latS, 'idleCmdsPerSec', 2)} | ${cell('latency', latS, 'idleCpuPct', 2)} | ${cell('throughput', s, 'rssMb', 1)} | ${cell('latency', latS, 'idleRssMb', 1)} | ${cell('enqueue', enq, 'oneJobsPerSec')} | ${cell('enqueue', enq, 'bulkSeconds', 2)} |`,
+    );
+  }
+  lines.push('');
+  lines.push(
+    'CPU per job in the throughput run (medians): the worker processes (user + system, all threads, µs per job) and redis-server (µs per job; its share of one core in brackets). Less affected by other load on the machine than jobs/s.',
+  );
+  lines.push('');
+  lines.push('| system | worker CPU µs/job | Redis CPU µs/job |');
+  lines.push('|---|---|---|');
+  for (const s of SYSTEMS) {
+    lines.push(
+      `| ${label(s, machine)} | ${cell('throughput', s, 'workerUsPerJob', 1)} | ${cell('throughput', s, 'redisUsPerJob', 1)} (${fmtNum(med('throughput', s, 'redisCpuPct'), 0)}%) |`,
     );
   }
   lines.push('');
