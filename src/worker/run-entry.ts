@@ -87,9 +87,7 @@ export async function runEntry(
         })
       : '',
     result,
-    statusKey: payload?.id
-      ? ctx.keys.jobStatus(payload.id, typeof payload.prefix === 'string' ? payload.prefix : '')
-      : '',
+    statusKey: statusKeyOf(payload ?? entry.payload, ctx.keys),
   };
   const report: JobReport = {
     queue: entry.queue,
@@ -118,4 +116,26 @@ function isJsonObject(raw: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The php-resque status key the finish script updates. For a payload that failed our checks but
+ * is a JSON object with an id (say, args that are not an array) it is still derived, so a tracked
+ * job that reserve.lua marked running ends as failed rather than staying running.
+ */
+function statusKeyOf(payload: Payload | string, keys: ResqueKeys): string {
+  let p: { id?: unknown; prefix?: unknown } | undefined;
+  if (typeof payload === 'string') {
+    try {
+      const data: unknown = JSON.parse(payload);
+      if (data && typeof data === 'object' && !Array.isArray(data)) p = data as typeof p;
+    } catch {
+      return '';
+    }
+  } else {
+    p = payload;
+  }
+  if (!p || p.id === undefined) return '';
+  const id = typeof p.id === 'string' ? p.id : String(p.id);
+  return id ? keys.jobStatus(id, typeof p.prefix === 'string' ? p.prefix : '') : '';
 }

@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events';
 import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { JobRegistry } from '../jobs/job-registry.ts';
-import { host, InvalidPayloadError, type Payload, parsePayload } from '../jobs/payload.ts';
+import { host, type InvalidPayloadError, type Payload, parsePayload } from '../jobs/payload.ts';
 import { JobAbort } from '../jobs/perform-job.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { createRedis } from '../redis/connection.ts';
@@ -290,6 +290,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.id,
       this.keys.queuePrefix,
       Math.ceil(this.#opts.interval * 2000),
+      this.keys.jobStatusPrefix,
       ...this.#opts.queues,
     );
     let results: [Error | null, unknown][] | null;
@@ -342,24 +343,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
+  /** Runs reserved jobs; reserve.lua has already marked the tracked ones running (php-resque 2). */
   #startAll(raw: Buffer[]): void {
-    const statusKeys: string[] = [];
     for (const buf of raw) {
       const entry = parseInFlightEntry(buf);
       const job: Running = { entry, abort: new JobAbort(), done: Promise.resolve() };
-      const payload = tryParsePayload(entry.payload);
-      if (!(payload instanceof InvalidPayloadError) && payload.id)
-        statusKeys.push(this.keys.jobStatus(payload.id, statusPrefix(payload)));
-      job.done = this.#perform(job, payload);
+      job.done = this.#perform(job, tryParsePayload(entry.payload));
       this.#running.add(job);
-    }
-    // Sent before any of these jobs' finish (same connection), so RUNNING never overwrites a final status.
-    if (statusKeys.length > 0) {
-      this.redis
-        .start(statusKeys.length, ...statusKeys, Math.floor(Date.now() / 1000))
-        .catch((err: Error) => {
-          this.#log.warn({ event: 'worker.status-error', err: err.message }, 'could not mark jobs running');
-        });
     }
     const first = this.#running.values().next().value;
     if (first) this.#title(first.entry);
@@ -476,8 +466,4 @@ function tryParsePayload(raw: string): Payload | InvalidPayloadError {
   } catch (err) {
     return err as InvalidPayloadError;
   }
-}
-
-export function statusPrefix(payload: Payload): string {
-  return typeof payload.prefix === 'string' ? payload.prefix : '';
 }

@@ -1,7 +1,9 @@
 --[[
   Reserve up to N jobs for one worker: pop them from its queues in priority order and record them
   in the worker's in-flight list in the same atomic step, so a worker killed after this returns
-  cannot lose them (dead-worker recovery puts them back).
+  cannot lose them (dead-worker recovery puts them back). Tracked jobs (an existing php-resque
+  status key) are marked running (status 2) here too, before any finish of theirs can run, which
+  saves the worker a separate call and a key argument per job.
 
   Safe to repeat: ioredis re-sends a command whose reply was lost when Redis went away. If the
   worker's last reservation already carries this token, the script returns that reservation again
@@ -19,7 +21,8 @@
   ARGV[4]  worker id
   ARGV[5]  queue key prefix              (<ns>:queue:)
   ARGV[6]  idle flag TTL in ms
-  ARGV[7..] queue names in priority order; '*' or a name with '*' matches known queues, sorted
+  ARGV[7]  job status key prefix         (<ns>:job:)
+  ARGV[8..] queue names in priority order; '*' or a name with '*' matches known queues, sorted
   Returns the in-flight entries taken: '<token>\0<run_at>\0<queue>\0<payload>'.
 ]]
 -- @include worker-record
@@ -41,7 +44,7 @@ if redis.call('EXISTS', KEYS[5]) == 1 then return {} end
 local wanted = tonumber(ARGV[2])
 local queues = {}
 local known = nil
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   local q = ARGV[i]
   if string.find(q, '*', 1, true) then
     if not known then
@@ -57,7 +60,41 @@ for i = 7, #ARGV do
   end
 end
 
+-- The php-resque status key of a payload, by the worker's rules (payload.ts parsePayload and
+-- keys.ts jobStatus): a JSON object with a non-empty string class, args absent/null/an array, and
+-- an id; a non-string id is read as JavaScript's String() would. nil when there is none.
+local function status_key(payload)
+  local ok, p = pcall(cjson.decode, payload)
+  if not ok or type(p) ~= 'table' then return nil end
+  if type(p.class) ~= 'string' or p.class == '' then return nil end
+  local args = p.args
+  if args ~= nil and args ~= cjson.null then
+    if type(args) ~= 'table' then return nil end
+    for k in pairs(args) do
+      if type(k) ~= 'number' then return nil end
+    end
+  end
+  local id = p.id
+  if id == nil or id == '' then return nil end
+  if id == cjson.null then
+    id = 'null'
+  elseif type(id) == 'number' then
+    if id ~= math.floor(id) or math.abs(id) >= 9007199254740992 then return nil end
+    id = string.format('%d', id)
+  elseif type(id) == 'boolean' then
+    id = tostring(id)
+  elseif type(id) ~= 'string' then
+    return nil
+  end
+  local prefix = p.prefix
+  if type(prefix) == 'string' and prefix ~= '' then
+    return ARGV[7] .. prefix .. '_' .. id .. ':status'
+  end
+  return ARGV[7] .. id .. ':status'
+end
+
 local entries = {}
+local popped_payloads = {}
 local head = token .. sep .. ARGV[3] .. sep
 for _, q in ipairs(queues) do
   local need = wanted - #entries
@@ -66,6 +103,7 @@ for _, q in ipairs(queues) do
   if popped then
     for _, payload in ipairs(popped) do
       entries[#entries + 1] = head .. q .. sep .. payload
+      popped_payloads[#popped_payloads + 1] = payload
     end
   end
 end
@@ -79,6 +117,22 @@ for i = 1, #entries, 5000 do
   redis.call('RPUSH', KEYS[1], unpack(entries, i, math.min(i + 4999, #entries)))
 end
 redis.call('SET', KEYS[2], token)
+
+-- Mark tracked jobs running, as start.lua does: only an existing status key is updated.
+local now = nil
+for _, payload in ipairs(popped_payloads) do
+  local key = status_key(payload)
+  if key then
+    local current = redis.call('GET', key)
+    if current then
+      now = now or tonumber(redis.call('TIME')[1])
+      local okc, old = pcall(cjson.decode, current)
+      local started = (okc and type(old) == 'table' and old.started) or now
+      redis.call('SET', key, '{"status":2,"updated":' .. now .. ',"started":' .. cjson.encode(started) ..
+        ',"result":null}', 'KEEPTTL')
+    end
+  end
+end
 if redis.call('EXISTS', KEYS[3]) == 0 then
   set_worker_record(KEYS[3], ARGV[4], entries[1])
 end
