@@ -80,6 +80,9 @@ export class RedisUnavailableError extends Error {
   override name = 'RedisUnavailable';
 }
 
+/** Jobs per enqueue script call: well below the argument count that overflows the stack. */
+const ENQUEUE_CHUNK = 10_000;
+
 const STATUS_NAMES: Record<number, StatusName> = { 1: 'waiting', 2: 'running', 3: 'failed', 4: 'complete' };
 
 export class ResqueClient {
@@ -126,7 +129,11 @@ export class ResqueClient {
     return this.enqueue(queue, job.name, args);
   }
 
-  /** Enqueues many jobs on one queue in one round trip; returns their ids in order. */
+  /**
+   * Enqueues many jobs on one queue in one round trip (one pipeline of script calls of up to
+   * ENQUEUE_CHUNK jobs each, so any number of jobs fits); returns their ids in order. Each chunk
+   * is atomic; a failure part-way leaves the earlier chunks enqueued and rejects.
+   */
   async enqueueMany(
     queue: string,
     jobs: readonly JobSpec[],
@@ -134,31 +141,38 @@ export class ResqueClient {
   ): Promise<string[]> {
     assertQueueName(queue);
     await this.#ensureUp();
-    const ids: string[] = [];
-    const payloads: string[] = [];
-    for (const job of jobs) {
-      const id = job.id ?? newJobId();
-      ids.push(id);
-      payloads.push(buildPayload(job.className, job.args ?? [], id));
-    }
-    if (payloads.length === 0) return ids;
     const k = this.keys;
     const now = Math.floor(Date.now() / 1000);
-    const statusKeys = options.trackStatus ? ids.map((id) => k.jobStatus(id)) : [];
     const initial = options.trackStatus
       ? JSON.stringify({ status: 1, updated: now, started: now, result: null })
       : '';
-    await this.redis.enqueue(
-      3 + statusKeys.length,
-      k.queues,
-      k.queue(queue),
-      k.idleWorkers,
-      ...statusKeys,
-      queue,
-      k.wakeChannel,
-      initial,
-      ...payloads,
-    );
+    const ids: string[] = [];
+    const pipe = this.redis.pipeline() as unknown as ScriptedRedis & {
+      exec(): ReturnType<ScriptedRedis['exec']>;
+    };
+    for (let start = 0; start < jobs.length; start += ENQUEUE_CHUNK) {
+      const payloads: string[] = [];
+      const statusKeys: string[] = [];
+      for (const job of jobs.slice(start, start + ENQUEUE_CHUNK)) {
+        const id = job.id ?? newJobId();
+        ids.push(id);
+        payloads.push(buildPayload(job.className, job.args ?? [], id));
+        if (options.trackStatus) statusKeys.push(k.jobStatus(id));
+      }
+      pipe.enqueue(
+        3 + statusKeys.length,
+        k.queues,
+        k.queue(queue),
+        k.idleWorkers,
+        ...statusKeys,
+        queue,
+        k.wakeChannel,
+        initial,
+        ...payloads,
+      );
+    }
+    if (ids.length === 0) return ids;
+    for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
     return ids;
   }
 

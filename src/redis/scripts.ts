@@ -17,7 +17,6 @@ export interface ScriptDef {
 export const SCRIPTS = {
   enqueue: {},
   reserve: { numberOfKeys: 6 },
-  start: {},
   finish: {},
   heartbeat: { numberOfKeys: 1 },
   requeue: { numberOfKeys: 2 },
@@ -47,7 +46,6 @@ export interface ResqueScripts {
   enqueue(numKeys: number, ...args: ScriptArg[]): Promise<number>;
   /** Buffer variant: in-flight entries are matched byte for byte when they are finished. */
   reserveBuffer(...args: ScriptArg[]): Promise<Buffer[]>;
-  start(numKeys: number, ...args: ScriptArg[]): Promise<number>;
   finish(numKeys: number, ...args: ScriptArg[]): Promise<number>;
   heartbeat(key: string, workerId: string): Promise<string>;
   requeueBuffer(...args: ScriptArg[]): Promise<Buffer[]>;

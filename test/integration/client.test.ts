@@ -55,6 +55,15 @@ describe('client', () => {
     assert.equal((await client.status(ids[999]!)).status, 'waiting');
   });
 
+  test('enqueueMany takes any number of jobs (chunked, still one round trip)', async () => {
+    const jobs = Array.from({ length: 150_000 }, (_, i) => ({ className: 'Echo', args: [i] }));
+    const ids = await client.enqueueMany('huge', jobs);
+    assert.equal(ids.length, 150_000);
+    assert.equal(await client.size('huge'), 150_000);
+    const [last] = (await client.peek('huge', 149_999)) as { id: string; args: number[] }[];
+    assert.deepEqual([last!.id, last!.args], [ids[149_999], [149_999]]);
+  });
+
   test('typed enqueueJob takes the class and checks args against perform', async () => {
     const id = await client.enqueueJob('typed', Echo, 'a', 1);
     const [p] = (await client.peek('typed')) as { class: string; args: unknown[]; id: string }[];
