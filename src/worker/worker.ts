@@ -17,9 +17,11 @@ import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { JobRegistry } from '../jobs/job-registry.ts';
 import { host, InvalidPayloadError, type Payload, parsePayload } from '../jobs/payload.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { DEFAULT_POISON_LIMIT, recoverWorker } from '../recovery/recover-worker.ts';
 import { createRedis } from '../redis/connection.ts';
 import { type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
+import { pidNamespace } from '../util/process-alive.ts';
 import { Wakeup } from '../util/wakeup.ts';
 import { type InFlightEntry, parseInFlightEntry } from './in-flight-entry.ts';
 import { type Ack, type JobReport, runEntry } from './run-entry.ts';
@@ -45,6 +47,10 @@ export interface WorkerOptions {
   id?: string;
   /** Show `resque-<version>: ...` as the process title (Resque peers look for it in `ps`). */
   setProcessTitle?: boolean;
+  /** What happens to jobs a dead predecessor with this worker's id left in flight. */
+  deadWorkerJobs?: 'requeue' | 'fail';
+  /** See recoverWorker: a job in flight on more dead workers than this is failed. */
+  poisonLimit?: number;
 }
 
 export interface WorkerEvents {
@@ -96,6 +102,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       maxJobs: options.maxJobs ?? null,
       maxMemoryMb: options.maxMemoryMb ?? null,
       setProcessTitle: options.setProcessTitle ?? false,
+      deadWorkerJobs: options.deadWorkerJobs ?? 'requeue',
+      poisonLimit: options.poisonLimit ?? DEFAULT_POISON_LIMIT,
     };
     this.keys = resqueKeys(options.namespace);
     this.id = options.id ?? `${host()}:${process.pid}:${options.queues.join(',')}`;
@@ -200,6 +208,23 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#state = 'stopped';
     this.#log.info({ event: 'worker.stopped', processed: this.#jobsDone }, 'worker stopped');
     this.emit('stopped');
+  }
+
+  /**
+   * Dies as SIGKILL would, inside this process (tests of recovery): connections cut, timers
+   * cleared, running jobs aborted and nothing recorded: they stay in flight for a recoverer.
+   */
+  crash(): void {
+    this.#state = 'stopped';
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
+    this.redis.disconnect();
+    this.#subscriber.disconnect();
+    const running = [...this.#running];
+    this.#running.clear();
+    for (const job of running)
+      job.abort.abort(Object.assign(new Error('worker crashed'), { name: 'JobKilled' }));
+    this.#wakeup.notify();
   }
 
   async #requeueRunning(): Promise<void> {
@@ -421,19 +446,52 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   // ---- registration ----
 
+  /**
+   * Registers (heartbeat first, as Ruby does, then `workers` and `started`, in one script) and
+   * marks the id as ours. A previous worker with the same id (a pid reused after a restart, e.g.
+   * pid 1 in a container) may have died with jobs in flight: those are recovered first.
+   */
   async #register(): Promise<void> {
     const k = this.keys;
-    await this.redis.heartbeat(k.heartbeats, this.id);
-    await this.redis
-      .multi()
-      .sadd(k.workers, this.id)
-      .set(k.workerStarted(this.id), new Date().toISOString())
-      .exec();
+    if ((await this.redis.llen(k.workerInflight(this.id))) > 0) {
+      const r = await recoverWorker(this.redis, k, this.id, {
+        mode: this.#opts.deadWorkerJobs,
+        poisonLimit: this.#opts.poisonLimit,
+        statusTtl: this.#opts.statusTtl,
+        reason: `worker ${this.id} died (a new worker started with the same id)`,
+      });
+      this.#log.warn(
+        { event: 'worker.recovered-previous', ...r },
+        'a previous worker with this id left jobs in flight: recovered',
+      );
+    }
+    await this.#heartbeatCall('register');
+  }
+
+  #heartbeatCall(mode: 'register' | 'ensure'): Promise<[string, number]> {
+    const k = this.keys;
+    return this.redis.heartbeat(
+      k.heartbeats,
+      k.ourWorkers,
+      k.workers,
+      k.workerStarted(this.id),
+      this.id,
+      host(),
+      pidNamespace(),
+      process.pid,
+      mode,
+      new Date().toISOString(),
+    );
   }
 
   async #beat(): Promise<void> {
     try {
-      await this.redis.heartbeat(this.keys.heartbeats, this.id);
+      const [, added] = await this.#heartbeatCall('ensure');
+      if (added === 1 && this.#state === 'running')
+        this.#log.warn(
+          { event: 'worker.reregistered' },
+          'this worker had been unregistered (pruned by a peer?) while alive: registered again',
+        );
     } catch (err) {
       this.#log.warn({ event: 'worker.heartbeat-error', err: (err as Error).message }, 'heartbeat failed');
     }
@@ -441,6 +499,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   async #unregister(): Promise<void> {
     const k = this.keys;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
     await this.redis
       .multi()
       .srem(k.workers, this.id)
@@ -452,6 +512,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         k.workerLastReserve(this.id),
       )
       .hdel(k.heartbeats, this.id)
+      .hdel(k.ourWorkers, this.id)
       .exec();
   }
 
