@@ -9,6 +9,7 @@
  *  4. read workers and stats; failures live in `client.failures` (failures.ts)
  */
 import { isDeepStrictEqual } from 'node:util';
+import { ReplyError } from 'ioredis';
 import { assertQueueName } from '../config/schema.ts';
 import type { JobArgs } from '../jobs/job.ts';
 import { buildPayload, newJobId } from '../jobs/payload.ts';
@@ -87,6 +88,7 @@ export class ResqueClient {
   readonly redis: ScriptedRedis;
   readonly failures: Failures;
   readonly #ownsConnection: boolean;
+  #wasReady: boolean;
 
   constructor(options: ClientOptions = {}) {
     this.keys = resqueKeys(options.namespace ?? DEFAULT_NAMESPACE);
@@ -100,6 +102,11 @@ export class ResqueClient {
         failFast: true,
       });
     this.failures = new Failures(this.redis, this.keys, () => this.#ensureUp());
+    this.#wasReady = this.redis.status === 'ready';
+    if (!this.#wasReady)
+      this.redis.once('ready', () => {
+        this.#wasReady = true;
+      });
   }
 
   async close(): Promise<void> {
@@ -148,17 +155,25 @@ export class ResqueClient {
     const initial = options.trackStatus
       ? JSON.stringify({ status: 1, updated: now, started: now, result: null })
       : '';
-    await this.redis.enqueue(
-      3 + statusKeys.length,
-      k.queues,
-      k.queue(queue),
-      k.idleWorkers,
-      ...statusKeys,
-      queue,
-      k.wakeChannel,
-      initial,
-      ...payloads,
-    );
+    try {
+      await this.redis.enqueue(
+        3 + statusKeys.length,
+        k.queues,
+        k.queue(queue),
+        k.idleWorkers,
+        ...statusKeys,
+        queue,
+        k.wakeChannel,
+        initial,
+        ...payloads,
+      );
+    } catch (err) {
+      if (err instanceof ReplyError) throw err;
+      // Sent, then Redis went away before it answered: the jobs may or may not be queued.
+      throw new RedisUnavailableError(
+        `Redis went away during the enqueue of ${ids.length} job(s) to "${queue}" (${(err as Error).message}); they may or may not have been queued (ids ${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''})`,
+      );
+    }
     return ids;
   }
 
@@ -288,7 +303,8 @@ export class ResqueClient {
   async #ensureUp(): Promise<void> {
     const status = this.redis.status;
     if (status === 'ready') return;
-    if (status === 'wait' || status === 'connecting' || status === 'connect') {
+    // Only a first connection is waited for; once Redis was reached, its absence is an outage.
+    if (!this.#wasReady && (status === 'wait' || status === 'connecting' || status === 'connect')) {
       const ok = await new Promise<boolean>((resolve) => {
         const done = (v: boolean) => {
           this.redis.off('ready', onReady);

@@ -12,6 +12,7 @@
  * At a stop deadline, jobs still running are put back at the head of their queues (requeue.lua):
  * it is worse to lose a job than to run it twice.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { JobRegistry } from '../jobs/job-registry.ts';
@@ -82,6 +83,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #state: State = 'new';
   #paused = false;
   #seq = 0;
+  /** Per instance, so two workers that share an id (a bug, or a reused pid) never share a token. */
+  readonly #tokenPrefix = `${randomBytes(4).toString('hex')}.`;
+  /** Token of a reserve sent without a reply yet; reused until one comes. */
+  #unansweredToken: string | null = null;
   #jobsDone = 0;
   #loop: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
@@ -203,6 +208,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     if (this.#running.size > 0) await this.#requeueRunning();
     await this.#flushAcks();
+    await this.#requeueUnclaimed();
     await this.#unregister();
     await this.#close();
     this.#state = 'stopped';
@@ -245,6 +251,26 @@ export class Worker extends EventEmitter<WorkerEvents> {
       { event: 'worker.requeued', queues: left.map((j) => j.entry.queue), count: moved.length },
       'stop deadline reached: running jobs put back at the head of their queues',
     );
+  }
+
+  /**
+   * Whatever is still in the in-flight list now belongs to no running job (a reserve whose reply
+   * never came before the stop): put it back rather than leave it for the pruner.
+   */
+  async #requeueUnclaimed(): Promise<void> {
+    const moved = await this.redis.requeueBuffer(
+      this.keys.workerInflight(this.id),
+      this.keys.worker(this.id),
+      this.id,
+      this.keys.queuePrefix,
+      this.keys.jobStatusPrefix,
+      Math.floor(Date.now() / 1000),
+    );
+    if (moved.length > 0)
+      this.#log.warn(
+        { event: 'worker.requeued-unclaimed', count: moved.length },
+        'jobs reserved without a reply (Redis outage) put back at the head of their queues',
+      );
   }
 
   async #close(): Promise<void> {
@@ -300,7 +326,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#acks = [];
     const pipe = this.redis.pipeline();
     if (acks.length > 0) this.#queueFinish(pipe, acks);
-    const token = `${++this.#seq}`;
+    // A reserve whose reply was lost (Redis restarted; ioredis aborts the rest of a pipeline it
+    // cannot resend) may have run: the same token again returns what it took (reserve.lua).
+    const token = this.#unansweredToken ?? `${this.#tokenPrefix}${++this.#seq}`;
+    this.#unansweredToken = token;
     (pipe as unknown as ScriptedRedis).reserveBuffer(
       this.keys.workerInflight(this.id),
       this.keys.workerLastReserve(this.id),
@@ -326,10 +355,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const finishError = acks.length > 0 ? results?.[0]?.[0] : null;
     if (finishError) {
       this.#acks = acks.concat(this.#acks);
-      throw finishError;
+      throw finishError; // what the reserve took, if it ran, comes back with the same token
     }
     const last = results?.[results.length - 1];
     if (!last || last[0]) throw last?.[0] ?? new Error('reserve: no reply');
+    this.#unansweredToken = null;
     return last[1] as Buffer[];
   }
 
