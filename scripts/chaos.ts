@@ -97,11 +97,18 @@ async function main(): Promise<number> {
   };
 
   let supervisor: ChildProcess | null = null;
+  let doneAtStart = 0;
   const startSupervisor = () => {
     const p = spawn(process.execPath, [BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     p.stdout?.pipe(logFile, { end: false });
     p.stderr?.pipe(logFile, { end: false });
     supervisor = p;
+    void r.scard(RECORD_KEYS.done).then(
+      (n) => {
+        doneAtStart = Number(n);
+      },
+      () => {},
+    );
     return p;
   };
   const childrenOf = (pid: number | undefined): number[] => {
@@ -153,6 +160,9 @@ async function main(): Promise<number> {
     const until = Date.now() + 2500;
     while (Date.now() < until && (await done()) < from + step) await sleep(100);
     await sleep(300 + random() * 700);
+    // A restarted pool takes a few seconds to come up: hit it once it works again, not before.
+    const upBy = Date.now() + 10_000;
+    while (Date.now() < upBy && (await done()) < Math.min(M, doneAtStart + 20)) await sleep(100);
     if (Date.now() > deadline) break;
     const sup = supervisor as ChildProcess | null;
     const f: Fault = { kind, at: Date.now(), pids: [] };
@@ -246,16 +256,20 @@ async function main(): Promise<number> {
   const again = await r.smembers(RECORD_KEYS.again);
   const dupIds = new Set(again.map((a) => a.split(' ')[0]!));
   const causes = new Map<string, number>();
+  let sameProcess = 0;
   for (const a of again) {
     const [id, , ms] = a.split(' ');
     const [pid0, ms0] = ((await r.hget(RECORD_KEYS.first, id!)) ?? '0 0').split(' ').map(Number);
+    if (Number(a.split(' ')[1]) === pid0) sameProcess++;
     const within = faults.filter((f) => f.at >= ms0! - 50 && f.at <= Number(ms) + 50);
+    // The fault that hit the process that ran it first; else none did, and we say so.
     const cause =
       within.find((f) => f.kind === 'child-kill' && f.pids.includes(pid0!)) ??
-      within.find((f) => f.kind === 'supervisor-kill' && f.pids.includes(pid0!)) ??
-      within.find((f) => f.kind === 'redis-restart') ??
-      within.at(-1);
-    const label = cause ? `${cause.kind}${cause.detail ? ` (${cause.detail})` : ''}` : 'unexplained';
+      within.find((f) => f.kind === 'supervisor-kill' && f.pids.includes(pid0!));
+    const near = within.at(-1);
+    const label = cause
+      ? `${cause.kind}${cause.detail ? ` (${cause.detail})` : ''}`
+      : `not a kill of its first process (last fault before the rerun: ${near?.kind ?? 'none'})`;
     if (!cause && (causes.get(label) ?? 0) < 5)
       say(
         `unexplained duplicate: ${id} first by ${pid0} at ${ms0}, again: ${a} (faults at ${faults.map((f) => `${f.kind}@${f.at}`).join(' ')})`,
@@ -270,6 +284,7 @@ async function main(): Promise<number> {
   say(
     `duplicates (ran more than once; at-least-once): ${dupIds.size}${causes.size ? ` — ${[...causes].map(([c, n]) => `${c}: ${n}`).join(', ')}` : ''}`,
   );
+  if (sameProcess) say(`of which run again by the same process: ${sameProcess}`);
   if (queued || held) say(`left unfinished: ${queued} queued, ${held} in flight (timed out?)`);
   if (failed)
     say(`failures: ${JSON.stringify((await r.lrange(keys.failed, 0, 2)).map((f) => f.slice(0, 300)))}`);

@@ -70,7 +70,7 @@ export async function pruneDeadWorkers(
 ): Promise<PruneResult> {
   const log = options.logger ?? silentLogger;
   const token = randomBytes(16).toString('hex');
-  const locked = await redis.set(keys.pruneLock, token, 'PX', options.lockTtlMs ?? 60_000, 'NX');
+  const locked = await redis.set(keys.pruneLock, token, 'PX', options.lockTtlMs ?? 10_000, 'NX');
   if (locked !== 'OK') return { ran: false, pruned: [], skipped: [] };
   try {
     return await prune(redis, keys, options, log);
