@@ -9,7 +9,7 @@
  * and exits non-zero if a job was lost or failed. Duplicates are allowed (at-least-once) but
  * counted, and each is put down to the fault that caused it.
  *
- *   node bin/tsx.mjs scripts/chaos.ts [--jobs 20000] [--workers 4] [--concurrency 4] [--job-ms 10]
+ *   node bin/tsx.mjs scripts/chaos.ts [--jobs 20000] [--workers 4] [--concurrency 4] [--job-ms 20]
  *     [--child-kills 10] [--supervisor-kills 10] [--redis-restarts 10] [--pauses 10] [--hups 10]
  *     [--timeout 280] [--seed 1] [--log FILE]
  */
@@ -33,7 +33,7 @@ const { values: flags } = parseArgs({
     jobs: { type: 'string', default: '20000' },
     workers: { type: 'string', default: '4' },
     concurrency: { type: 'string', default: '4' },
-    'job-ms': { type: 'string', default: '10' },
+    'job-ms': { type: 'string', default: '20' },
     'child-kills': { type: 'string', default: '10' },
     'supervisor-kills': { type: 'string', default: '10' },
     'redis-restarts': { type: 'string', default: '10' },
@@ -159,7 +159,7 @@ async function main(): Promise<number> {
     const from = await done();
     const until = Date.now() + 2000;
     while (Date.now() < until && (await done()) < from + step) await sleep(100);
-    await sleep(300 + random() * 700);
+    await sleep(100 + random() * 300);
     // A restarted pool takes a few seconds to come up: hit it once it works again, not before.
     const upBy = Date.now() + 10_000;
     const needsPool = kind === 'child-kill' || kind === 'supervisor-kill';
@@ -202,12 +202,12 @@ async function main(): Promise<number> {
       }
       case 'redis-restart':
         await redis.kill('SIGKILL');
-        await sleep(random() * 1500); // down for a moment
+        await sleep(random() * 1000); // down for a moment
         await redis.restart();
         break;
       case 'pause':
         sup?.kill('SIGUSR2');
-        await sleep(500 + random() * 1000);
+        await sleep(300 + random() * 500);
         sup?.kill('SIGCONT');
         break;
       case 'hup':

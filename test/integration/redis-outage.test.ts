@@ -10,7 +10,8 @@ import { JobRegistry } from '../../src/jobs/job-registry.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { Worker } from '../../src/worker/worker.ts';
 import { closeRecordConnection, RECORD_KEYS } from '../fixtures/record-jobs/record.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
+import { cli } from '../helpers/cli.ts';
+import { freePort, TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const RECORD_JOBS = new URL('../fixtures/record-jobs/', import.meta.url).pathname;
@@ -155,5 +156,13 @@ describe('Redis outages', () => {
     assert.equal(Number(await r.get(keys.statProcessed)), n, 'each job recorded once');
     // at-least-once: a job whose completion was lost with a restart may run again; count, not forbid
     assert.ok(duplicated < 50, `duplicated ${duplicated}`);
+  });
+
+  test('`resque-worker enqueue` with Redis away: a one-line error and exit 69 (EX_UNAVAILABLE), no stack', async () => {
+    const res = await cli(['enqueue', 'q', 'Record', 'x'], {
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+    });
+    assert.equal(res.code, 69, res.stderr);
+    assert.match(res.stderr, /^resque-worker: Redis is unreachable .*nothing was written\n$/);
   });
 });
