@@ -9,7 +9,7 @@
  * and exits non-zero if a job was lost or failed. Duplicates are allowed (at-least-once) but
  * counted, and each is put down to the fault that caused it.
  *
- *   node bin/tsx.mjs scripts/chaos.ts [--jobs 20000] [--workers 4] [--concurrency 4] [--job-ms 20]
+ *   node bin/tsx.mjs scripts/chaos.ts [--jobs 20000] [--workers 4] [--concurrency 2] [--job-ms 40]
  *     [--child-kills 10] [--supervisor-kills 10] [--redis-restarts 10] [--pauses 10] [--hups 10]
  *     [--timeout 280] [--seed 1] [--log FILE]
  */
@@ -32,8 +32,8 @@ const { values: flags } = parseArgs({
   options: {
     jobs: { type: 'string', default: '20000' },
     workers: { type: 'string', default: '4' },
-    concurrency: { type: 'string', default: '4' },
-    'job-ms': { type: 'string', default: '20' },
+    concurrency: { type: 'string', default: '2' },
+    'job-ms': { type: 'string', default: '40' },
     'child-kills': { type: 'string', default: '10' },
     'supervisor-kills': { type: 'string', default: '10' },
     'redis-restarts': { type: 'string', default: '10' },
