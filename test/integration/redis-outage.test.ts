@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { RedisUnavailableError, ResqueClient } from '../../src/client/client.ts';
 import { JobRegistry } from '../../src/jobs/job-registry.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
+import { defineScripts } from '../../src/redis/scripts.ts';
 import { Worker } from '../../src/worker/worker.ts';
 import { closeRecordConnection, RECORD_KEYS } from '../fixtures/record-jobs/record.ts';
 import { cli } from '../helpers/cli.ts';
@@ -164,5 +165,65 @@ describe('Redis outages', () => {
     });
     assert.equal(res.code, 69, res.stderr);
     assert.match(res.stderr, /^resque-worker: Redis is unreachable .*nothing was written\n$/);
+  });
+
+  test('reserve and finish are safe to repeat: a re-sent reserve returns what it took, a re-sent finish counts once', async () => {
+    const r = defineScripts(redis.client());
+    await enqueueRecords(5);
+    const id = 'h:1:q';
+    const reserve = (token: string) =>
+      r.reserveBuffer(
+        keys.workerInflight(id),
+        keys.workerLastReserve(id),
+        keys.worker(id),
+        keys.queues,
+        keys.pauseAllWorkers,
+        keys.idleWorkers,
+        token,
+        2,
+        '2026-11-26T12:00:00Z',
+        id,
+        keys.queuePrefix,
+        1000,
+        'q',
+      );
+    const first = await reserve('a.1');
+    const again = await reserve('a.1'); // the same command once more, as after a lost reply
+    assert.equal(first.length, 2);
+    assert.deepEqual(again, first);
+    assert.equal(await r.llen(keys.queue('q')), 3, 'no second pair taken');
+    assert.equal((await reserve('a.2')).length, 2, 'a new token takes new jobs');
+    const finish = () =>
+      r.finish(
+        8,
+        keys.workerInflight(id),
+        keys.worker(id),
+        keys.statProcessed,
+        keys.statFailed,
+        keys.workerStatProcessed(id),
+        keys.workerStatFailed(id),
+        keys.failed,
+        '',
+        id,
+        1,
+        86400,
+        first[0]!,
+        '',
+        '',
+      );
+    assert.equal(await finish(), 1);
+    assert.equal(await finish(), 0, 'already recorded: skipped');
+    assert.equal(await r.get(keys.statProcessed), '1');
+    assert.equal(await r.llen(keys.workerInflight(id)), 3);
+  });
+
+  test('at a stop, jobs reserved without a reply (in its list, never started) go back to their queue', async () => {
+    const r = redis.client();
+    const w = await startWorker();
+    const payload = '{"class":"Record","args":["unclaimed"]}';
+    await r.rpush(keys.workerInflight(w.id), `lost.7\u00002026-11-26T12:00:00Z\u0000q\u0000${payload}`);
+    await w.stop();
+    assert.deepEqual(await r.lrange(keys.queue('q'), 0, -1), [payload]);
+    assert.equal(await r.exists(keys.workerInflight(w.id)), 0);
   });
 });
