@@ -1,6 +1,7 @@
 /**
  * The `resque-worker` command. Only entry points touch the process: exit codes, signals, titles.
  */
+import { RedisUnavailableError } from '../client/client.ts';
 import { ConfigError } from '../config/load-config.ts';
 import { JobLoadError } from '../jobs/job-registry.ts';
 import { PidfileError } from '../util/pidfile.ts';
@@ -78,8 +79,10 @@ main(process.argv.slice(2)).then(
       err instanceof ConfigError ||
       err instanceof JobLoadError ||
       err instanceof PidfileError ||
+      err instanceof RedisUnavailableError ||
       (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     console.error(`resque-worker: ${expected ? err.message : (err.stack ?? err.message)}`);
-    process.exitCode = expected ? 78 : 1; // 78 = EX_CONFIG
+    // 69 = EX_UNAVAILABLE (Redis away), 78 = EX_CONFIG
+    process.exitCode = err instanceof RedisUnavailableError ? 69 : expected ? 78 : 1;
   },
 );

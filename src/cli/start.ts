@@ -14,6 +14,8 @@
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log.ts';
+import { pruneDeadWorkers, pruneOptionsFrom, pruneTask } from '../recovery/prune-dead-workers.ts';
+import { resqueKeys } from '../redis/keys.ts';
 import { clusterLauncher } from '../supervisor/launcher.ts';
 import { checkPoolConfig } from '../supervisor/pool-config.ts';
 import { processTitle, statusLine } from '../supervisor/pool-status.ts';
@@ -109,8 +111,13 @@ export async function start(argv: string[]): Promise<number> {
 
   const stopWatchdog = notifier.startWatchdog();
   const stopped = new Promise<void>((resolve) => supervisor.once('stopped', resolve));
+  supervisor.addPeriodicTask(pruneTask(config.supervisor.pruneInterval * 1000));
   supervisor.start();
   refresh(true);
+  // Dead workers of a previous run (this supervisor SIGKILLed, a host that died) are recovered at once.
+  pruneDeadWorkers(supervisor.redis, resqueKeys(config.redis.namespace), pruneOptionsFrom(config, log)).catch(
+    (err: Error) => log.warn({ event: 'prune.error', err: err.message }, 'could not prune dead workers'),
+  );
   await stopped;
   if (pending) clearTimeout(pending);
   stopWatchdog();

@@ -7,6 +7,7 @@
 import { loadConfig } from '../config/load-config.ts';
 import { JobRegistry } from '../jobs/job-registry.ts';
 import { createLogger } from '../log.ts';
+import { pruneDeadWorkers, pruneOptionsFrom } from '../recovery/prune-dead-workers.ts';
 import { Worker } from '../worker/worker.ts';
 import { configFile, overridesFrom, parseCommon } from './args.ts';
 import { onSignals } from './signals.ts';
@@ -41,6 +42,8 @@ export async function work(argv: string[]): Promise<number> {
     jobTimeout: config.worker.jobTimeout,
     maxJobs: config.worker.maxJobs,
     maxMemoryMb: config.worker.maxMemoryMb,
+    deadWorkerJobs: config.supervisor.deadWorkerJobs,
+    poisonLimit: config.worker.poisonLimit,
     logger: log,
     setProcessTitle: true,
   });
@@ -62,6 +65,10 @@ export async function work(argv: string[]): Promise<number> {
     SIGUSR1: () => worker.killRunningJobs(),
   });
   await worker.start();
+  // As Ruby's worker does at start-up; in the background, so an outage does not hold the worker.
+  pruneDeadWorkers(worker.redis, worker.keys, pruneOptionsFrom(config, log)).catch((err: Error) =>
+    log.warn({ event: 'prune.error', err: err.message }, 'could not prune dead workers'),
+  );
   await new Promise<void>((resolve) => worker.once('stopped', resolve));
   return 0;
 }

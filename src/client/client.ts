@@ -9,6 +9,7 @@
  *  4. read workers and stats; failures live in `client.failures` (failures.ts)
  */
 import { isDeepStrictEqual } from 'node:util';
+import { ReplyError } from 'ioredis';
 import { assertQueueName } from '../config/schema.ts';
 import type { JobArgs } from '../jobs/job.ts';
 import { buildPayload, newJobId } from '../jobs/payload.ts';
@@ -90,6 +91,7 @@ export class ResqueClient {
   readonly redis: ScriptedRedis;
   readonly failures: Failures;
   readonly #ownsConnection: boolean;
+  #wasReady: boolean;
 
   constructor(options: ClientOptions = {}) {
     this.keys = resqueKeys(options.namespace ?? DEFAULT_NAMESPACE);
@@ -103,6 +105,11 @@ export class ResqueClient {
         failFast: true,
       });
     this.failures = new Failures(this.redis, this.keys, () => this.#ensureUp());
+    this.#wasReady = this.redis.status === 'ready';
+    if (!this.#wasReady)
+      this.redis.once('ready', () => {
+        this.#wasReady = true;
+      });
   }
 
   async close(): Promise<void> {
@@ -172,7 +179,16 @@ export class ResqueClient {
       );
     }
     if (ids.length === 0) return ids;
-    for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
+    let results: [Error | null, unknown][];
+    try {
+      results = (await pipe.exec()) ?? [];
+    } catch (err) {
+      throw lostEnqueue(queue, ids, err as Error);
+    }
+    for (const [err] of results) {
+      if (err instanceof ReplyError) throw err;
+      if (err) throw lostEnqueue(queue, ids, err);
+    }
     return ids;
   }
 
@@ -302,7 +318,8 @@ export class ResqueClient {
   async #ensureUp(): Promise<void> {
     const status = this.redis.status;
     if (status === 'ready') return;
-    if (status === 'wait' || status === 'connecting' || status === 'connect') {
+    // Only a first connection is waited for; once Redis was reached, its absence is an outage.
+    if (!this.#wasReady && (status === 'wait' || status === 'connecting' || status === 'connect')) {
       const ok = await new Promise<boolean>((resolve) => {
         const done = (v: boolean) => {
           this.redis.off('ready', onReady);
@@ -320,6 +337,14 @@ export class ResqueClient {
       `Redis is unreachable (connection ${this.redis.status}); nothing was written`,
     );
   }
+}
+
+/** Sent, then Redis went away before it answered: the jobs may or may not be queued. */
+function lostEnqueue(queue: string, ids: string[], err: Error): RedisUnavailableError {
+  const shown = `${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}`;
+  return new RedisUnavailableError(
+    `Redis went away during the enqueue of ${ids.length} job(s) to "${queue}" (${err.message}); they may or may not have been queued (ids ${shown})`,
+  );
 }
 
 /** Worker ids are `host:pid:queues`; queues may hold further colons, as Ruby's split(':', 3). */

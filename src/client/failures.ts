@@ -56,7 +56,9 @@ export class Failures {
     } catch {
       return false; // not JSON: nothing we could requeue; leave it for a person to read
     }
-    if (!record.queue || record.payload === undefined) return false;
+    // JSON that is not a record (null, a number, an array): nothing to requeue either
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) return false;
+    if (typeof record.queue !== 'string' || !record.queue || record.payload === undefined) return false;
     const payload = typeof record.payload === 'string' ? record.payload : JSON.stringify(record.payload);
     record.retried_at = rubyFailedAt().replace(/ UTC$/, '');
     const k = this.keys;

@@ -19,6 +19,8 @@ export interface Config {
     jobTimeout: number | null;
     maxJobs: number | null;
     maxMemoryMb: number | null;
+    deadAfter: number;
+    poisonLimit: number;
   };
   supervisor: {
     count: number;
@@ -28,6 +30,7 @@ export interface Config {
     respawnDelay: number;
     respawnDelayMax: number;
     hangTimeout: number;
+    pruneInterval: number;
     deadWorkerJobs: 'requeue' | 'fail';
     scaleGroup: string;
   };
@@ -73,6 +76,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     throw new ConfigError(`invalid configuration (from environment or flags): ${(e as Error).message}`);
   }
   const raw = config.getProperties() as unknown as Config;
+  if (raw.worker.deadAfter <= raw.worker.heartbeatInterval * 2) {
+    throw new ConfigError(
+      `invalid configuration: worker.deadAfter (${raw.worker.deadAfter} s) must be more than twice worker.heartbeatInterval (${raw.worker.heartbeatInterval} s), or live workers would be pruned as dead`,
+    );
+  }
   const result: Config = {
     ...raw,
     supervisor: { ...raw.supervisor, groups: parseWorkerGroups(raw.supervisor.groups) },

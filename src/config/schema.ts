@@ -219,6 +219,18 @@ export const schema = {
       nullable: true,
       env: 'MAX_MEMORY_MB',
     },
+    deadAfter: {
+      doc: "Seconds without a heartbeat after which any worker (ours or a peer's, judged by Redis time) is pruned as dead and its in-flight jobs recovered; Ruby Resque uses 300. Must exceed heartbeatInterval.",
+      format: positiveSeconds,
+      default: 300,
+      env: 'DEAD_AFTER',
+    },
+    poisonLimit: {
+      doc: 'A job that was in flight on more dead workers than this (within 24 h) is failed as a poison job instead of being requeued again.',
+      format: positiveInt,
+      default: 3,
+      env: 'POISON_LIMIT',
+    },
   },
   supervisor: {
     count: {
@@ -262,6 +274,12 @@ export const schema = {
       format: positiveSeconds,
       default: 30,
       env: 'HANG_TIMEOUT',
+    },
+    pruneInterval: {
+      doc: 'Seconds between runs of the dead-worker pruner in the supervisor (it also runs at start-up): stale heartbeats, our dead pids on this host, orphan in-flight lists.',
+      format: positiveSeconds,
+      default: 60,
+      env: 'PRUNE_INTERVAL',
     },
     deadWorkerJobs: {
       doc: 'What happens to the jobs of a worker process that died (crash, SIGKILL, OOM): "requeue" puts them back at the head of their queues (at-least-once), "fail" records them as failures (DirtyExit).',

@@ -2,6 +2,10 @@
  * Recovers a worker that died with jobs in flight (SIGKILL, OOM, a hung child killed by the
  * supervisor, a host gone): its jobs go back to the head of their queues, or become failures
  * (mode 'fail', or a poison job past the limit), and the worker is unregistered. See recover.lua.
+ *
+ * A peer's worker (Ruby, php, node) keeps its job only in `worker:<id>`; that record is parsed
+ * here (Lua's cjson would turn `[]` into `{}`) and handed to the script, which uses it only if it
+ * is unchanged. A record that is not readable JSON is kept, as text, in a failure record.
  */
 import { rubyFailedAt } from '../jobs/payload.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
@@ -17,11 +21,18 @@ export interface RecoverOptions {
   /** A job in flight on more dead workers than this is failed as a poison job. */
   poisonLimit?: number;
   statusTtl?: number;
+  /**
+   * Recover only if the decision still holds (the pruner's check and the recovery are one atomic
+   * step): 'heartbeat' = the heartbeat is still `seenHeartbeat`; 'orphan' = also still unregistered.
+   */
+  guard?: { kind: 'heartbeat' | 'orphan'; seenHeartbeat: string | null };
 }
 
 export interface RecoverResult {
   requeued: number;
   failed: number;
+  /** True when the guard no longer held: the worker showed a sign of life and was left alone. */
+  skipped?: boolean;
 }
 
 export const DEFAULT_POISON_LIMIT = 3;
@@ -32,7 +43,8 @@ export async function recoverWorker(
   workerId: string,
   options: RecoverOptions,
 ): Promise<RecoverResult> {
-  const [requeued, failed] = await redis.recover(
+  const record = await peerRecord(redis, keys, workerId);
+  const [requeued, failed, skipped] = await redis.recover(
     keys.workerInflight(workerId),
     keys.worker(workerId),
     keys.workers,
@@ -44,6 +56,7 @@ export async function recoverWorker(
     keys.workerStatFailed(workerId),
     keys.failed,
     keys.workerLastReserve(workerId),
+    keys.ourWorkers,
     workerId,
     options.mode ?? 'requeue',
     options.poisonLimit ?? DEFAULT_POISON_LIMIT,
@@ -55,6 +68,35 @@ export async function recoverWorker(
     options.exception ?? 'DirtyExit',
     options.reason,
     options.statusTtl ?? 86400,
+    options.guard?.kind ?? '',
+    options.guard?.seenHeartbeat ?? '',
+    record.raw,
+    record.payload,
+    record.queue,
   );
-  return { requeued, failed };
+  return skipped ? { requeued, failed, skipped: true } : { requeued, failed };
+}
+
+/** The `worker:<id>` record of a worker without an in-flight list (a peer's), parsed. */
+async function peerRecord(
+  redis: ScriptedRedis,
+  keys: ResqueKeys,
+  workerId: string,
+): Promise<{ raw: string; payload: string; queue: string }> {
+  const none = { raw: '', payload: '', queue: '' };
+  const [[, len], [, raw]] = ((await redis
+    .pipeline()
+    .llen(keys.workerInflight(workerId))
+    .get(keys.worker(workerId))
+    .exec()) ?? []) as [unknown, unknown][] as [[unknown, number], [unknown, string | null]];
+  if (len !== 0 || typeof raw !== 'string' || raw === '') return none;
+  try {
+    const rec = JSON.parse(raw) as { queue?: unknown; payload?: unknown };
+    const payload =
+      typeof rec.payload === 'string' ? rec.payload : rec.payload ? JSON.stringify(rec.payload) : '';
+    const queue = typeof rec.queue === 'string' ? rec.queue : '';
+    return { raw, payload: queue ? payload : '', queue };
+  } catch {
+    return { raw, payload: '', queue: '' };
+  }
 }

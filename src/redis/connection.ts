@@ -26,39 +26,70 @@ export function createRedis(options: ConnectionOptions): ScriptedRedis {
     connectTimeout: options.connectTimeoutMs ?? 10_000,
     // Back off from 50 ms to 2 s between reconnection attempts, forever.
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    // failFast: a command issued while Redis is away is rejected at once (no offline queue that
+    // could grow without bound), and one already sent when it went away fails after one retry.
     maxRetriesPerRequest: options.failFast ? 1 : null,
-    enableOfflineQueue: true,
+    enableOfflineQueue: !options.failFast,
     lazyConnect: false,
   };
   const redis = new Redis(options.url, redisOptions);
-  trackOutages(redis, options.name, options.logger);
+  trackOutages(redis, options.url, options.name, options.logger);
   return defineScripts(redis);
 }
 
-/** Logs an outage once when it starts and once when Redis is back, not a line per retry. */
-function trackOutages(redis: Redis, name: string, logger: Logger | undefined): void {
-  let downSince: number | null = null;
-  let lastError = '';
-  redis.on('error', (err: Error) => {
-    lastError = err.message;
-    if (downSince === null) {
-      downSince = Date.now();
-      logger?.warn(
-        { event: 'redis.down', connection: name, err: err.message },
-        'Redis unreachable, retrying',
+/**
+ * One outage per logger and Redis URL, however many connections share them (a worker has two):
+ * logged once when the first connection loses Redis (`redis.down`) and once when the last one is
+ * back (`redis.up`), never a line per retry.
+ */
+interface Outage {
+  down: Set<Redis>;
+  since: number;
+  lastError: string;
+  name: string;
+}
+const outagesByLogger = new WeakMap<Logger, Map<string, Outage>>();
+
+function trackOutages(redis: Redis, url: string, name: string, logger: Logger | undefined): void {
+  if (!logger) {
+    redis.on('error', () => {}); // an unhandled 'error' would crash the process
+    return;
+  }
+  let outages = outagesByLogger.get(logger);
+  if (!outages) {
+    outages = new Map();
+    outagesByLogger.set(logger, outages);
+  }
+  const goneDown = (reason: string) => {
+    let outage = outages.get(url);
+    if (!outage) {
+      outage = { down: new Set(), since: Date.now(), lastError: reason, name };
+      outages.set(url, outage);
+      logger.warn(
+        { event: 'redis.down', connection: name, err: reason },
+        'Redis unreachable, retrying with back-off',
       );
     }
-  });
-  redis.on('ready', () => {
-    if (downSince !== null) {
-      const seconds = (Date.now() - downSince) / 1000;
-      logger?.info(
-        { event: 'redis.up', connection: name, downSeconds: seconds, lastError },
-        `Redis back after ${seconds.toFixed(1)} s`,
-      );
-      downSince = null;
-    }
-  });
+    outage.lastError = reason;
+    outage.down.add(redis);
+  };
+  redis.on('error', (err: Error) => goneDown(err.message));
+  // A server that goes away cleanly (shutdown, restart) closes the socket without an error first.
+  redis.on('reconnecting', () => goneDown(outages.get(url)?.lastError ?? 'connection closed'));
+  const backUp = () => {
+    const outage = outages.get(url);
+    if (!outage?.down.delete(redis) || outage.down.size > 0) return;
+    outages.delete(url);
+    if (redis.status === 'end') return; // closed during the outage: nothing came back
+    const seconds = (Date.now() - outage.since) / 1000;
+    logger.info(
+      { event: 'redis.up', connection: outage.name, downSeconds: seconds, lastError: outage.lastError },
+      `Redis back after ${seconds.toFixed(1)} s`,
+    );
+  };
+  redis.on('ready', backUp);
+  // A connection closed for good (quit) is no longer waiting for Redis.
+  redis.on('end', backUp);
 }
 
 export function isRedisUp(redis: Redis): boolean {

@@ -46,6 +46,12 @@ export interface ResqueKeys {
   readonly recoveredPrefix: string;
   /** STRING with TTL: lock held by the supervisor that prunes dead workers. */
   readonly pruneLock: string;
+  /**
+   * HASH worker id -> `{"host","pidns","pid","beat"}` of OUR workers (beat: Redis TIME, unix s).
+   * Marks a worker id as ours, so our pruner may judge it by its pid on this host; Ruby's prune
+   * does not know this key, so it also survives a peer unregistering one of our workers.
+   */
+  readonly ourWorkers: string;
 }
 
 export const DEFAULT_NAMESPACE = 'resque';
@@ -75,5 +81,6 @@ export function resqueKeys(namespace: string = DEFAULT_NAMESPACE): ResqueKeys {
     wakeChannel: `${p}rw:wake`,
     recoveredPrefix: `${p}rw:recovered:`,
     pruneLock: `${p}rw:prune-lock`,
+    ourWorkers: `${p}rw:workers`,
   };
 }

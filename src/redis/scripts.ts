@@ -18,9 +18,10 @@ export const SCRIPTS = {
   enqueue: {},
   reserve: { numberOfKeys: 6 },
   finish: {},
-  heartbeat: { numberOfKeys: 1 },
+  heartbeat: { numberOfKeys: 4 },
   requeue: { numberOfKeys: 2 },
-  recover: { numberOfKeys: 11 },
+  recover: { numberOfKeys: 12 },
+  'release-lock': { numberOfKeys: 1 },
 } as const satisfies Record<string, ScriptDef>;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -47,9 +48,10 @@ export interface ResqueScripts {
   /** Buffer variant: in-flight entries are matched byte for byte when they are finished. */
   reserveBuffer(...args: ScriptArg[]): Promise<Buffer[]>;
   finish(numKeys: number, ...args: ScriptArg[]): Promise<number>;
-  heartbeat(key: string, workerId: string): Promise<string>;
+  heartbeat(...args: ScriptArg[]): Promise<[string, number]>;
   requeueBuffer(...args: ScriptArg[]): Promise<Buffer[]>;
-  recover(...args: ScriptArg[]): Promise<[number, number]>;
+  recover(...args: ScriptArg[]): Promise<[number, number, number]>;
+  'release-lock'(key: string, token: string): Promise<number>;
 }
 
 export type ScriptedRedis = Redis & ResqueScripts;

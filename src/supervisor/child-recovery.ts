@@ -34,6 +34,7 @@ export async function recoverDeadChild(child: PoolChild, ctx: RecoveryContext): 
         ? `worker blocked its event loop for ${hangS} s and was killed`
         : `worker process ${child.pid} died`,
       statusTtl: config.worker.statusTtl,
+      poisonLimit: config.worker.poisonLimit,
     });
     log[r.requeued + r.failed > 0 ? 'warn' : 'info'](
       { event: 'child.recovered', ...child.describe(), mode, ...r },

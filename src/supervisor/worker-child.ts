@@ -151,6 +151,8 @@ export async function runWorkerChild(): Promise<never> {
     jobTimeout: config.worker.jobTimeout,
     maxJobs: config.worker.maxJobs,
     maxMemoryMb: config.worker.maxMemoryMb,
+    deadWorkerJobs: config.supervisor.deadWorkerJobs,
+    poisonLimit: config.worker.poisonLimit,
     logger: log,
     setProcessTitle: true,
   });

@@ -12,15 +12,18 @@
  * At a stop deadline, jobs still running are put back at the head of their queues (requeue.lua):
  * it is worse to lose a job than to run it twice.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { JobRegistry } from '../jobs/job-registry.ts';
 import { host, type InvalidPayloadError, type Payload, parsePayload } from '../jobs/payload.ts';
 import { JobAbort } from '../jobs/perform-job.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { DEFAULT_POISON_LIMIT, recoverWorker } from '../recovery/recover-worker.ts';
 import { createRedis } from '../redis/connection.ts';
 import { type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
+import { pidNamespace } from '../util/process-alive.ts';
 import { Wakeup } from '../util/wakeup.ts';
 import { type InFlightEntry, parseInFlightEntry } from './in-flight-entry.ts';
 import { type Ack, type JobReport, runEntry } from './run-entry.ts';
@@ -46,6 +49,10 @@ export interface WorkerOptions {
   id?: string;
   /** Show `resque-<version>: ...` as the process title (Resque peers look for it in `ps`). */
   setProcessTitle?: boolean;
+  /** What happens to jobs a dead predecessor with this worker's id left in flight. */
+  deadWorkerJobs?: 'requeue' | 'fail';
+  /** See recoverWorker: a job in flight on more dead workers than this is failed. */
+  poisonLimit?: number;
 }
 
 export interface WorkerEvents {
@@ -77,6 +84,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #state: State = 'new';
   #paused = false;
   #seq = 0;
+  /** Per instance, so two workers that share an id (a bug, or a reused pid) never share a token. */
+  readonly #tokenPrefix = `${randomBytes(4).toString('hex')}.`;
+  /** Token of a reserve sent without a reply yet; reused until one comes. */
+  #unansweredToken: string | null = null;
   #jobsDone = 0;
   #loop: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
@@ -97,6 +108,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       maxJobs: options.maxJobs ?? null,
       maxMemoryMb: options.maxMemoryMb ?? null,
       setProcessTitle: options.setProcessTitle ?? false,
+      deadWorkerJobs: options.deadWorkerJobs ?? 'requeue',
+      poisonLimit: options.poisonLimit ?? DEFAULT_POISON_LIMIT,
     };
     this.keys = resqueKeys(options.namespace);
     this.id = options.id ?? `${host()}:${process.pid}:${options.queues.join(',')}`;
@@ -196,11 +209,29 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     if (this.#running.size > 0) await this.#requeueRunning();
     await this.#flushAcks();
+    await this.#requeueUnclaimed();
     await this.#unregister();
     await this.#close();
     this.#state = 'stopped';
     this.#log.info({ event: 'worker.stopped', processed: this.#jobsDone }, 'worker stopped');
     this.emit('stopped');
+  }
+
+  /**
+   * Dies as SIGKILL would, inside this process (tests of recovery): connections cut, timers
+   * cleared, running jobs aborted and nothing recorded: they stay in flight for a recoverer.
+   */
+  crash(): void {
+    this.#state = 'stopped';
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
+    this.redis.disconnect();
+    this.#subscriber.disconnect();
+    const running = [...this.#running];
+    this.#running.clear();
+    for (const job of running)
+      job.abort.abort(Object.assign(new Error('worker crashed'), { name: 'JobKilled' }));
+    this.#wakeup.notify();
   }
 
   async #requeueRunning(): Promise<void> {
@@ -221,6 +252,26 @@ export class Worker extends EventEmitter<WorkerEvents> {
       { event: 'worker.requeued', queues: left.map((j) => j.entry.queue), count: moved.length },
       'stop deadline reached: running jobs put back at the head of their queues',
     );
+  }
+
+  /**
+   * Whatever is still in the in-flight list now belongs to no running job (a reserve whose reply
+   * never came before the stop): put it back rather than leave it for the pruner.
+   */
+  async #requeueUnclaimed(): Promise<void> {
+    const moved = await this.redis.requeueBuffer(
+      this.keys.workerInflight(this.id),
+      this.keys.worker(this.id),
+      this.id,
+      this.keys.queuePrefix,
+      this.keys.jobStatusPrefix,
+      Math.floor(Date.now() / 1000),
+    );
+    if (moved.length > 0)
+      this.#log.warn(
+        { event: 'worker.requeued-unclaimed', count: moved.length },
+        'jobs reserved without a reply (Redis outage) put back at the head of their queues',
+      );
   }
 
   async #close(): Promise<void> {
@@ -276,7 +327,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#acks = [];
     const pipe = this.redis.pipeline();
     if (acks.length > 0) this.#queueFinish(pipe, acks);
-    const token = `${++this.#seq}`;
+    // A reserve whose reply was lost (Redis restarted; ioredis aborts the rest of a pipeline it
+    // cannot resend) may have run: the same token again returns what it took (reserve.lua).
+    const token = this.#unansweredToken ?? `${this.#tokenPrefix}${++this.#seq}`;
+    this.#unansweredToken = token;
     (pipe as unknown as ScriptedRedis).reserveBuffer(
       this.keys.workerInflight(this.id),
       this.keys.workerLastReserve(this.id),
@@ -303,10 +357,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const finishError = acks.length > 0 ? results?.[0]?.[0] : null;
     if (finishError) {
       this.#acks = acks.concat(this.#acks);
-      throw finishError;
+      throw finishError; // what the reserve took, if it ran, comes back with the same token
     }
     const last = results?.[results.length - 1];
     if (!last || last[0]) throw last?.[0] ?? new Error('reserve: no reply');
+    this.#unansweredToken = null;
     return last[1] as Buffer[];
   }
 
@@ -414,19 +469,52 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   // ---- registration ----
 
+  /**
+   * Registers (heartbeat first, as Ruby does, then `workers` and `started`, in one script) and
+   * marks the id as ours. A previous worker with the same id (a pid reused after a restart, e.g.
+   * pid 1 in a container) may have died with jobs in flight: those are recovered first.
+   */
   async #register(): Promise<void> {
     const k = this.keys;
-    await this.redis.heartbeat(k.heartbeats, this.id);
-    await this.redis
-      .multi()
-      .sadd(k.workers, this.id)
-      .set(k.workerStarted(this.id), new Date().toISOString())
-      .exec();
+    if ((await this.redis.llen(k.workerInflight(this.id))) > 0) {
+      const r = await recoverWorker(this.redis, k, this.id, {
+        mode: this.#opts.deadWorkerJobs,
+        poisonLimit: this.#opts.poisonLimit,
+        statusTtl: this.#opts.statusTtl,
+        reason: `worker ${this.id} died (a new worker started with the same id)`,
+      });
+      this.#log.warn(
+        { event: 'worker.recovered-previous', ...r },
+        'a previous worker with this id left jobs in flight: recovered',
+      );
+    }
+    await this.#heartbeatCall('register');
+  }
+
+  #heartbeatCall(mode: 'register' | 'ensure'): Promise<[string, number]> {
+    const k = this.keys;
+    return this.redis.heartbeat(
+      k.heartbeats,
+      k.ourWorkers,
+      k.workers,
+      k.workerStarted(this.id),
+      this.id,
+      host(),
+      pidNamespace(),
+      process.pid,
+      mode,
+      new Date().toISOString(),
+    );
   }
 
   async #beat(): Promise<void> {
     try {
-      await this.redis.heartbeat(this.keys.heartbeats, this.id);
+      const [, added] = await this.#heartbeatCall('ensure');
+      if (added === 1 && this.#state === 'running')
+        this.#log.warn(
+          { event: 'worker.reregistered' },
+          'this worker had been unregistered (pruned by a peer?) while alive: registered again',
+        );
     } catch (err) {
       this.#log.warn({ event: 'worker.heartbeat-error', err: (err as Error).message }, 'heartbeat failed');
     }
@@ -434,6 +522,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   async #unregister(): Promise<void> {
     const k = this.keys;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
     await this.redis
       .multi()
       .srem(k.workers, this.id)
@@ -445,6 +535,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         k.workerLastReserve(this.id),
       )
       .hdel(k.heartbeats, this.id)
+      .hdel(k.ourWorkers, this.id)
       .exec();
   }
 

@@ -57,7 +57,14 @@ test('namespace, and no namespace at all', () => {
 test('our extension keys never collide with a Resque key for a worker id', () => {
   const k = resqueKeys();
   const id = 'h:1:q';
-  const ours = [k.workerInflight(id), k.workerLastReserve(id), k.idleWorkers, k.recoveredPrefix, k.pruneLock];
+  const ours = [
+    k.workerInflight(id),
+    k.workerLastReserve(id),
+    k.idleWorkers,
+    k.recoveredPrefix,
+    k.pruneLock,
+    k.ourWorkers,
+  ];
   const resque = [k.worker(id), k.workerStarted(id), k.workerStatProcessed(id), k.workerStatFailed(id)];
   for (const key of ours) assert.ok(!resque.includes(key), key);
   assert.ok(ours.every((key) => key.startsWith('resque:')));
