@@ -185,6 +185,7 @@ describe('Redis outages', () => {
         id,
         keys.queuePrefix,
         1000,
+        keys.jobStatusPrefix,
         'q',
       );
     const first = await reserve('a.1');
