@@ -1,0 +1,80 @@
+/**
+ * Issue 4, recycling: a worker process is replaced after worker.maxJobs jobs, or once its RSS is
+ * above worker.maxMemoryMb, between jobs, and no job is lost or failed on the way.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ResqueClient } from '../../src/client/client.ts';
+import { resqueKeys } from '../../src/redis/keys.ts';
+import { TestRedis } from '../helpers/redis-server.ts';
+import { FIXTURE_JOBS, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const keys = resqueKeys();
+
+describe('supervisor: recycling worker processes', () => {
+  let redis: TestRedis;
+  let client: ResqueClient;
+  const sups: SupervisorProcess[] = [];
+
+  before(async () => {
+    redis = await TestRedis.start();
+    client = new ResqueClient({ redisUrl: redis.url });
+  });
+  after(async () => {
+    await Promise.all(sups.map((s) => s.cleanup()));
+    await client.close();
+    await redis.stop();
+  });
+
+  for (const [what, worker, jobs, minRecycles] of [
+    ['after maxJobs jobs', { maxJobs: 3 }, 7, 2],
+    ['above maxMemoryMb', { maxMemoryMb: 1 }, 3, 3],
+  ] as const) {
+    test(`recycled ${what}: replaced between jobs, every job done once, none failed`, async () => {
+      const r = redis.client();
+      await r.flushall();
+      const s = SupervisorProcess.start({
+        config: {
+          redis: { url: redis.url },
+          jobs: [FIXTURE_JOBS],
+          queues: 'recycle',
+          worker: { interval: 0.2, ...worker },
+          supervisor: { count: 1, respawnDelay: 0.2 },
+        },
+      });
+      sups.push(s);
+      await s.waitForEvent('supervisor.ready', { timeout: 30_000 });
+      await client.enqueueMany(
+        'recycle',
+        Array.from({ length: jobs }, (_, i) => ({ className: 'Echo', args: [i] })),
+      );
+      await waitFor(async () => (await r.get(keys.statProcessed)) === String(jobs), {
+        timeout: 60_000,
+        what: `${jobs} jobs processed`,
+      });
+      assert.equal(await r.get(keys.statFailed), null);
+      assert.equal(await client.size('recycle'), 0);
+      assert.ok(
+        s.events('worker.recycle').length >= minRecycles,
+        `${s.events('worker.recycle').length} recycles`,
+      );
+      const exits = await waitFor(
+        () => {
+          const e = s.events('child.exited');
+          return e.length >= minRecycles && e;
+        },
+        { what: `${minRecycles} recycled workers exited` },
+      );
+      assert.ok(
+        exits.every((e) => e.code === 0),
+        'a recycled worker exits cleanly',
+      );
+      await waitFor(async () => (await r.scard(keys.workers)) === 1, { what: 'a replacement registered' });
+      const done = s.events('job.done').map((l) => (l.jobId as string) ?? '');
+      assert.equal(new Set(done).size, jobs, 'each job ran once');
+      assert.equal(done.length, jobs);
+      await s.cleanup();
+    });
+  }
+});
