@@ -6,6 +6,8 @@
  *  - a child killed because it outlived the stop deadline: its jobs are requeued, whatever the
  *    mode ("it is worse to lose a job than to run it twice");
  *  - any other death (crash, SIGKILL, OOM): supervisor.deadWorkerJobs decides.
+ *
+ * Recoveries keeps the ones still running, so that a stop can wait for them.
  */
 import type { Config } from '../config/load-config.ts';
 import type { Logger } from '../log.ts';
@@ -45,5 +47,24 @@ export async function recoverDeadChild(child: PoolChild, ctx: RecoveryContext): 
       { event: 'child.recover-error', ...child.describe(), err: (err as Error).message },
       'could not recover the jobs of a dead worker; the reliability pruner will retry',
     );
+  }
+}
+
+/** The recoveries still running, so that a stop can wait for them. */
+export class Recoveries {
+  readonly #running = new Set<Promise<unknown>>();
+
+  start(child: PoolChild, ctx: RecoveryContext): void {
+    const p = recoverDeadChild(child, ctx);
+    this.#running.add(p);
+    void p.finally(() => this.#running.delete(p));
+  }
+
+  /** Waits for the running ones, at most `limitMs`. */
+  async settle(limitMs: number): Promise<void> {
+    await Promise.race([
+      Promise.allSettled([...this.#running]),
+      new Promise((r) => setTimeout(r, limitMs).unref()),
+    ]);
   }
 }

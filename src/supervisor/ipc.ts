@@ -15,6 +15,17 @@ export interface ChildSpec {
 
 export const CHILD_SPEC_ENV = 'RESQUE_WORKER_CHILD_SPEC';
 
+/** The environment a child is forked with. */
+export function childEnv(spec: ChildSpec): Record<string, string | undefined> {
+  return {
+    [CHILD_SPEC_ENV]: JSON.stringify(spec),
+    // Only the supervisor talks to systemd (NotifyAccess=main); children must not try.
+    NOTIFY_SOCKET: undefined,
+    WATCHDOG_USEC: undefined,
+    WATCHDOG_PID: undefined,
+  };
+}
+
 /** Child -> supervisor. */
 export type ChildMessage =
   /** Every ~1 s from the child's event loop: proves it is not blocked, and carries its state. */

@@ -41,6 +41,21 @@ export class PoolChild {
     return this.registeredId ?? `${host()}:${this.pid}:${this.queues.join(',')}`;
   }
 
+  /** Takes in a heartbeat; returns whether anything shown in the status line changed. */
+  beat(m: { busy: number; paused: boolean; processed: number }): boolean {
+    const changed = this.busy !== m.busy || this.paused !== m.paused || this.processed !== m.processed;
+    this.busy = m.busy;
+    this.paused = m.paused;
+    this.processed = m.processed;
+    return changed;
+  }
+
+  registered(workerId: string): void {
+    this.registeredId = workerId;
+    this.readyAt = Date.now();
+    if (this.state === 'starting') this.state = 'ready';
+  }
+
   facts(): ActualChild {
     return { id: this.id, group: this.group, key: this.key, state: this.state, busy: this.busy };
   }

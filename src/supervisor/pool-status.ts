@@ -1,7 +1,10 @@
 /**
- * What the pool looks like, as data (PoolSnapshot) and as the one line that systemd STATUS= and
- * the supervisor's process title show.
+ * What the pool looks like, as data (PoolSnapshot, built from the supervisor's children) and as
+ * the one line that systemd STATUS= and the supervisor's process title show; and whether it is
+ * complete (every wanted child registered).
  */
+import type { PoolChild } from './pool-child.ts';
+import type { WantedGroup } from './reconcile.ts';
 
 export interface PoolSnapshot {
   state: 'new' | 'running' | 'stopping' | 'stopped';
@@ -21,6 +24,47 @@ export interface PoolSnapshot {
   redis: 'up' | 'down';
   crashLoops: { group: string; crashes: number; retryInS: number }[];
   children: Record<string, unknown>[];
+}
+
+/** What the supervisor knows besides its children. */
+export interface PoolFacts {
+  state: PoolSnapshot['state'];
+  paused: boolean;
+  wanted: readonly WantedGroup[];
+  /** Jobs finished by children that have exited. */
+  processedByExited: number;
+  redis: PoolSnapshot['redis'];
+  crashLoops: PoolSnapshot['crashLoops'];
+}
+
+export function snapshotOf(facts: PoolFacts, children: readonly PoolChild[]): PoolSnapshot {
+  const live = children.filter((c) => c.state !== 'retiring');
+  return {
+    state: facts.state,
+    paused: facts.paused,
+    wanted: facts.wanted.reduce((n, g) => n + g.count, 0),
+    workers: live.length,
+    ready: live.filter((c) => c.state === 'ready').length,
+    retiring: children.length - live.length,
+    busy: children.reduce((n, c) => n + c.busy, 0),
+    processed: facts.processedByExited + children.reduce((n, c) => n + c.processed, 0),
+    redis: facts.redis,
+    crashLoops: facts.crashLoops,
+    children: children.map((c) => ({
+      ...c.describe(),
+      state: c.state,
+      busy: c.busy,
+      paused: c.paused,
+      processed: c.processed,
+    })),
+  };
+}
+
+/** Every wanted group has at least its count of registered children. */
+export function poolComplete(wanted: readonly WantedGroup[], children: readonly PoolChild[]): boolean {
+  return wanted.every(
+    (g) => children.filter((c) => c.group === g.name && c.state === 'ready').length >= g.count,
+  );
 }
 
 /** e.g. `3/4 workers busy, paused, 120 processed, redis up, crash loop: high (4 crashes, retry in 8 s)` */

@@ -13,7 +13,9 @@
  *  6. run periodic maintenance tasks from its loop (addPeriodicTask)
  *
  * It never touches the process (signals, exit, systemd): src/cli/start.ts does that and listens to
- * the events here.
+ * the events here. Its helpers, one role each: child-health.ts (hangs, exits, back-off),
+ * child-recovery.ts (the jobs of the dead), stop-deadline.ts (the deadline and the kill after it),
+ * config-reload.ts (reading a new config), reconcile.ts (how many children to run).
  */
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/load-config.ts';
@@ -22,23 +24,24 @@ import type { Logger } from '../log.ts';
 import { createRedis } from '../redis/connection.ts';
 import { type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
-import { Backoff } from './backoff.ts';
-import { recoverDeadChild } from './child-recovery.ts';
-import { CHILD_SPEC_ENV, type ChildSpec, isChildMessage } from './ipc.ts';
+import { ChildHealth } from './child-health.ts';
+import { Recoveries } from './child-recovery.ts';
+import { logReload, readNewConfig } from './config-reload.ts';
+import { childEnv, isChildMessage, type SupervisorMessage } from './ipc.ts';
 import type { Launcher } from './launcher.ts';
 import { type PeriodicTask, PeriodicTasks } from './periodic-tasks.ts';
 import { PoolChild } from './pool-child.ts';
-import { checkPoolConfig, countsOf, type PoolGroup, wantedGroups } from './pool-config.ts';
-import type { PoolSnapshot } from './pool-status.ts';
+import { countsOf, type PoolGroup, wantedGroups } from './pool-config.ts';
+import { type PoolSnapshot, poolComplete, snapshotOf } from './pool-status.ts';
 import { reconcile } from './reconcile.ts';
+import { killStragglers, StopDeadline } from './stop-deadline.ts';
 
-/** After the stop deadline, children get this long to put their jobs back before SIGKILL. */
-export const KILL_GRACE_MS = 3000;
-/** A child up this long before it crashed starts a new back-off series. */
-export const STABLE_MS = 30_000;
-/** A child that never said a word this long after its fork is treated as hung. */
-const STARTUP_SILENCE_MS = 60_000;
+export { STABLE_MS } from './child-health.ts';
+export { KILL_GRACE_MS } from './stop-deadline.ts';
+
 const TICK_MS = 500;
+/** Recoveries wait for Redis; a stop waits this long for them, not for an outage to end. */
+const RECOVERY_WAIT_MS = 5000;
 
 export interface SupervisorEvents {
   /** Every wanted child registered (once, after start). */
@@ -76,18 +79,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #children = new Map<number, PoolChild>();
   /** Worker count per group name, from the config, moved by TTIN/TTOU. */
   #counts = new Map<string, number>();
-  readonly #backoff = new Map<string, Backoff>();
-  /** Children that died and wait for a replacement, per group (for the `child.respawned` log). */
-  readonly #toRespawn = new Map<string, number>();
+  readonly #health: ChildHealth;
   #processedByExited = 0;
-  readonly #recoveries = new Set<Promise<unknown>>();
+  readonly #recoveries = new Recoveries();
   readonly #tasks = new PeriodicTasks();
   #timer: NodeJS.Timeout | null = null;
   #soon: NodeJS.Immediate | null = null;
-  #deadline: number | null = null;
-  #killTimer: NodeJS.Timeout | null = null;
-  #stopped: Promise<void> | null = null;
-  #resolveStopped: () => void = () => {};
+  readonly #stop = new StopDeadline();
 
   constructor(options: SupervisorOptions) {
     super();
@@ -97,6 +95,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#config = options.config;
     this.#keys = resqueKeys(options.config.redis.namespace);
     this.#counts = countsOf(options.config);
+    this.#health = new ChildHealth(options.config, options.log);
     this.redis = createRedis({
       url: options.config.redis.url,
       name: `resque-worker:supervisor:${host()}:${process.pid}`,
@@ -142,7 +141,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.#state !== 'running' || this.#paused) return;
     this.#paused = true;
     this.#log.info({ event: 'supervisor.pause' }, 'pausing all workers: running jobs finish');
-    for (const c of this.#children.values()) c.handle.send({ type: 'pause' });
+    this.#broadcast({ type: 'pause' });
     this.emit('change');
   }
 
@@ -150,7 +149,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.#state !== 'running' || !this.#paused) return;
     this.#paused = false;
     this.#log.info({ event: 'supervisor.resume' }, 'resuming all workers');
-    for (const c of this.#children.values()) c.handle.send({ type: 'resume' });
+    this.#broadcast({ type: 'resume' });
     this.emit('change');
   }
 
@@ -158,41 +157,24 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   killRunningJobs(): void {
     if (this.#state !== 'running') return;
     this.#log.info({ event: 'supervisor.kill-jobs' }, 'killing running jobs');
-    for (const c of this.#children.values()) c.handle.send({ type: 'kill-jobs' });
+    this.#broadcast({ type: 'kill-jobs' });
   }
 
   /** HUP: re-read the config. A bad one is logged and the old one keeps running. */
   reload(): boolean {
     if (this.#state !== 'running') return false;
     this.emit('reloading');
-    let next: Readonly<Config>;
-    try {
-      next = this.#loadConfig();
-      checkPoolConfig(next);
-    } catch (err) {
-      const message = (err as Error).message;
-      this.#log.error(
-        { event: 'supervisor.reload-failed', err: message },
-        'reload rejected, keeping the old config',
-      );
-      this.emit('reloaded', false, message);
+    const read = readNewConfig(this.#loadConfig, this.#log);
+    if (!read.ok) {
+      this.emit('reloaded', false, read.message);
       return false;
     }
+    const next = read.config;
     const before = wantedGroups(this.#config, this.#counts);
     this.#config = next;
     this.#counts = countsOf(next);
-    for (const b of this.#backoff.values()) b.setOptions(this.#backoffOptions());
-    const after = wantedGroups(next, this.#counts);
-    this.#log.info(
-      {
-        event: 'supervisor.reload',
-        groups: after.map((g) => ({ name: g.name, count: g.count })),
-        restarted: after
-          .filter((g) => before.some((b) => b.name === g.name && b.key !== g.key))
-          .map((g) => g.name),
-      },
-      'config reloaded',
-    );
+    this.#health.setConfig(next);
+    logReload(this.#log, before, wantedGroups(next, this.#counts));
     this.#reconcile();
     this.#checkReady(); // a smaller pool may be complete now
     this.emit('reloaded', true);
@@ -219,85 +201,52 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * deadline forward (a second INT: `stop(Date.now())`).
    */
   stop(deadline: number | null): Promise<void> {
-    if (this.#state === 'stopped') return this.#stopped ?? Promise.resolve();
+    if (this.#state === 'stopped') return this.#stop.stopped ?? Promise.resolve();
     if (this.#state === 'new') {
       this.#state = 'stopped';
-      this.#stopped = this.#finish();
-      return this.#stopped;
+      return this.#stop.finishNow(this.#finish());
     }
     const first = this.#state === 'running';
-    if (deadline !== null)
-      this.#deadline = this.#deadline === null ? deadline : Math.min(this.#deadline, deadline);
+    this.#stop.tighten(deadline);
     if (first) {
       this.#state = 'stopping';
-      this.#stopped = new Promise((resolve) => {
-        this.#resolveStopped = resolve;
-      });
+      this.#stop.begin();
       this.emit('stopping');
       this.emit('change');
     }
     this.#log.info(
       {
         event: 'supervisor.stopping',
-        deadline: this.#deadline && new Date(this.#deadline).toISOString(),
+        deadline: this.#stop.deadline && new Date(this.#stop.deadline).toISOString(),
         children: this.#children.size,
       },
       'stopping: workers finish their running jobs',
     );
-    for (const c of this.#children.values()) c.handle.send({ type: 'stop', deadline: this.#deadline });
-    if (this.#deadline !== null) {
-      if (this.#killTimer) clearTimeout(this.#killTimer);
-      const wait = Math.max(0, this.#deadline - Date.now()) + KILL_GRACE_MS;
-      this.#killTimer = setTimeout(() => this.#killStragglers(), wait);
-    }
+    this.#broadcast({ type: 'stop', deadline: this.#stop.deadline });
+    this.#stop.arm(() => killStragglers(this.#children.values(), this.#log));
     this.#maybeStopped();
-    return this.#stopped!;
+    return this.#stop.stopped!;
   }
 
   snapshot(): PoolSnapshot {
-    const live = [...this.#children.values()].filter((c) => c.state !== 'retiring');
-    const now = Date.now();
-    const groups = wantedGroups(this.#config, this.#counts);
-    return {
+    const facts = {
       state: this.#state,
       paused: this.#paused,
-      wanted: groups.reduce((n, g) => n + g.count, 0),
-      workers: live.length,
-      ready: live.filter((c) => c.state === 'ready').length,
-      retiring: this.#children.size - live.length,
-      busy: [...this.#children.values()].reduce((n, c) => n + c.busy, 0),
-      processed: this.#processedByExited + [...this.#children.values()].reduce((n, c) => n + c.processed, 0),
-      redis: this.redis.status === 'ready' ? 'up' : 'down',
-      crashLoops: [...this.#backoff.entries()]
-        .filter(([, b]) => b.crashLoop)
-        .map(([group, b]) => ({ group, crashes: b.crashes, retryInS: Math.ceil(b.wait(now) / 1000) })),
-      children: [...this.#children.values()].map((c) => ({
-        ...c.describe(),
-        state: c.state,
-        busy: c.busy,
-        paused: c.paused,
-        processed: c.processed,
-      })),
+      wanted: wantedGroups(this.#config, this.#counts),
+      processedByExited: this.#processedByExited,
+      redis: this.redis.status === 'ready' ? ('up' as const) : ('down' as const),
+      crashLoops: this.#health.crashLoops(Date.now()),
     };
+    return snapshotOf(facts, [...this.#children.values()]);
   }
 
   // ---- the loop ----
 
   #tick(): void {
     const now = Date.now();
-    for (const c of this.#children.values()) this.#checkAlive(c, now);
+    for (const c of this.#children.values()) this.#health.checkAlive(c, now);
     if (this.#state !== 'running') return;
-    for (const [group, b] of this.#backoff) {
-      if (b.crashes === 0) continue;
-      const stable = [...this.#children.values()].some(
-        (c) => c.group === group && c.readyAt !== null && now - c.readyAt >= b.stableMs,
-      );
-      if (stable) {
-        if (b.crashLoop) this.#log.info({ event: 'supervisor.crash-loop-over', group }, 'crash loop over');
-        b.stable();
-        this.emit('change');
-      }
-    }
+    this.#health.settleStable(this.#children.values(), now, () => this.emit('change'));
     this.#reconcile();
     this.#runTasks(now);
   }
@@ -324,29 +273,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const now = Date.now();
     for (const { group, count } of plan.spawn) {
       const g = wanted.find((w) => w.name === group)!;
-      if (this.#backoffOf(group).wait(now) > 0) continue; // the tick comes back to it
+      if (!this.#health.maySpawn(group, now)) continue; // the tick comes back to it
       for (let i = 0; i < count; i++) this.#spawn(g);
     }
   }
 
   #spawn(group: PoolGroup): void {
-    const spec: ChildSpec = { config: this.#config, group: group.spec, paused: this.#paused };
-    const handle = this.#launcher.launch({
-      [CHILD_SPEC_ENV]: JSON.stringify(spec),
-      // Only the supervisor talks to systemd (NotifyAccess=main); children must not try.
-      NOTIFY_SOCKET: undefined,
-      WATCHDOG_USEC: undefined,
-      WATCHDOG_PID: undefined,
-    });
+    const handle = this.#launcher.launch(
+      childEnv({ config: this.#config, group: group.spec, paused: this.#paused }),
+    );
     const child = new PoolChild(this.#nextId++, group.name, group.spec.queues, group.key, handle);
     this.#children.set(child.id, child);
     handle.onMessage((m) => this.#onMessage(child, m));
     handle.onExit((code, signal) => this.#onExit(child, code, signal));
-    const pending = this.#toRespawn.get(group.name) ?? 0;
-    if (pending > 0) this.#toRespawn.set(group.name, pending - 1);
+    const respawn = this.#health.spawned(group.name);
     this.#log.info(
-      { event: pending > 0 ? 'child.respawned' : 'child.spawned', ...child.describe(), paused: this.#paused },
-      pending > 0 ? 'worker process respawned' : 'worker process spawned',
+      { event: respawn ? 'child.respawned' : 'child.spawned', ...child.describe(), paused: this.#paused },
+      respawn ? 'worker process respawned' : 'worker process spawned',
     );
     this.emit('change');
   }
@@ -362,18 +305,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (!isChildMessage(m)) return;
     child.lastContact = Date.now();
     switch (m.type) {
-      case 'beat': {
-        const changed = child.busy !== m.busy || child.paused !== m.paused || child.processed !== m.processed;
-        child.busy = m.busy;
-        child.paused = m.paused;
-        child.processed = m.processed;
-        if (changed) this.emit('change');
+      case 'beat':
+        if (child.beat(m)) this.emit('change');
         return;
-      }
       case 'registered':
-        child.registeredId = m.workerId;
-        child.readyAt = Date.now();
-        if (child.state === 'starting') child.state = 'ready';
+        child.registered(m.workerId);
         this.#log.info({ event: 'child.registered', ...child.describe() }, 'worker registered');
         // A pause or stop sent while it was starting is in its spec or already obeyed; this covers
         // a pause toggled in between.
@@ -392,76 +328,26 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#children.delete(child.id);
     this.#processedByExited += child.processed;
     const now = Date.now();
-    const clean = code === 0 && signal === null;
     const asked = child.state === 'retiring' || this.#state !== 'running';
-    const crashed = !clean || child.readyAt === null;
-    this.#log[clean ? 'info' : 'warn'](
-      {
-        event: 'child.exited',
-        ...child.describe(),
-        code,
-        signal,
-        expected: asked && clean,
-        hung: child.hung,
-        uptimeS: Math.round((now - child.spawnedAt) / 100) / 10,
-      },
-      clean ? 'worker process exited' : 'worker process died',
-    );
-    if (!clean) this.#recover(child);
-    if (this.#state === 'running' && child.state !== 'retiring') {
-      this.#toRespawn.set(child.group, (this.#toRespawn.get(child.group) ?? 0) + 1);
-      if (crashed && !asked) {
-        const b = this.#backoffOf(child.group);
-        const delay = b.crashed(now, child.readyAt === null ? 0 : now - child.readyAt);
-        const fields = { group: child.group, crashes: b.crashes, respawnInS: delay / 1000 };
-        if (b.crashLoop)
-          this.#log.error(
-            { event: 'supervisor.crash-loop', ...fields },
-            `group ${child.group} is crash-looping: respawn in ${delay / 1000} s`,
-          );
-        else this.#log.info({ event: 'child.respawn-scheduled', ...fields }, 'respawn scheduled');
-      }
-    }
+    const clean = this.#health.exited(child, code, signal, asked, now);
+    // A child's jobs may still be in flight: put them back (or fail them), at once.
+    if (!clean)
+      this.#recoveries.start(child, {
+        redis: this.redis,
+        keys: this.#keys,
+        config: this.#config,
+        log: this.#log,
+      });
+    if (this.#state === 'running' && child.state !== 'retiring')
+      this.#health.replacementDue(child, !clean || child.readyAt === null, asked, now);
     this.emit('change');
     this.#reconcileSoon();
     this.#maybeStopped();
   }
 
-  /** A child died with jobs possibly in flight: put them back (or fail them), at once. */
-  #recover(child: PoolChild): void {
-    const p = recoverDeadChild(child, {
-      redis: this.redis,
-      keys: this.#keys,
-      config: this.#config,
-      log: this.#log,
-    });
-    this.#recoveries.add(p);
-    void p.finally(() => this.#recoveries.delete(p));
-  }
-
-  #checkAlive(child: PoolChild, now: number): void {
-    if (child.hung) return;
-    const hangMs = this.#config.supervisor.hangTimeout * 1000;
-    const silentFor = now - (child.lastContact ?? child.spawnedAt);
-    const limit = child.lastContact === null ? Math.max(hangMs, STARTUP_SILENCE_MS) : hangMs;
-    if (silentFor <= limit) return;
-    child.hung = true;
-    this.#log.error(
-      { event: 'child.hung', ...child.describe(), silentS: Math.round(silentFor / 1000) },
-      'worker process stopped answering (event loop blocked): killing it',
-    );
-    child.handle.kill('SIGKILL');
-  }
-
   #checkReady(): void {
     if (this.#ready || this.#state !== 'running') return;
-    const wanted = wantedGroups(this.#config, this.#counts);
-    const ok = wanted.every(
-      (g) =>
-        [...this.#children.values()].filter((c) => c.group === g.name && c.state === 'ready').length >=
-        g.count,
-    );
-    if (!ok) return;
+    if (!poolComplete(wantedGroups(this.#config, this.#counts), [...this.#children.values()])) return;
     this.#ready = true;
     this.#log.info(
       { event: 'supervisor.ready', workers: this.#children.size },
@@ -470,38 +356,28 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.emit('ready');
   }
 
-  #killStragglers(): void {
-    for (const c of this.#children.values()) {
-      this.#log.warn(
-        { event: 'child.killed', ...c.describe() },
-        'worker process still alive after the stop deadline: killing it',
-      );
-      c.killedForStop = true;
-      c.handle.kill('SIGKILL');
-    }
-  }
-
   #maybeStopped(): void {
     if (this.#state !== 'stopping' || this.#children.size > 0) return;
     this.#state = 'stopped';
-    void this.#finish().then(() => this.#resolveStopped());
+    void this.#finish().then(() => this.#stop.resolve());
   }
 
   async #finish(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
-    if (this.#killTimer) clearTimeout(this.#killTimer);
+    this.#stop.clear();
     if (this.#soon) clearImmediate(this.#soon);
-    // Recoveries wait for Redis; do not hang the stop on an outage (the pruner catches up later).
-    await Promise.race([
-      Promise.allSettled([...this.#recoveries]),
-      new Promise((r) => setTimeout(r, 5000).unref()),
-    ]);
+    // Do not hang the stop on a Redis outage: the pruner catches up later.
+    await this.#recoveries.settle(RECOVERY_WAIT_MS);
     await this.redis.quit().catch(() => this.redis.disconnect());
     this.#log.info(
       { event: 'supervisor.stopped', processed: this.snapshot().processed },
       'supervisor stopped',
     );
     this.emit('stopped');
+  }
+
+  #broadcast(m: SupervisorMessage): void {
+    for (const c of this.#children.values()) c.handle.send(m);
   }
 
   #runTasks(now: number): void {
@@ -512,19 +388,5 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       log: this.#log,
       workerIds: [...this.#children.values()].map((c) => c.workerId),
     }));
-  }
-
-  #backoffOf(group: string): Backoff {
-    let b = this.#backoff.get(group);
-    if (!b) {
-      b = new Backoff(this.#backoffOptions());
-      this.#backoff.set(group, b);
-    }
-    return b;
-  }
-
-  #backoffOptions() {
-    const s = this.#config.supervisor;
-    return { delayMs: s.respawnDelay * 1000, maxMs: s.respawnDelayMax * 1000, stableMs: STABLE_MS };
   }
 }
