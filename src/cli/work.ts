@@ -9,6 +9,7 @@ import { JobRegistry } from '../jobs/job-registry.ts';
 import { createLogger } from '../log.ts';
 import { pruneDeadWorkers, pruneOptionsFrom } from '../recovery/prune-dead-workers.ts';
 import { Worker } from '../worker/worker.ts';
+import { workerOptionsFrom } from '../worker/worker-options.ts';
 import { configFile, overridesFrom, parseCommon } from './args.ts';
 import { onSignals } from './signals.ts';
 
@@ -30,23 +31,7 @@ export async function work(argv: string[]): Promise<number> {
       { event: 'worker.no-jobs' },
       'no job modules configured (--jobs): every job will fail as unknown',
     );
-  const worker = new Worker({
-    redisUrl: config.redis.url,
-    namespace: config.redis.namespace,
-    queues: config.queues,
-    registry,
-    concurrency: config.worker.concurrency,
-    interval: config.worker.interval,
-    heartbeatInterval: config.worker.heartbeatInterval,
-    statusTtl: config.worker.statusTtl,
-    jobTimeout: config.worker.jobTimeout,
-    maxJobs: config.worker.maxJobs,
-    maxMemoryMb: config.worker.maxMemoryMb,
-    deadWorkerJobs: config.supervisor.deadWorkerJobs,
-    poisonLimit: config.worker.poisonLimit,
-    logger: log,
-    setProcessTitle: true,
-  });
+  const worker = new Worker(workerOptionsFrom(config, { queues: config.queues, registry, logger: log }));
   log.info({ event: 'worker.jobs', jobs: registry.names }, `${registry.names.length} job classes loaded`);
   const shutdownMs = config.supervisor.shutdownTimeout * 1000;
   let stopping: Promise<void> | null = null;

@@ -19,6 +19,7 @@ import { onSignals } from '../cli/signals.ts';
 import { JobRegistry } from '../jobs/job-registry.ts';
 import { createLogger } from '../log.ts';
 import { Worker } from '../worker/worker.ts';
+import { workerOptionsFrom } from '../worker/worker-options.ts';
 import {
   BEAT_INTERVAL_MS,
   CHILD_SPEC_ENV,
@@ -139,23 +140,14 @@ export async function runWorkerChild(): Promise<never> {
   }
   if (stopAt !== undefined) return exit(0);
 
-  const w = new Worker({
-    redisUrl: config.redis.url,
-    namespace: config.redis.namespace,
-    queues: group.queues,
-    registry,
-    concurrency: group.concurrency ?? config.worker.concurrency,
-    interval: config.worker.interval,
-    heartbeatInterval: config.worker.heartbeatInterval,
-    statusTtl: config.worker.statusTtl,
-    jobTimeout: config.worker.jobTimeout,
-    maxJobs: config.worker.maxJobs,
-    maxMemoryMb: config.worker.maxMemoryMb,
-    deadWorkerJobs: config.supervisor.deadWorkerJobs,
-    poisonLimit: config.worker.poisonLimit,
-    logger: log,
-    setProcessTitle: true,
-  });
+  const w = new Worker(
+    workerOptionsFrom(config, {
+      queues: group.queues,
+      concurrency: group.concurrency,
+      registry,
+      logger: log,
+    }),
+  );
   worker = w;
   if (paused) w.pause();
   // Counted here, reported with the next beat: one IPC message per job would cost throughput.
