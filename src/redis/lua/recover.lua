@@ -43,6 +43,7 @@
   Returns {requeued, failed, skipped (1 when the guard no longer holds)}.
 ]]
 -- @include worker-record
+-- @include job-status
 
 local worker_id, mode, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local now = ARGV[7]
@@ -56,15 +57,9 @@ if guard ~= '' then
 end
 
 local function set_status(decoded, code)
-  if not (type(decoded) == 'table' and type(decoded.id) == 'string') then return end
-  local prefix = (type(decoded.prefix) == 'string' and decoded.prefix ~= '') and (decoded.prefix .. '_') or ''
-  local key = ARGV[5] .. prefix .. decoded.id .. ':status'
-  local current = redis.call('GET', key)
-  if not current then return end
-  local ok, old = pcall(cjson.decode, current)
-  local started = (ok and type(old) == 'table' and old.started) or tonumber(now)
-  redis.call('SET', key, '{"status":' .. code .. ',"updated":' .. now .. ',"started":' .. cjson.encode(started) .. ',"result":null}')
-  if code == 3 then redis.call('EXPIRE', key, ARGV[11]) end
+  local key = set_job_status(ARGV[5], decoded, code, now)
+  -- A final status expires like the worker's own (worker.statusTtl).
+  if key and code == 3 then redis.call('EXPIRE', key, ARGV[11]) end
 end
 
 local function fail(payload_json, queue, exception, message)

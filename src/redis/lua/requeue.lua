@@ -13,6 +13,7 @@
   Returns the entries put back.
 ]]
 -- @include worker-record
+-- @include job-status
 
 local entries = {}
 if #ARGV > 4 then
@@ -28,16 +29,7 @@ for i = #entries, 1, -1 do
     local _, queue, payload = split_entry(entry)
     redis.call('LPUSH', ARGV[2] .. queue, payload)
     local ok, decoded = pcall(cjson.decode, payload)
-    if ok and type(decoded) == 'table' and type(decoded.id) == 'string' then
-      local prefix = (type(decoded.prefix) == 'string' and decoded.prefix ~= '') and (decoded.prefix .. '_') or ''
-      local status_key = ARGV[3] .. prefix .. decoded.id .. ':status'
-      local current = redis.call('GET', status_key)
-      if current then
-        local okc, old = pcall(cjson.decode, current)
-        local started = (okc and type(old) == 'table' and old.started) or tonumber(ARGV[4])
-        redis.call('SET', status_key, '{"status":1,"updated":' .. ARGV[4] .. ',"started":' .. cjson.encode(started) .. ',"result":null}')
-      end
-    end
+    if ok then set_job_status(ARGV[3], decoded, 1, ARGV[4]) end
     table.insert(moved, 1, entry)
   end
 end

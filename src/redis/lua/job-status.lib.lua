@@ -1,0 +1,16 @@
+-- Shared by the scripts that include it with `-- @include job-status`.
+-- Writes php-resque's status record `{"status","updated","started","result":null}` of a tracked
+-- job: a decoded payload with a string `id` (and maybe a `prefix`), whose key
+-- '<status key prefix>[<prefix>_]<id>:status' already exists (an untracked job never gets one).
+-- `started` is kept from the old record, else it becomes `now`. Returns the key it wrote, or nil.
+local function set_job_status(status_key_prefix, decoded, code, now)
+  if not (type(decoded) == 'table' and type(decoded.id) == 'string') then return nil end
+  local prefix = (type(decoded.prefix) == 'string' and decoded.prefix ~= '') and (decoded.prefix .. '_') or ''
+  local key = status_key_prefix .. prefix .. decoded.id .. ':status'
+  local current = redis.call('GET', key)
+  if not current then return nil end
+  local ok, old = pcall(cjson.decode, current)
+  local started = (ok and type(old) == 'table' and old.started) or tonumber(now)
+  redis.call('SET', key, '{"status":' .. code .. ',"updated":' .. now .. ',"started":' .. cjson.encode(started) .. ',"result":null}')
+  return key
+end
