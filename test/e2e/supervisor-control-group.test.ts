@@ -5,36 +5,24 @@
  * not resume a paused pool (systemd-lab pitfall 8).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { ResqueClient } from '../../src/client/client.ts';
+import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
 import { FIXTURE_JOBS, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const keys = resqueKeys();
 
 describe('supervisor under signals to the whole process group', () => {
-  let redis: TestRedis;
-  let client: ResqueClient;
   let s: SupervisorProcess;
-
-  before(async () => {
-    redis = await TestRedis.start();
-    client = new ResqueClient({ redisUrl: redis.url });
-  });
-  after(async () => {
-    await s?.cleanup();
-    await client.close();
-    await redis.stop();
-  });
+  const db = useTestRedis({ release: async () => s?.cleanup() });
 
   test('USR2 to all pauses; TERM+CONT to all: the running job finishes, the paused pool starts nothing, exit 0', async () => {
-    const r = redis.client();
+    const r = db.redis.client();
     s = SupervisorProcess.start({
       detached: true,
       config: {
-        redis: { url: redis.url },
+        redis: { url: db.redis.url },
         jobs: [FIXTURE_JOBS],
         queues: 'g',
         worker: { interval: 0.2 },
@@ -42,20 +30,22 @@ describe('supervisor under signals to the whole process group', () => {
       },
     });
     await s.waitForEvent('supervisor.ready', { timeout: 30_000 });
-    const running = await client.enqueue('g', 'Stubborn', [1500], { trackStatus: true });
-    await waitFor(async () => (await client.status(running)).status === 'running', { what: 'job running' });
+    const running = await db.client.enqueue('g', 'Stubborn', [1500], { trackStatus: true });
+    await waitFor(async () => (await db.client.status(running)).status === 'running', {
+      what: 'job running',
+    });
 
     s.killGroup('SIGUSR2');
     await s.waitForEvent('supervisor.pause');
     await waitFor(() => s.events('worker.pause').length >= 2, { what: 'both workers paused' });
-    const queued = await client.enqueue('g', 'Echo', ['must wait'], { trackStatus: true });
+    const queued = await db.client.enqueue('g', 'Echo', ['must wait'], { trackStatus: true });
 
     s.killGroup('SIGTERM');
     s.killGroup('SIGCONT');
     const { code } = await s.exit;
     assert.equal(code, 0, s.dump());
-    assert.equal((await client.status(running)).status, 'complete');
-    assert.equal((await client.status(queued)).status, 'waiting', 'CONT after TERM resumed the pool');
+    assert.equal((await db.client.status(running)).status, 'complete');
+    assert.equal((await db.client.status(queued)).status, 'waiting', 'CONT after TERM resumed the pool');
     assert.equal(await r.llen(keys.queue('g')), 1);
     assert.equal(await r.scard(keys.workers), 0);
     assert.equal(s.events('worker.resume').length + s.events('supervisor.resume').length, 0);

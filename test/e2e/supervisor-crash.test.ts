@@ -4,36 +4,24 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import { ResqueClient } from '../../src/client/client.ts';
+import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
 import { FIXTURE_JOBS, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const keys = resqueKeys();
 const BROKEN_JOBS = new URL('../fixtures/broken-jobs/', import.meta.url).pathname;
 
 describe('supervisor: dying and hung children', () => {
-  let redis: TestRedis;
-  let client: ResqueClient;
   const sups: SupervisorProcess[] = [];
-
-  before(async () => {
-    redis = await TestRedis.start();
-    client = new ResqueClient({ redisUrl: redis.url });
-  });
-  after(async () => {
-    await Promise.all(sups.map((s) => s.cleanup()));
-    await client.close();
-    await redis.stop();
-  });
+  const db = useTestRedis({ release: () => Promise.all(sups.map((s) => s.cleanup())) });
 
   test('SIGKILL of a busy child: respawned, its job requeued and run; a blocked child: killed, JobTimeout, replaced', async () => {
-    const r = redis.client();
+    const r = db.redis.client();
     const s = SupervisorProcess.start({
       config: {
-        redis: { url: redis.url },
+        redis: { url: db.redis.url },
         jobs: [FIXTURE_JOBS],
         worker: { interval: 0.2 },
         supervisor: {
@@ -50,10 +38,10 @@ describe('supervisor: dying and hung children', () => {
     await s.waitForEvent('supervisor.ready', { timeout: 30_000 });
 
     // 1. kill -9 a child in the middle of a job
-    const id = await client.enqueue('work', 'Stubborn', [2000], { trackStatus: true });
+    const id = await db.client.enqueue('work', 'Stubborn', [2000], { trackStatus: true });
     const holder = await waitFor(
       async () => {
-        for (const w of await client.workers()) if (w.job) return w;
+        for (const w of await db.client.workers()) if (w.job) return w;
         return null;
       },
       { what: 'a worker running the job' },
@@ -66,7 +54,7 @@ describe('supervisor: dying and hung children', () => {
     const [recovered] = await s.waitForEvent('child.recovered', { match: (l) => l.workerId === holder.id });
     assert.equal(recovered!.requeued, 1, s.dump());
     await s.waitForEvent('child.respawned', { match: (l) => l.group === 'work' });
-    await waitFor(async () => (await client.status(id)).status === 'complete', {
+    await waitFor(async () => (await db.client.status(id)).status === 'complete', {
       timeout: 20_000,
       what: 'the recovered job to complete on another worker',
     });
@@ -74,7 +62,7 @@ describe('supervisor: dying and hung children', () => {
     assert.equal(await r.sismember(keys.workers, holder.id), 0, 'dead worker unregistered');
 
     // 2. a job that blocks its worker's event loop forever
-    const spin = await client.enqueue('spin', 'Spin', [], { trackStatus: true });
+    const spin = await db.client.enqueue('spin', 'Spin', [], { trackStatus: true });
     const [hung] = await s.waitForEvent('child.hung', { timeout: 30_000 });
     assert.equal(hung!.group, 'spin');
     await s.waitForEvent('child.recovered', { match: (l) => l.workerId === hung!.workerId });
@@ -82,7 +70,7 @@ describe('supervisor: dying and hung children', () => {
     assert.equal(failure.exception, 'JobTimeout');
     assert.match(failure.error, /blocked its event loop/);
     assert.equal(failure.payload.class, 'Spin');
-    assert.equal((await client.status(spin)).status, 'failed');
+    assert.equal((await db.client.status(spin)).status, 'failed');
     await s.waitForEvent('child.respawned', { match: (l) => l.group === 'spin' });
     await waitFor(async () => (await r.scard(keys.workers)) === 3, {
       timeout: 20_000,
@@ -91,11 +79,11 @@ describe('supervisor: dying and hung children', () => {
   });
 
   test('TERM with a job longer than the timeout: exit 0 by the deadline, the job back in its queue', async () => {
-    const r = redis.client();
+    const r = db.redis.client();
     await r.flushall();
     const s = SupervisorProcess.start({
       config: {
-        redis: { url: redis.url },
+        redis: { url: db.redis.url },
         jobs: [FIXTURE_JOBS],
         queues: 'long',
         worker: { interval: 0.2 },
@@ -104,8 +92,8 @@ describe('supervisor: dying and hung children', () => {
     });
     sups.push(s);
     await s.waitForEvent('supervisor.ready', { timeout: 30_000 });
-    const id = await client.enqueue('long', 'Stubborn', [60_000], { trackStatus: true });
-    await waitFor(async () => (await client.status(id)).status === 'running', { what: 'job running' });
+    const id = await db.client.enqueue('long', 'Stubborn', [60_000], { trackStatus: true });
+    await waitFor(async () => (await db.client.status(id)).status === 'running', { what: 'job running' });
     const t0 = Date.now();
     s.kill('SIGTERM');
     const { code } = await s.exit;
@@ -113,7 +101,7 @@ describe('supervisor: dying and hung children', () => {
     assert.equal(code, 0, s.dump());
     assert.ok(took < 1500 + 3000 + 4000, `exited ${took} ms after TERM`);
     assert.equal(await r.llen(keys.queue('long')), 1, 'job back in its queue');
-    assert.equal((await client.status(id)).status, 'waiting');
+    assert.equal((await db.client.status(id)).status, 'waiting');
     assert.equal(await r.scard(keys.workers), 0);
     assert.equal(s.events('worker.requeued').length, 1);
   });
@@ -121,7 +109,7 @@ describe('supervisor: dying and hung children', () => {
   test('a crash loop is backed off, logged and shown in the status line', async () => {
     const s = SupervisorProcess.start({
       config: {
-        redis: { url: redis.url },
+        redis: { url: db.redis.url },
         jobs: [BROKEN_JOBS],
         queues: 'q',
         supervisor: { count: 2, respawnDelay: 0.2, respawnDelayMax: 2 },

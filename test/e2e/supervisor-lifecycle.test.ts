@@ -5,37 +5,25 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import { ResqueClient } from '../../src/client/client.ts';
+import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
 import { FIXTURE_JOBS, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const BIN = new URL('../../bin/resque-worker.mjs', import.meta.url).pathname;
 const keys = resqueKeys();
 
 describe('supervisor lifecycle', () => {
-  let redis: TestRedis;
-  let client: ResqueClient;
   const sups: SupervisorProcess[] = [];
-
-  before(async () => {
-    redis = await TestRedis.start();
-    client = new ResqueClient({ redisUrl: redis.url });
-  });
-  after(async () => {
-    await Promise.all(sups.map((s) => s.cleanup()));
-    await client.close();
-    await redis.stop();
-  });
+  const db = useTestRedis({ release: () => Promise.all(sups.map((s) => s.cleanup())) });
 
   test('QUEUE=high COUNT=3 with no config file: 3 workers register; pidfile and pool status show them', async () => {
-    const r = redis.client();
+    const r = db.redis.client();
     const s = SupervisorProcess.start({
       config: {},
       args: ['--jobs', FIXTURE_JOBS],
-      env: { REDIS_URL: redis.url, QUEUE: 'high', COUNT: '3', INTERVAL: '0.2' },
+      env: { REDIS_URL: db.redis.url, QUEUE: 'high', COUNT: '3', INTERVAL: '0.2' },
     });
     sups.push(s);
     await s.waitForEvent('supervisor.ready');
@@ -53,7 +41,7 @@ describe('supervisor lifecycle', () => {
     });
 
     const status = spawnSync(process.execPath, [BIN, 'status', '--pidfile', s.pidfile, '--json'], {
-      env: { ...process.env, REDIS_URL: redis.url },
+      env: { ...process.env, REDIS_URL: db.redis.url },
       encoding: 'utf8',
     });
     assert.equal(status.status, 0, status.stderr);
@@ -63,11 +51,11 @@ describe('supervisor lifecycle', () => {
   });
 
   test('TERM with jobs running: they finish, the pool unregisters, exit 0, pidfile removed', async () => {
-    const r = redis.client();
+    const r = db.redis.client();
     await r.flushall();
     const s = SupervisorProcess.start({
       config: {
-        redis: { url: redis.url },
+        redis: { url: db.redis.url },
         jobs: [FIXTURE_JOBS],
         queues: 'work',
         worker: { interval: 0.2 },
@@ -78,13 +66,13 @@ describe('supervisor lifecycle', () => {
     await s.waitForEvent('supervisor.ready');
     assert.equal(readFileSync(s.pidfile, 'utf8').trim(), String(s.pid));
     const jobs = [
-      await client.enqueue('work', 'Stubborn', [1500], { trackStatus: true }),
-      await client.enqueue('work', 'Stubborn', [1500], { trackStatus: true }),
+      await db.client.enqueue('work', 'Stubborn', [1500], { trackStatus: true }),
+      await db.client.enqueue('work', 'Stubborn', [1500], { trackStatus: true }),
     ];
     await waitFor(
       async () =>
-        (await client.status(jobs[0]!)).status === 'running' &&
-        (await client.status(jobs[1]!)).status === 'running',
+        (await db.client.status(jobs[0]!)).status === 'running' &&
+        (await db.client.status(jobs[1]!)).status === 'running',
       { what: 'both jobs running' },
     );
     const t0 = Date.now();
@@ -92,7 +80,7 @@ describe('supervisor lifecycle', () => {
     const { code } = await s.exit;
     assert.equal(code, 0, s.dump());
     assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
-    for (const id of jobs) assert.equal((await client.status(id)).status, 'complete');
+    for (const id of jobs) assert.equal((await db.client.status(id)).status, 'complete');
     assert.equal(await r.scard(keys.workers), 0);
     assert.equal(s.events('child.exited', (l) => l.code === 0).length, 2);
     assert.equal(s.events('supervisor.stopped').length, 1);
@@ -101,12 +89,15 @@ describe('supervisor lifecycle', () => {
 
   test('a bad config at start: non-zero exit naming the key and the file', async () => {
     const bad = [
-      { config: { redis: { url: redis.url }, supervisor: { count: -2 } }, expect: /supervisor\.count/ },
+      { config: { redis: { url: db.redis.url }, supervisor: { count: -2 } }, expect: /supervisor\.count/ },
       {
-        config: { redis: { url: redis.url }, supervisor: { groups: [{ queues: 'a', count: 1, bogus: 1 }] } },
+        config: {
+          redis: { url: db.redis.url },
+          supervisor: { groups: [{ queues: 'a', count: 1, bogus: 1 }] },
+        },
         expect: /supervisor\.groups.*bogus/,
       },
-      { config: { redis: { url: redis.url }, jobs: ['./nope'] }, expect: /jobs: .*nope does not exist/ },
+      { config: { redis: { url: db.redis.url }, jobs: ['./nope'] }, expect: /jobs: .*nope does not exist/ },
     ];
     const runs = bad.map((b) => SupervisorProcess.start({ config: b.config }));
     sups.push(...runs);
@@ -124,7 +115,7 @@ describe('supervisor lifecycle', () => {
 
   test('pause|resume|reload|stop commands signal the supervisor through its pidfile', async () => {
     const s = SupervisorProcess.start({
-      config: { redis: { url: redis.url }, jobs: [FIXTURE_JOBS], queues: 'c', supervisor: { count: 1 } },
+      config: { redis: { url: db.redis.url }, jobs: [FIXTURE_JOBS], queues: 'c', supervisor: { count: 1 } },
     });
     sups.push(s);
     await s.waitForEvent('supervisor.ready', { timeout: 30_000 });
@@ -152,10 +143,10 @@ describe('supervisor lifecycle', () => {
   });
 
   test('children of a supervisor that vanished (SIGKILL) stop by themselves and unregister', async () => {
-    const r = redis.client();
+    const r = db.redis.client();
     await r.flushall();
     const s = SupervisorProcess.start({
-      config: { redis: { url: redis.url }, jobs: [FIXTURE_JOBS], queues: 'o', supervisor: { count: 2 } },
+      config: { redis: { url: db.redis.url }, jobs: [FIXTURE_JOBS], queues: 'o', supervisor: { count: 2 } },
     });
     sups.push(s);
     await s.waitForEvent('supervisor.ready', { timeout: 30_000 });

@@ -1,77 +1,65 @@
 /** The client's inspection and editing calls, against a private Redis. */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { RedisUnavailableError, ResqueClient } from '../../src/client/client.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { Echo } from '../fixtures/jobs/basic.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
+import { useTestRedis } from '../helpers/use-test-redis.ts';
 
 const keys = resqueKeys();
 
 describe('client', () => {
-  let redis: TestRedis;
-  let client: ResqueClient;
-
-  before(async () => {
-    redis = await TestRedis.start();
-    client = new ResqueClient({ redisUrl: redis.url });
-  });
-  after(async () => {
-    await client.close();
-    await redis.stop();
-  });
-  beforeEach(async () => {
-    await redis.client().flushall();
-  });
+  const db = useTestRedis({ flushEach: true });
 
   test('queues, size, peek, removeQueue', async () => {
-    await client.enqueue('b', 'Echo', [1]);
-    await client.enqueueMany('a', [
+    await db.client.enqueue('b', 'Echo', [1]);
+    await db.client.enqueueMany('a', [
       { className: 'Echo', args: [1] },
       { className: 'Echo', args: [2] },
     ]);
-    assert.deepEqual(await client.queues(), ['a', 'b']);
-    assert.equal(await client.size('a'), 2);
-    const peeked = (await client.peek('a', 1, 5)) as { args: unknown[] }[];
+    assert.deepEqual(await db.client.queues(), ['a', 'b']);
+    assert.equal(await db.client.size('a'), 2);
+    const peeked = (await db.client.peek('a', 1, 5)) as { args: unknown[] }[];
     assert.deepEqual(
       peeked.map((p) => p.args),
       [[2]],
     );
-    await client.removeQueue('a');
-    assert.deepEqual(await client.queues(), ['b']);
-    assert.equal(await client.size('a'), 0);
+    await db.client.removeQueue('a');
+    assert.deepEqual(await db.client.queues(), ['b']);
+    assert.equal(await db.client.size('a'), 0);
   });
 
   test('enqueueMany: one round trip, ids in order, statuses tracked', async () => {
     const jobs = Array.from({ length: 1000 }, (_, i) => ({ className: 'Echo', args: [i] }));
-    const ids = await client.enqueueMany('bulk', jobs, { trackStatus: true });
+    const ids = await db.client.enqueueMany('bulk', jobs, { trackStatus: true });
     assert.equal(ids.length, 1000);
     assert.equal(new Set(ids).size, 1000);
-    const raw = await redis.client().lrange(keys.queue('bulk'), 0, -1);
+    const raw = await db.redis.client().lrange(keys.queue('bulk'), 0, -1);
     assert.deepEqual(
       raw.map((r) => JSON.parse(r).id),
       ids,
     );
-    assert.equal((await client.status(ids[999]!)).status, 'waiting');
+    assert.equal((await db.client.status(ids[999]!)).status, 'waiting');
   });
 
   test('enqueueMany takes any number of jobs (chunked, still one round trip)', async () => {
     const jobs = Array.from({ length: 150_000 }, (_, i) => ({ className: 'Echo', args: [i] }));
-    const ids = await client.enqueueMany('huge', jobs);
+    const ids = await db.client.enqueueMany('huge', jobs);
     assert.equal(ids.length, 150_000);
-    assert.equal(await client.size('huge'), 150_000);
-    const [last] = (await client.peek('huge', 149_999)) as { id: string; args: number[] }[];
+    assert.equal(await db.client.size('huge'), 150_000);
+    const [last] = (await db.client.peek('huge', 149_999)) as { id: string; args: number[] }[];
     assert.deepEqual([last!.id, last!.args], [ids[149_999], [149_999]]);
   });
 
   test('typed enqueueJob takes the class and checks args against perform', async () => {
-    const id = await client.enqueueJob('typed', Echo, 'a', 1);
-    const [p] = (await client.peek('typed')) as { class: string; args: unknown[]; id: string }[];
+    const id = await db.client.enqueueJob('typed', Echo, 'a', 1);
+    const [p] = (await db.client.peek('typed')) as { class: string; args: unknown[]; id: string }[];
     assert.deepEqual([p!.class, p!.args, p!.id], ['Echo', ['a', 1], id]);
   });
 
   test('dequeue removes by class and args, comparing JSON semantically (peers write other key order)', async () => {
-    const r = redis.client();
+    const r = db.redis.client();
     await r.rpush(
       keys.queue('q'),
       '{"args":[{"b":2,"a":1}],"class":"Mail"}', // Ruby-ish, other key order
@@ -80,9 +68,9 @@ describe('client', () => {
       '{"class":"Other","args":[{"a":1,"b":2}]}',
       'garbage',
     );
-    assert.equal(await client.dequeue('q', 'Mail', [{ a: 1, b: 2 }]), 2);
-    assert.equal(await client.size('q'), 3);
-    assert.equal(await client.dequeue('q', 'Mail'), 1);
+    assert.equal(await db.client.dequeue('q', 'Mail', [{ a: 1, b: 2 }]), 2);
+    assert.equal(await db.client.size('q'), 3);
+    assert.equal(await db.client.dequeue('q', 'Mail'), 1);
     assert.deepEqual(await r.lrange(keys.queue('q'), 0, -1), [
       '{"class":"Other","args":[{"a":1,"b":2}]}',
       'garbage',
@@ -90,7 +78,7 @@ describe('client', () => {
   });
 
   test('stats and workers read Resque keys (as a Ruby worker writes them)', async () => {
-    const r = redis.client();
+    const r = db.redis.client();
     const id = 'rubyhost:4242:high,low';
     await r
       .multi()
@@ -106,8 +94,8 @@ describe('client', () => {
       .set(keys.workerStatProcessed(id), '7')
       .rpush(keys.failed, '{"x":1}')
       .exec();
-    await client.enqueue('high', 'A', []);
-    assert.deepEqual(await client.stats(), {
+    await db.client.enqueue('high', 'A', []);
+    assert.deepEqual(await db.client.stats(), {
       processed: 10,
       failed: 3,
       pending: 1,
@@ -116,7 +104,7 @@ describe('client', () => {
       working: 1,
       failures: 1,
     });
-    const [w] = await client.workers();
+    const [w] = await db.client.workers();
     assert.equal(w!.host, 'rubyhost');
     assert.equal(w!.pid, '4242');
     assert.deepEqual(w!.queues, ['high', 'low']);
@@ -126,7 +114,7 @@ describe('client', () => {
   });
 
   test('failures: list, retry all, remove, clear; a record that is not JSON is returned raw', async () => {
-    const r = redis.client();
+    const r = db.redis.client();
     const rec = (q: string, n: number) =>
       JSON.stringify({
         failed_at: '2026/01/12 20:23:55 UTC',
@@ -138,16 +126,16 @@ describe('client', () => {
         queue: q,
       });
     await r.rpush(keys.failed, rec('q1', 1), 'not json at all', rec('q2', 2));
-    assert.equal(await client.failures.count(), 3);
-    const list = await client.failures.list(0, 10);
+    assert.equal(await db.client.failures.count(), 3);
+    const list = await db.client.failures.list(0, 10);
     assert.equal(list[1], 'not json at all');
-    assert.equal(await client.failures.retryAll(), 2);
-    assert.deepEqual(await client.queues(), ['q1', 'q2']);
-    assert.equal(await client.failures.remove(1), true);
-    assert.equal(await client.failures.remove(99), false);
-    assert.equal(await client.failures.count(), 2);
-    assert.equal(await client.failures.clear(), 2);
-    assert.equal(await client.failures.count(), 0);
+    assert.equal(await db.client.failures.retryAll(), 2);
+    assert.deepEqual(await db.client.queues(), ['q1', 'q2']);
+    assert.equal(await db.client.failures.remove(1), true);
+    assert.equal(await db.client.failures.remove(99), false);
+    assert.equal(await db.client.failures.count(), 2);
+    assert.equal(await db.client.failures.clear(), 2);
+    assert.equal(await db.client.failures.count(), 0);
   });
 
   test('enqueue fails fast with a clear error while Redis is down, and works again after', async () => {

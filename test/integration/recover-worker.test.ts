@@ -1,44 +1,30 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { ResqueClient } from '../../src/client/client.ts';
+import { describe, test } from 'node:test';
 import { recoverWorker } from '../../src/recovery/recover-worker.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { defineScripts } from '../../src/redis/scripts.ts';
 import { Daemon } from '../helpers/cli.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
+import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const FIXTURES = new URL('../fixtures/jobs/', import.meta.url).pathname;
 const keys = resqueKeys();
 
 describe('recovering a dead worker', () => {
-  let redis: TestRedis;
-  let client: ResqueClient;
-
-  before(async () => {
-    redis = await TestRedis.start();
-    client = new ResqueClient({ redisUrl: redis.url });
-  });
-  after(async () => {
-    await client.close();
-    await redis.stop();
-  });
-  beforeEach(async () => {
-    await redis.client().flushall();
-  });
+  const db = useTestRedis({ flushEach: true });
 
   /** A real `resque-worker work` process that reserved jobs and was then SIGKILLed. */
   async function deadWorkerHolding(n: number, enqueue = true): Promise<{ id: string; ids: string[] }> {
     const jobs = Array.from({ length: enqueue ? n : 0 }, () => ({ className: 'Sleepy', args: [60_000] }));
-    const ids = await client.enqueueMany('default', jobs, { trackStatus: true });
+    const ids = await db.client.enqueueMany('default', jobs, { trackStatus: true });
     const worker = new Daemon(
       ['work', '--jobs', FIXTURES, '--queues', 'default', '--concurrency', String(n)],
       {
-        REDIS_URL: redis.url,
+        REDIS_URL: db.redis.url,
       },
     );
     try {
-      const r = redis.client();
+      const r = db.redis.client();
       const id = await waitFor(() => r.smembers(keys.workers).then((w) => w[0]));
       await waitFor(async () => (await r.llen(keys.workerInflight(id))) === n, {
         what: `${n} jobs in flight`,
@@ -51,39 +37,39 @@ describe('recovering a dead worker', () => {
   }
 
   test('requeue mode puts in-flight jobs back at the head, statuses back to waiting, worker unregistered', async () => {
-    const r = redis.client();
+    const r = db.redis.client();
     const { id, ids } = await deadWorkerHolding(2);
-    await client.enqueue('default', 'Echo', ['behind']);
+    await db.client.enqueue('default', 'Echo', ['behind']);
     assert.equal(await r.llen(keys.workerInflight(id)), 2);
     const result = await recoverWorker(defineScripts(r), keys, id, { reason: 'SIGKILL' });
     assert.deepEqual(result, { requeued: 2, failed: 0 });
-    const queued = (await client.peek('default', 0, 10)) as { id?: string; class: string }[];
+    const queued = (await db.client.peek('default', 0, 10)) as { id?: string; class: string }[];
     assert.deepEqual(queued.map((p) => p.id ?? p.class).slice(0, 2), ids);
     assert.equal(queued[2]!.class, 'Echo');
-    for (const jid of ids) assert.equal((await client.status(jid)).status, 'waiting');
+    for (const jid of ids) assert.equal((await db.client.status(jid)).status, 'waiting');
     assert.deepEqual(await r.smembers(keys.workers), []);
     assert.equal(await r.exists(keys.workerInflight(id), keys.worker(id), keys.workerStarted(id)), 0);
   });
 
   test('fail mode records dirty-exit failures and final statuses', async () => {
-    const r = redis.client();
+    const r = db.redis.client();
     const { id, ids } = await deadWorkerHolding(1);
     const result = await recoverWorker(defineScripts(r), keys, id, {
       mode: 'fail',
       reason: 'worker killed: job timeout',
     });
     assert.deepEqual(result, { requeued: 0, failed: 1 });
-    const [rec] = (await client.failures.list()) as { exception: string; error: string; worker: string }[];
+    const [rec] = (await db.client.failures.list()) as { exception: string; error: string; worker: string }[];
     assert.equal(rec!.exception, 'DirtyExit');
     assert.equal(rec!.error, 'worker killed: job timeout');
     assert.equal(rec!.worker, id);
-    assert.equal((await client.status(ids[0]!)).status, 'failed');
+    assert.equal((await db.client.status(ids[0]!)).status, 'failed');
     assert.ok((await r.ttl(keys.jobStatus(ids[0]!))) > 0);
     assert.equal(await r.get(keys.statFailed), '1');
   });
 
   test('a poison job is failed after killing more workers than the limit', async () => {
-    const r = redis.client();
+    const r = db.redis.client();
     let { id: dead, ids } = await deadWorkerHolding(1);
     const jid = ids[0];
     for (let round = 1; round <= 3; round++) {
@@ -95,21 +81,21 @@ describe('recovering a dead worker', () => {
         `round ${round}`,
       );
     }
-    const [rec] = (await client.failures.list()) as { exception: string; error: string }[];
+    const [rec] = (await db.client.failures.list()) as { exception: string; error: string }[];
     assert.equal(rec!.exception, 'PoisonJob');
     assert.match(rec!.error, /3 workers that died \(limit 2\)/);
-    assert.equal((await client.status(jid!)).status, 'failed');
-    assert.equal(await client.size('default'), 0);
+    assert.equal((await db.client.status(jid!)).status, 'failed');
+    assert.equal(await db.client.size('default'), 0);
   });
 
   test('recovering twice is harmless', async () => {
-    const r = redis.client();
+    const r = db.redis.client();
     const { id } = await deadWorkerHolding(1);
     await recoverWorker(defineScripts(r), keys, id, { reason: 'x' });
     assert.deepEqual(await recoverWorker(defineScripts(r), keys, id, { reason: 'x' }), {
       requeued: 0,
       failed: 0,
     });
-    assert.equal(await client.size('default'), 1);
+    assert.equal(await db.client.size('default'), 1);
   });
 });

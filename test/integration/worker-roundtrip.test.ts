@@ -1,47 +1,38 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { ResqueClient } from '../../src/client/client.ts';
-import { JobRegistry } from '../../src/jobs/job-registry.ts';
+import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { Worker, type WorkerOptions } from '../../src/worker/worker.ts';
 import { Hooked } from '../fixtures/jobs/basic.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
+import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const FIXTURES = new URL('../fixtures/jobs/', import.meta.url).pathname;
 const keys = resqueKeys();
 
 describe('worker round trip', () => {
-  let redis: TestRedis;
-  let client: ResqueClient;
-  let registry: JobRegistry;
   const workers: Worker[] = [];
-
-  before(async () => {
-    redis = await TestRedis.start();
-    client = new ResqueClient({ redisUrl: redis.url });
-    registry = await new JobRegistry().load([FIXTURES]);
-  });
-  after(async () => {
-    await Promise.all(workers.map((w) => w.stop()));
-    await client.close();
-    await redis.stop();
-  });
-  beforeEach(async () => {
-    await Promise.all(workers.splice(0).map((w) => w.stop()));
-    await redis.client().flushall();
+  const db = useTestRedis({
+    jobs: [FIXTURES],
+    flushEach: true,
+    release: () => Promise.all(workers.splice(0).map((w) => w.stop())),
   });
 
   async function startWorker(opts: Partial<WorkerOptions> = {}): Promise<Worker> {
-    const w = new Worker({ redisUrl: redis.url, queues: ['default'], registry, interval: 0.2, ...opts });
+    const w = new Worker({
+      redisUrl: db.redis.url,
+      queues: ['default'],
+      registry: db.registry,
+      interval: 0.2,
+      ...opts,
+    });
     workers.push(w);
     await w.start();
     return w;
   }
 
   test('enqueue writes Resque payload and keys; a worker runs it and counts it', async () => {
-    const r = redis.client();
-    const id = await client.enqueue('default', 'Echo', [1, 'two', { three: 3 }], { trackStatus: true });
+    const r = db.redis.client();
+    const id = await db.client.enqueue('default', 'Echo', [1, 'two', { three: 3 }], { trackStatus: true });
     assert.match(id, /^[0-9a-f]{32}$/);
     assert.deepEqual(await r.smembers(keys.queues), ['default']);
     const [raw] = await r.lrange(keys.queue('default'), 0, -1);
@@ -49,7 +40,7 @@ describe('worker round trip', () => {
     assert.deepEqual(Object.keys(payload), ['class', 'args', 'id', 'queue_time']);
     assert.equal(payload.class, 'Echo');
     assert.deepEqual(payload.args, [1, 'two', { three: 3 }]);
-    assert.deepEqual(await client.status(id), {
+    assert.deepEqual(await db.client.status(id), {
       status: 'waiting',
       code: 1,
       updated: payload.queue_time | 0,
@@ -59,7 +50,7 @@ describe('worker round trip', () => {
 
     const w = await startWorker();
     const s = await waitFor(async () => {
-      const st = await client.status(id);
+      const st = await db.client.status(id);
       return st.status === 'complete' && st;
     });
     assert.deepEqual(s.result, {
@@ -78,7 +69,7 @@ describe('worker round trip', () => {
   });
 
   test('registers as a Resque worker, heartbeats with Redis time, unregisters on stop', async () => {
-    const r = redis.client();
+    const r = db.redis.client();
     const w = await startWorker({ queues: ['high', 'default'] });
     assert.match(w.id, new RegExp(`^[^:]+:${process.pid}:high,default$`));
     assert.deepEqual(await r.smembers(keys.workers), [w.id]);
@@ -88,7 +79,7 @@ describe('worker round trip', () => {
     assert.match(beat ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     const [secs] = await r.time();
     assert.ok(Math.abs(Date.parse(beat!) / 1000 - Number(secs)) < 5);
-    const infos = await client.workers();
+    const infos = await db.client.workers();
     assert.equal(infos.length, 1);
     assert.deepEqual(infos[0]!.queues, ['high', 'default']);
     await w.stop();
@@ -99,10 +90,10 @@ describe('worker round trip', () => {
 
   test('takes jobs in queue priority order', async () => {
     const order: string[] = [];
-    await client.enqueue('low', 'Echo', ['low-1']);
-    await client.enqueue('default', 'Echo', ['default-1']);
-    await client.enqueue('high', 'Echo', ['high-1']);
-    await client.enqueue('high', 'Echo', ['high-2']);
+    await db.client.enqueue('low', 'Echo', ['low-1']);
+    await db.client.enqueue('default', 'Echo', ['default-1']);
+    await db.client.enqueue('high', 'Echo', ['high-1']);
+    await db.client.enqueue('high', 'Echo', ['high-2']);
     const w = await startWorker({ queues: ['high', 'default', 'low'] });
     w.on('job', (j) => order.push(`${j.queue}`));
     await waitFor(() => order.length === 4);
@@ -111,7 +102,7 @@ describe('worker round trip', () => {
 
   test('* takes from every queue, alphabetically', async () => {
     const order: string[] = [];
-    for (const q of ['zeta', 'alpha', 'mid']) await client.enqueue(q, 'Echo', [q]);
+    for (const q of ['zeta', 'alpha', 'mid']) await db.client.enqueue(q, 'Echo', [q]);
     const w = await startWorker({ queues: ['*'] });
     w.on('job', (j) => order.push(j.queue));
     await waitFor(() => order.length === 3);
@@ -120,23 +111,23 @@ describe('worker round trip', () => {
 
   test('a glob takes matching queues alphabetically; exact names keep their place', async () => {
     const order: string[] = [];
-    for (const q of ['mail-b', 'other', 'mail-a', 'urgent']) await client.enqueue(q, 'Echo', [q]);
+    for (const q of ['mail-b', 'other', 'mail-a', 'urgent']) await db.client.enqueue(q, 'Echo', [q]);
     const w = await startWorker({ queues: ['urgent', 'mail*'] });
     w.on('job', (j) => order.push(j.queue));
     await waitFor(() => order.length === 3);
     assert.deepEqual(order, ['urgent', 'mail-a', 'mail-b']);
-    assert.equal(await client.size('other'), 1);
+    assert.equal(await db.client.size('other'), 1);
   });
 
   test("Ruby's pause-all-workers key pauses our workers too", async () => {
-    const r = redis.client();
+    const r = db.redis.client();
     await r.set(keys.pauseAllWorkers, 'true');
     await startWorker();
-    await client.enqueue('default', 'Echo', []);
+    await db.client.enqueue('default', 'Echo', []);
     await new Promise((res) => setTimeout(res, 400)); // two poll intervals in which the job must stay queued
-    assert.equal(await client.size('default'), 1);
+    assert.equal(await db.client.size('default'), 1);
     await r.del(keys.pauseAllWorkers);
-    await waitFor(async () => (await client.size('default')) === 0);
+    await waitFor(async () => (await db.client.size('default')) === 0);
   });
 
   test('an idle worker picks up a new job at once, without polling (interval 30 s)', async () => {
@@ -144,21 +135,22 @@ describe('worker round trip', () => {
     await new Promise<void>((r) => w.once('idle', r));
     const done = new Promise<void>((r) => w.once('job', () => r()));
     const t0 = performance.now();
-    await client.enqueue('default', 'Echo', []);
+    await db.client.enqueue('default', 'Echo', []);
     await done;
     assert.ok(performance.now() - t0 < 1000, 'picked up well before the 30 s poll');
   });
 
   test('function jobs, object jobs and async jobs; args spread', async () => {
-    const a = await client.enqueue('default', 'asyncAdd', [2, 3], { trackStatus: true });
-    const b = await client.enqueue('default', 'ObjectJob', [{ k: 'v' }], { trackStatus: true });
+    const a = await db.client.enqueue('default', 'asyncAdd', [2, 3], { trackStatus: true });
+    const b = await db.client.enqueue('default', 'ObjectJob', [{ k: 'v' }], { trackStatus: true });
     await startWorker();
     await waitFor(
       async () =>
-        (await client.status(a)).status === 'complete' && (await client.status(b)).status === 'complete',
+        (await db.client.status(a)).status === 'complete' &&
+        (await db.client.status(b)).status === 'complete',
     );
-    assert.equal((await client.status(a)).result, 5);
-    assert.deepEqual((await client.status(b)).result, { x: { k: 'v' }, queue: 'default' });
+    assert.equal((await db.client.status(a)).result, 5);
+    assert.deepEqual((await db.client.status(b)).result, { x: { k: 'v' }, queue: 'default' });
   });
 
   test('hooks run in Resque order; a before hook can skip the job', async () => {
@@ -166,7 +158,7 @@ describe('worker round trip', () => {
     const w = await startWorker();
     const seen: string[] = [];
     w.on('job', (j) => seen.push(j.outcome));
-    await client.enqueue('default', 'Hooked', ['ok']);
+    await db.client.enqueue('default', 'Hooked', ['ok']);
     await waitFor(() => seen.length === 1);
     assert.deepEqual(Hooked.calls, [
       'before',
@@ -178,13 +170,13 @@ describe('worker round trip', () => {
       'tearDown',
     ]);
     Hooked.calls.length = 0;
-    await client.enqueue('default', 'Hooked', ['skip']);
-    await client.enqueue('default', 'Hooked', ['skip-false']);
+    await db.client.enqueue('default', 'Hooked', ['skip']);
+    await db.client.enqueue('default', 'Hooked', ['skip-false']);
     await waitFor(() => seen.length === 3);
     assert.deepEqual(seen.slice(1), ['skipped', 'skipped']);
     assert.deepEqual(Hooked.calls, ['before', 'before']);
     Hooked.calls.length = 0;
-    await client.enqueue('default', 'Hooked', ['fail']);
+    await db.client.enqueue('default', 'Hooked', ['fail']);
     await waitFor(() => seen.length === 4);
     assert.deepEqual(Hooked.calls, [
       'before',
@@ -198,11 +190,11 @@ describe('worker round trip', () => {
   });
 
   test('a thrown error becomes a Ruby failure record and the worker goes on', async () => {
-    const r = redis.client();
-    const id = await client.enqueue('default', 'Boom', ['kaput'], { trackStatus: true });
+    const r = db.redis.client();
+    const id = await db.client.enqueue('default', 'Boom', ['kaput'], { trackStatus: true });
     const w = await startWorker();
-    await waitFor(async () => (await client.status(id)).status === 'failed');
-    const [rec] = await client.failures.list();
+    await waitFor(async () => (await db.client.status(id)).status === 'failed');
+    const [rec] = await db.client.failures.list();
     assert.ok(rec && typeof rec === 'object');
     assert.deepEqual(Object.keys(rec), [
       'failed_at',
@@ -229,60 +221,60 @@ describe('worker round trip', () => {
     const ttl = await r.ttl(keys.jobStatus(id));
     assert.ok(ttl > 0 && ttl <= 86400);
     // still working
-    const ok = await client.enqueue('default', 'Echo', [], { trackStatus: true });
-    await waitFor(async () => (await client.status(ok)).status === 'complete');
+    const ok = await db.client.enqueue('default', 'Echo', [], { trackStatus: true });
+    await waitFor(async () => (await db.client.status(ok)).status === 'complete');
   });
 
   test('a job timeout fails the job with JobTimeout', async () => {
-    const id = await client.enqueue('default', 'TimesOut', [], { trackStatus: true });
+    const id = await db.client.enqueue('default', 'TimesOut', [], { trackStatus: true });
     await startWorker();
-    await waitFor(async () => (await client.status(id)).status === 'failed');
-    const [rec] = (await client.failures.list()) as { exception: string; error: string }[];
+    await waitFor(async () => (await db.client.status(id)).status === 'failed');
+    const [rec] = (await db.client.failures.list()) as { exception: string; error: string }[];
     assert.equal(rec!.exception, 'JobTimeout');
     assert.match(rec!.error, /timed out after 0.1 s/);
   });
 
   test('concurrency runs jobs side by side in one worker', async () => {
     const w = await startWorker({ concurrency: 5 });
-    const ids = await client.enqueueMany(
+    const ids = await db.client.enqueueMany(
       'default',
       Array.from({ length: 5 }, () => ({ className: 'Sleepy', args: [300] })),
     );
     await waitFor(() => w.busy === 5, { what: '5 jobs running at once' });
-    const rec = JSON.parse((await redis.client().get(keys.worker(w.id)))!);
+    const rec = JSON.parse((await db.redis.client().get(keys.worker(w.id)))!);
     assert.equal(rec.queue, 'default');
     assert.equal(rec.worker, w.id);
     assert.ok(ids.includes(rec.payload.id));
-    await waitFor(async () => (await redis.client().get(keys.statProcessed)) === '5');
+    await waitFor(async () => (await db.redis.client().get(keys.statProcessed)) === '5');
   });
 
   test('pause leaves new jobs queued; resume runs them', async () => {
     const w = await startWorker();
     w.pause();
-    await client.enqueue('default', 'Echo', []);
+    await db.client.enqueue('default', 'Echo', []);
     await new Promise((r) => setTimeout(r, 300)); // a paused worker must NOT take it during this window
-    assert.equal(await client.size('default'), 1);
+    assert.equal(await db.client.size('default'), 1);
     w.resume();
     await waitFor(
       async () =>
-        (await client.size('default')) === 0 && (await redis.client().get(keys.statProcessed)) === '1',
+        (await db.client.size('default')) === 0 && (await db.redis.client().get(keys.statProcessed)) === '1',
     );
   });
 
   test('stop at a deadline puts the running job back at the head of its queue', async () => {
     const w = await startWorker();
-    const id = await client.enqueue('default', 'Sleepy', [5000], { trackStatus: true });
-    await client.enqueue('default', 'Echo', ['second']);
+    const id = await db.client.enqueue('default', 'Sleepy', [5000], { trackStatus: true });
+    await db.client.enqueue('default', 'Echo', ['second']);
     await waitFor(() => w.busy === 1);
     await w.stop(Date.now() + 100);
-    const queued = (await client.peek('default', 0, 10)) as { id: string; class: string }[];
+    const queued = (await db.client.peek('default', 0, 10)) as { id: string; class: string }[];
     assert.deepEqual(
       queued.map((p) => p.class),
       ['Sleepy', 'Echo'],
     );
     assert.equal(queued[0]!.id, id);
-    assert.equal((await client.status(id)).status, 'waiting');
-    assert.equal(await redis.client().llen(keys.workerInflight(w.id)), 0);
-    assert.equal(await redis.client().get(keys.statProcessed), null);
+    assert.equal((await db.client.status(id)).status, 'waiting');
+    assert.equal(await db.redis.client().llen(keys.workerInflight(w.id)), 0);
+    assert.equal(await db.redis.client().get(keys.statProcessed), null);
   });
 });
