@@ -3,40 +3,28 @@
  * above worker.maxMemoryMb, between jobs, and no job is lost or failed on the way.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { ResqueClient } from '../../src/client/client.ts';
+import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
 import { FIXTURE_JOBS, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const keys = resqueKeys();
 
 describe('supervisor: recycling worker processes', () => {
-  let redis: TestRedis;
-  let client: ResqueClient;
   const sups: SupervisorProcess[] = [];
-
-  before(async () => {
-    redis = await TestRedis.start();
-    client = new ResqueClient({ redisUrl: redis.url });
-  });
-  after(async () => {
-    await Promise.all(sups.map((s) => s.cleanup()));
-    await client.close();
-    await redis.stop();
-  });
+  const db = useTestRedis({ release: () => Promise.all(sups.map((s) => s.cleanup())) });
 
   for (const [what, worker, jobs, minRecycles] of [
     ['after maxJobs jobs', { maxJobs: 3 }, 7, 2],
     ['above maxMemoryMb', { maxMemoryMb: 1 }, 3, 3],
   ] as const) {
     test(`recycled ${what}: replaced between jobs, every job done once, none failed`, async () => {
-      const r = redis.client();
+      const r = db.redis.client();
       await r.flushall();
       const s = SupervisorProcess.start({
         config: {
-          redis: { url: redis.url },
+          redis: { url: db.redis.url },
           jobs: [FIXTURE_JOBS],
           queues: 'recycle',
           worker: { interval: 0.2, ...worker },
@@ -45,7 +33,7 @@ describe('supervisor: recycling worker processes', () => {
       });
       sups.push(s);
       await s.waitForEvent('supervisor.ready', { timeout: 30_000 });
-      await client.enqueueMany(
+      await db.client.enqueueMany(
         'recycle',
         Array.from({ length: jobs }, (_, i) => ({ className: 'Echo', args: [i] })),
       );
@@ -54,7 +42,7 @@ describe('supervisor: recycling worker processes', () => {
         what: `${jobs} jobs processed`,
       });
       assert.equal(await r.get(keys.statFailed), null);
-      assert.equal(await client.size('recycle'), 0);
+      assert.equal(await db.client.size('recycle'), 0);
       assert.ok(
         s.events('worker.recycle').length >= minRecycles,
         `${s.events('worker.recycle').length} recycles`,
