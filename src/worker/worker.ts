@@ -19,14 +19,15 @@ import type { JobRegistry } from '../jobs/job-registry.ts';
 import { host, type InvalidPayloadError, type Payload, parsePayload } from '../jobs/payload.ts';
 import { JobAbort } from '../jobs/perform-job.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { DEFAULT_POISON_LIMIT, recoverWorker } from '../recovery/recover-worker.ts';
+import { DEFAULT_POISON_LIMIT } from '../recovery/recover-worker.ts';
 import { createRedis } from '../redis/connection.ts';
 import { type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
-import { pidNamespace } from '../util/process-alive.ts';
 import { Wakeup } from '../util/wakeup.ts';
 import { type InFlightEntry, parseInFlightEntry } from './in-flight-entry.ts';
-import { type Ack, type JobReport, runEntry } from './run-entry.ts';
+import { OutcomeBatch } from './outcome-batch.ts';
+import { type JobReport, runEntry } from './run-entry.ts';
+import { WorkerRegistration } from './worker-registration.ts';
 
 export const VERSION = '0.1.0';
 
@@ -80,7 +81,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #log: Logger;
   readonly #wakeup = new Wakeup();
   readonly #running = new Set<Running>();
-  #acks: Ack[] = [];
+  readonly #outcomes: OutcomeBatch;
   #state: State = 'new';
   #paused = false;
   #seq = 0;
@@ -92,7 +93,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #loop: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
   #deadline = Number.POSITIVE_INFINITY;
-  #heartbeat: NodeJS.Timeout | null = null;
+  readonly #registration: WorkerRegistration;
 
   constructor(options: WorkerOptions) {
     super();
@@ -120,6 +121,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       name: `resque-worker:${this.id}:wake`,
       logger: this.#log,
     });
+    this.#outcomes = new OutcomeBatch(this.keys, this.id, this.#opts.statusTtl);
+    this.#registration = new WorkerRegistration(this.redis, this.keys, this.id, this.#log, this.#opts);
   }
 
   get state(): State {
@@ -140,8 +143,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#state = 'running';
     await this.#subscriber.subscribe(this.keys.wakeChannel);
     this.#subscriber.on('message', () => this.#wakeup.notify());
-    await this.#register();
-    this.#heartbeat = setInterval(() => void this.#beat(), this.#opts.heartbeatInterval * 1000);
+    await this.#registration.register(() => this.#state === 'running');
     this.#log.info(
       { event: 'worker.start', queues: this.#opts.queues, concurrency: this.#opts.concurrency },
       'worker started',
@@ -208,9 +210,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       await this.#wakeup.wait(left);
     }
     if (this.#running.size > 0) await this.#requeueRunning();
-    await this.#flushAcks();
+    await this.#outcomes.flush(this.redis);
     await this.#requeueUnclaimed();
-    await this.#unregister();
+    await this.#registration.unregister();
     await this.#close();
     this.#state = 'stopped';
     this.#log.info({ event: 'worker.stopped', processed: this.#jobsDone }, 'worker stopped');
@@ -223,8 +225,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    */
   crash(): void {
     this.#state = 'stopped';
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
-    this.#heartbeat = null;
+    this.#registration.stopHeartbeat();
     this.redis.disconnect();
     this.#subscriber.disconnect();
     const running = [...this.#running];
@@ -239,15 +240,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#running.clear();
     for (const job of left)
       job.abort.abort(Object.assign(new Error('worker stopped at its deadline'), { name: 'JobKilled' }));
-    const moved = await this.redis.requeueBuffer(
-      this.keys.workerInflight(this.id),
-      this.keys.worker(this.id),
-      this.id,
-      this.keys.queuePrefix,
-      this.keys.jobStatusPrefix,
-      Math.floor(Date.now() / 1000),
-      ...left.map((j) => j.entry.raw),
-    );
+    const moved = await this.#requeue(left.map((j) => j.entry.raw));
     this.#log.warn(
       { event: 'worker.requeued', queues: left.map((j) => j.entry.queue), count: moved.length },
       'stop deadline reached: running jobs put back at the head of their queues',
@@ -259,14 +252,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * never came before the stop): put it back rather than leave it for the pruner.
    */
   async #requeueUnclaimed(): Promise<void> {
-    const moved = await this.redis.requeueBuffer(
-      this.keys.workerInflight(this.id),
-      this.keys.worker(this.id),
-      this.id,
-      this.keys.queuePrefix,
-      this.keys.jobStatusPrefix,
-      Math.floor(Date.now() / 1000),
-    );
+    const moved = await this.#requeue([]);
     if (moved.length > 0)
       this.#log.warn(
         { event: 'worker.requeued-unclaimed', count: moved.length },
@@ -274,8 +260,22 @@ export class Worker extends EventEmitter<WorkerEvents> {
       );
   }
 
+  /** Puts in-flight entries (none given: all of them) back at the head of their queues. */
+  #requeue(entries: Buffer[]): Promise<Buffer[]> {
+    const k = this.keys;
+    return this.redis.requeueBuffer(
+      k.workerInflight(this.id),
+      k.worker(this.id),
+      this.id,
+      k.queuePrefix,
+      k.jobStatusPrefix,
+      Math.floor(Date.now() / 1000),
+      ...entries,
+    );
+  }
+
   async #close(): Promise<void> {
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#registration.stopHeartbeat();
     this.#subscriber.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
@@ -286,7 +286,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const idleMs = this.#opts.interval * 1000;
     while (this.#state === 'running') {
       if (this.#paused) {
-        await this.#flushAcks();
+        await this.#outcomes.flush(this.redis);
         this.emit('paused');
         await this.#wakeup.wait();
         continue;
@@ -323,10 +323,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** One round trip: record finished jobs, then take up to `count` new ones. */
   async #reserve(count: number): Promise<Buffer[]> {
-    const acks = this.#acks;
-    this.#acks = [];
+    const acks = this.#outcomes.take();
     const pipe = this.redis.pipeline();
-    if (acks.length > 0) this.#queueFinish(pipe, acks);
+    if (acks.length > 0) this.#outcomes.queueFinish(pipe, acks);
     // A reserve whose reply was lost (Redis restarted; ioredis aborts the rest of a pipeline it
     // cannot resend) may have run: the same token again returns what it took (reserve.lua).
     const token = this.#unansweredToken ?? `${this.#tokenPrefix}${++this.#seq}`;
@@ -351,51 +350,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
     try {
       results = await pipe.exec();
     } catch (err) {
-      this.#acks = acks.concat(this.#acks); // finish is idempotent: safe to send again
+      this.#outcomes.putBack(acks); // finish is idempotent: safe to send again
       throw err;
     }
     const finishError = acks.length > 0 ? results?.[0]?.[0] : null;
     if (finishError) {
-      this.#acks = acks.concat(this.#acks);
+      this.#outcomes.putBack(acks);
       throw finishError; // what the reserve took, if it ran, comes back with the same token
     }
     const last = results?.[results.length - 1];
     if (!last || last[0]) throw last?.[0] ?? new Error('reserve: no reply');
     this.#unansweredToken = null;
     return last[1] as Buffer[];
-  }
-
-  #queueFinish(pipe: ReturnType<ScriptedRedis['pipeline']>, acks: Ack[]): void {
-    const k = this.keys;
-    const keys: string[] = [
-      k.workerInflight(this.id),
-      k.worker(this.id),
-      k.statProcessed,
-      k.statFailed,
-      k.workerStatProcessed(this.id),
-      k.workerStatFailed(this.id),
-      k.failed,
-    ];
-    const args: (string | number | Buffer)[] = [this.id, Math.floor(Date.now() / 1000), this.#opts.statusTtl];
-    for (const ack of acks) {
-      keys.push(ack.statusKey);
-      args.push(ack.entry, ack.failure, ack.result);
-    }
-    (pipe as unknown as ScriptedRedis).finish(keys.length, ...keys, ...args);
-  }
-
-  async #flushAcks(): Promise<void> {
-    while (this.#acks.length > 0) {
-      const acks = this.#acks;
-      this.#acks = [];
-      const pipe = this.redis.pipeline();
-      this.#queueFinish(pipe, acks);
-      const [[err] = [null]] = (await pipe.exec()) ?? [];
-      if (err) {
-        this.#acks = acks.concat(this.#acks);
-        throw err;
-      }
-    }
   }
 
   /** Runs reserved jobs; reserve.lua has already marked the tracked ones running (php-resque 2). */
@@ -423,7 +389,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       job.abort,
     );
     if (!this.#running.delete(job)) return; // put back at a stop deadline: its outcome is not recorded
-    this.#acks.push(ack);
+    this.#outcomes.add(ack);
     this.#jobsDone++;
     this.#report(report);
     this.#checkRecycle();
@@ -465,78 +431,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.emit('recycle', reason);
       void this.stop();
     }
-  }
-
-  // ---- registration ----
-
-  /**
-   * Registers (heartbeat first, as Ruby does, then `workers` and `started`, in one script) and
-   * marks the id as ours. A previous worker with the same id (a pid reused after a restart, e.g.
-   * pid 1 in a container) may have died with jobs in flight: those are recovered first.
-   */
-  async #register(): Promise<void> {
-    const k = this.keys;
-    if ((await this.redis.llen(k.workerInflight(this.id))) > 0) {
-      const r = await recoverWorker(this.redis, k, this.id, {
-        mode: this.#opts.deadWorkerJobs,
-        poisonLimit: this.#opts.poisonLimit,
-        statusTtl: this.#opts.statusTtl,
-        reason: `worker ${this.id} died (a new worker started with the same id)`,
-      });
-      this.#log.warn(
-        { event: 'worker.recovered-previous', ...r },
-        'a previous worker with this id left jobs in flight: recovered',
-      );
-    }
-    await this.#heartbeatCall('register');
-  }
-
-  #heartbeatCall(mode: 'register' | 'ensure'): Promise<[string, number]> {
-    const k = this.keys;
-    return this.redis.heartbeat(
-      k.heartbeats,
-      k.ourWorkers,
-      k.workers,
-      k.workerStarted(this.id),
-      this.id,
-      host(),
-      pidNamespace(),
-      process.pid,
-      mode,
-      new Date().toISOString(),
-    );
-  }
-
-  async #beat(): Promise<void> {
-    try {
-      const [, added] = await this.#heartbeatCall('ensure');
-      if (added === 1 && this.#state === 'running')
-        this.#log.warn(
-          { event: 'worker.reregistered' },
-          'this worker had been unregistered (pruned by a peer?) while alive: registered again',
-        );
-    } catch (err) {
-      this.#log.warn({ event: 'worker.heartbeat-error', err: (err as Error).message }, 'heartbeat failed');
-    }
-  }
-
-  async #unregister(): Promise<void> {
-    const k = this.keys;
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
-    this.#heartbeat = null;
-    await this.redis
-      .multi()
-      .srem(k.workers, this.id)
-      .del(
-        k.worker(this.id),
-        k.workerStarted(this.id),
-        k.workerStatProcessed(this.id),
-        k.workerStatFailed(this.id),
-        k.workerLastReserve(this.id),
-      )
-      .hdel(k.heartbeats, this.id)
-      .hdel(k.ourWorkers, this.id)
-      .exec();
   }
 
   #title(current?: InFlightEntry): void {

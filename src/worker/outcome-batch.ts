@@ -1,0 +1,74 @@
+/**
+ * Outcomes of finished jobs waiting to be recorded. They go out in batches, one finish.lua call per
+ * round trip (usually in the same pipeline as the next reserve). finish.lua is idempotent, so a
+ * batch whose reply was lost is simply put back and sent again: nothing is lost or counted twice.
+ */
+import type { ResqueKeys } from '../redis/keys.ts';
+import type { ScriptedRedis } from '../redis/scripts.ts';
+import type { Ack } from './run-entry.ts';
+
+type Pipeline = ReturnType<ScriptedRedis['pipeline']>;
+
+export class OutcomeBatch {
+  #pending: Ack[] = [];
+
+  constructor(
+    private readonly keys: ResqueKeys,
+    private readonly workerId: string,
+    private readonly statusTtl: number,
+  ) {}
+
+  get size(): number {
+    return this.#pending.length;
+  }
+
+  add(ack: Ack): void {
+    this.#pending.push(ack);
+  }
+
+  /** Takes every pending outcome, to be sent; hand them back with `putBack` if sending failed. */
+  take(): Ack[] {
+    const acks = this.#pending;
+    this.#pending = [];
+    return acks;
+  }
+
+  putBack(acks: Ack[]): void {
+    this.#pending = acks.concat(this.#pending);
+  }
+
+  /** Adds one finish.lua call recording `acks` to a pipeline. */
+  queueFinish(pipe: Pipeline, acks: Ack[]): void {
+    const k = this.keys;
+    const id = this.workerId;
+    const keys: string[] = [
+      k.workerInflight(id),
+      k.worker(id),
+      k.statProcessed,
+      k.statFailed,
+      k.workerStatProcessed(id),
+      k.workerStatFailed(id),
+      k.failed,
+    ];
+    const args: (string | number | Buffer)[] = [id, Math.floor(Date.now() / 1000), this.statusTtl];
+    for (const ack of acks) {
+      keys.push(ack.statusKey);
+      args.push(ack.entry, ack.failure, ack.result);
+    }
+    (pipe as unknown as ScriptedRedis).finish(keys.length, ...keys, ...args);
+  }
+
+  /** Records everything pending now; rejects (keeping it pending) if Redis does not answer. */
+  async flush(redis: ScriptedRedis): Promise<void> {
+    while (this.#pending.length > 0) {
+      const acks = this.take();
+      const pipe = redis.pipeline();
+      this.queueFinish(pipe, acks);
+      const [[err] = [null]] = (await pipe.exec()) ?? [];
+      if (err) {
+        this.putBack(acks);
+        throw err;
+      }
+    }
+  }
+}
