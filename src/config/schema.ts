@@ -14,19 +14,38 @@ function nonNegativeInt(v: unknown): void {
     throw new Error(`must be an integer >= 0, got ${JSON.stringify(v)}`);
 }
 
+/** Node runs a timer of more than 2^31-1 ms after 1 ms, so longer durations are refused. */
+export const MAX_SECONDS = 2_147_483;
+
 function positiveSeconds(v: unknown): void {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new Error(`must be a number of seconds > 0, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > MAX_SECONDS) {
+    throw new Error(`must be a number of seconds > 0 and <= ${MAX_SECONDS}, got ${JSON.stringify(v)}`);
   }
 }
 
-function optionalPositiveSeconds(v: unknown): void {
-  if (v !== null) positiveSeconds(v);
+/** A nullable number from the environment arrives as a string, and convict coerces only by the default's type. */
+function numberOrNull(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  if (v === '' || v === 'null') return null;
+  const n = Number(v);
+  return Number.isNaN(n) ? v : n;
 }
 
-function optionalPositiveInt(v: unknown): void {
-  if (v !== null) positiveInt(v);
-}
+const optionalPositiveSeconds = {
+  name: 'optional-positive-seconds',
+  validate: (v: unknown) => {
+    if (v !== null) positiveSeconds(v);
+  },
+  coerce: numberOrNull,
+};
+
+const optionalPositiveInt = {
+  name: 'optional-positive-int',
+  validate: (v: unknown) => {
+    if (v !== null) positiveInt(v);
+  },
+  coerce: numberOrNull,
+};
 
 export function assertQueueName(q: string): void {
   if (q === '' || q.includes('\0') || q.includes(',') || q !== q.trim()) {
@@ -133,6 +152,8 @@ const workerGroups = {
 };
 
 convict.addFormats({
+  'optional-positive-seconds': optionalPositiveSeconds,
+  'optional-positive-int': optionalPositiveInt,
   'queue-list': queueList,
   'path-list': pathList,
   'redis-url': redisUrl,
@@ -200,21 +221,21 @@ export const schema = {
     },
     jobTimeout: {
       doc: 'Seconds a job may run before it is failed with a timeout error; null for no limit. A job class may set its own `static timeout`.',
-      format: optionalPositiveSeconds,
+      format: 'optional-positive-seconds',
       default: null as number | null,
       nullable: true,
       env: 'JOB_TIMEOUT',
     },
     maxJobs: {
       doc: 'Recycle a worker process after this many jobs (null: never).',
-      format: optionalPositiveInt,
+      format: 'optional-positive-int',
       default: null as number | null,
       nullable: true,
       env: 'MAX_JOBS',
     },
     maxMemoryMb: {
       doc: 'Recycle a worker process, between jobs, once its RSS exceeds this many MiB (null: never).',
-      format: optionalPositiveInt,
+      format: 'optional-positive-int',
       default: null as number | null,
       nullable: true,
       env: 'MAX_MEMORY_MB',

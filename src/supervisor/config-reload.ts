@@ -2,8 +2,8 @@
  * HUP for the pool: read the new config, or say why it is rejected.
  *
  * Duties:
- *  1. load and check the new config (schema + checkPoolConfig); a bad one is logged
- *     (`supervisor.reload-failed`) and the caller keeps the old one
+ *  1. load and check the new config (schema + checkPoolConfig; redis.url and redis.namespace
+ *     cannot change); a bad one is logged (`supervisor.reload-failed`) and the caller keeps the old one
  *  2. log what the reload changes (`supervisor.reload`): the groups, and those whose children
  *     restart because their spec key changed
  *
@@ -15,10 +15,21 @@ import { checkPoolConfig, type PoolGroup } from './pool-config.ts';
 
 export type ReloadResult = { ok: true; config: Readonly<Config> } | { ok: false; message: string };
 
-export function readNewConfig(loadConfig: () => Readonly<Config>, log: Logger): ReloadResult {
+export function readNewConfig(
+  loadConfig: () => Readonly<Config>,
+  current: Readonly<Config>,
+  log: Logger,
+): ReloadResult {
   try {
     const config = loadConfig();
     checkPoolConfig(config);
+    // The supervisor's own connection recovers dead children and prunes: it and the children must
+    // share one Redis and namespace, so moving them is a restart, not a reload.
+    for (const key of ['url', 'namespace'] as const) {
+      if (config.redis[key] !== current.redis[key]) {
+        throw new Error(`redis.${key} changed: a different Redis or namespace needs a restart, not a reload`);
+      }
+    }
     return { ok: true, config };
   } catch (err) {
     const message = (err as Error).message;

@@ -164,7 +164,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   reload(): boolean {
     if (this.#state !== 'running') return false;
     this.emit('reloading');
-    const read = readNewConfig(this.#loadConfig, this.#log);
+    const read = readNewConfig(this.#loadConfig, this.#config, this.#log);
     if (!read.ok) {
       this.emit('reloaded', false, read.message);
       return false;

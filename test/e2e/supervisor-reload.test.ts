@@ -70,6 +70,12 @@ describe('supervisor reload (HUP)', () => {
     s.writeConfig({ ...config({ count: 5 }), nonsense: true });
     s.kill('SIGHUP');
     await s.waitForEvent('supervisor.reload-failed', { count: 2 });
+    // another Redis namespace: the supervisor could no longer recover its own children there
+    const moved = config({ count: 5 }) as { redis: Record<string, unknown> };
+    s.writeConfig({ ...moved, redis: { ...moved.redis, namespace: 'elsewhere' } });
+    s.kill('SIGHUP');
+    const [third] = await s.waitForEvent('supervisor.reload-failed', { count: 3 }).then((l) => l.slice(2));
+    assert.match(String(third!.err), /redis\.namespace changed: .*restart/);
     assert.equal(await r.scard(keys.workers), 1);
     const id = await client.enqueue('q', 'Echo', ['still working'], { trackStatus: true });
     await waitFor(async () => (await client.status(id)).status === 'complete', { what: 'job run' });

@@ -80,3 +80,18 @@ test('redaction hides the Redis password', () => {
   assert.doesNotMatch(shown, /s3cret/);
   assert.match(shown, /REDACTED/);
 });
+
+test('nullable numbers come from the environment as numbers (JOB_TIMEOUT, MAX_JOBS, MAX_MEMORY_MB)', () => {
+  const c = loadConfig({ env: { JOB_TIMEOUT: '30', MAX_JOBS: '10', MAX_MEMORY_MB: '512' } });
+  assert.equal(c.worker.jobTimeout, 30);
+  assert.equal(c.worker.maxJobs, 10);
+  assert.equal(c.worker.maxMemoryMb, 512);
+  assert.equal(loadConfig({ env: { JOB_TIMEOUT: 'null' } }).worker.jobTimeout, null);
+  assert.throws(() => loadConfig({ env: { MAX_JOBS: 'ten' } }), /worker\.maxJobs/);
+});
+
+test('durations beyond what a Node timer can wait are refused (they would fire after 1 ms)', () => {
+  assert.throws(() => loadConfig({ env: { JOB_TIMEOUT: '3000000' } }), /worker\.jobTimeout.*<= 2147483/);
+  assert.throws(() => loadConfig({ env: { SHUTDOWN_TIMEOUT: '2147484' } }), /supervisor\.shutdownTimeout/);
+  assert.equal(loadConfig({ env: { INTERVAL: '2147483' } }).worker.interval, 2147483);
+});
