@@ -71,9 +71,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  // Exit even if job code left handles open (a DB pool, a metrics timer): the command is done.
+  (code) => process.exit(code),
   (err: Error) => {
     const expected =
       err instanceof ConfigError ||

@@ -20,6 +20,7 @@ export function workerOptionsFrom(config: Readonly<Config>, extra: WorkerStartFa
   return {
     redisUrl: config.redis.url,
     namespace: config.redis.namespace,
+    connectTimeout: config.redis.connectTimeout,
     queues: extra.queues,
     registry: extra.registry,
     concurrency: extra.concurrency ?? config.worker.concurrency,

@@ -34,6 +34,8 @@ export const VERSION = '0.1.0';
 export interface WorkerOptions {
   redisUrl: string;
   namespace?: string;
+  /** Seconds to wait for a connection to Redis before retrying. */
+  connectTimeout?: number;
   /** Priority order; `*` (or `name*`) matches known queues alphabetically. */
   queues: readonly string[];
   registry: JobRegistry;
@@ -77,7 +79,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly keys: ResqueKeys;
   readonly redis: ScriptedRedis;
   readonly #subscriber: ScriptedRedis;
-  readonly #opts: Required<Omit<WorkerOptions, 'id' | 'namespace' | 'logger'>>;
+  readonly #opts: Required<Omit<WorkerOptions, 'id' | 'namespace' | 'logger' | 'connectTimeout'>>;
   readonly #log: Logger;
   readonly #wakeup = new Wakeup();
   readonly #running = new Set<Running>();
@@ -115,11 +117,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.keys = resqueKeys(options.namespace);
     this.id = options.id ?? `${host()}:${process.pid}:${options.queues.join(',')}`;
     this.#log = (options.logger ?? silentLogger).child({ workerId: this.id });
-    this.redis = createRedis({ url: options.redisUrl, name: `resque-worker:${this.id}`, logger: this.#log });
+    const connectTimeoutMs = (options.connectTimeout ?? 10) * 1000;
+    this.redis = createRedis({
+      url: options.redisUrl,
+      name: `resque-worker:${this.id}`,
+      logger: this.#log,
+      connectTimeoutMs,
+    });
     this.#subscriber = createRedis({
       url: options.redisUrl,
       name: `resque-worker:${this.id}:wake`,
       logger: this.#log,
+      connectTimeoutMs,
     });
     this.#outcomes = new OutcomeBatch(this.keys, this.id, this.#opts.statusTtl);
     this.#registration = new WorkerRegistration(this.redis, this.keys, this.id, this.#log, this.#opts);

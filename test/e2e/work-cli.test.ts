@@ -101,6 +101,21 @@ describe('resque-worker work (one worker in the foreground)', () => {
     }
   });
 
+  test('exits after a stop even when a job module keeps a handle open', async () => {
+    const r = redis.client();
+    await r.flushall();
+    const leaky = new URL('../fixtures/leaky-jobs/', import.meta.url).pathname;
+    const worker = new Daemon(['work', '--jobs', leaky, '--queues', 'leak'], env);
+    try {
+      await waitFor(() => r.scard(keys.workers));
+      worker.kill('SIGTERM');
+      const { code } = await worker.exited;
+      assert.equal(code, 0);
+    } finally {
+      worker.kill('SIGKILL');
+    }
+  });
+
   test('bad configuration exits non-zero and names the key', async () => {
     const res = await cli(['work', '--jobs', FIXTURES], { ...env, CONCURRENCY: '0' });
     assert.equal(res.code, 78);
