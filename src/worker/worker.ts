@@ -218,10 +218,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     ) {
       await this.#wakeup.wait(left);
     }
-    if (this.#running.size > 0) await this.#requeueRunning();
-    await this.#outcomes.flush(this.redis);
-    await this.#requeueUnclaimed();
-    await this.#registration.unregister();
+    if (this.#running.size > 0) {
+      const left = [...this.#running];
+      this.#running.clear(); // their outcomes, should they still come, are not recorded
+      for (const job of left)
+        job.abort.abort(Object.assign(new Error('worker stopped at its deadline'), { name: 'JobKilled' }));
+      await this.#retrying('requeue', () => this.#requeueRunning(left));
+    }
+    await this.#retrying('finish', () => this.#outcomes.flush(this.redis));
+    await this.#retrying('requeue', () => this.#requeueUnclaimed());
+    await this.#retrying('unregister', () => this.#registration.unregister());
     await this.#close();
     this.#state = 'stopped';
     this.#log.info({ event: 'worker.stopped', processed: this.#jobsDone }, 'worker stopped');
@@ -244,11 +250,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#wakeup.notify();
   }
 
-  async #requeueRunning(): Promise<void> {
-    const left = [...this.#running];
-    this.#running.clear();
-    for (const job of left)
-      job.abort.abort(Object.assign(new Error('worker stopped at its deadline'), { name: 'JobKilled' }));
+  async #requeueRunning(left: Running[]): Promise<void> {
     const moved = await this.#requeue(left.map((j) => j.entry.raw));
     this.#log.warn(
       { event: 'worker.requeued', queues: left.map((j) => j.entry.queue), count: moved.length },
@@ -267,6 +269,25 @@ export class Worker extends EventEmitter<WorkerEvents> {
         { event: 'worker.requeued-unclaimed', count: moved.length },
         'jobs reserved without a reply (Redis outage) put back at the head of their queues',
       );
+  }
+
+  /**
+   * Redis can answer with an error for a while (MISCONF on a full disk, READONLY after a
+   * failover): what must be recorded is tried again every second until it is, never given up.
+   */
+  async #retrying(what: string, step: () => Promise<unknown>): Promise<void> {
+    for (;;) {
+      try {
+        await step();
+        return;
+      } catch (err) {
+        this.#log.error(
+          { event: 'worker.redis-error', step: what, err: (err as Error).message },
+          `${what} failed; retrying`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
   }
 
   /** Puts in-flight entries (none given: all of them) back at the head of their queues. */
@@ -295,7 +316,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const idleMs = this.#opts.interval * 1000;
     while (this.#state === 'running') {
       if (this.#paused) {
-        await this.#outcomes.flush(this.redis);
+        await this.#retrying('finish', () => this.#outcomes.flush(this.redis));
         this.emit('paused');
         await this.#wakeup.wait();
         continue;

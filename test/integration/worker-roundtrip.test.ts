@@ -278,3 +278,32 @@ describe('worker round trip', () => {
     assert.equal(await db.redis.client().get(keys.statProcessed), null);
   });
 });
+
+describe('worker when Redis answers writes with errors (NOREPLICAS, like MISCONF or READONLY)', () => {
+  const db = useTestRedis({ jobs: [FIXTURES] });
+
+  test('pause and stop keep retrying what must be recorded, then record it once Redis accepts writes', async () => {
+    const r = db.redis.client();
+    const w = new Worker({ redisUrl: db.redis.url, queues: ['err'], registry: db.registry, interval: 0.2 });
+    await w.start();
+    try {
+      const id = await db.client.enqueue('err', 'Sleepy', [300], { trackStatus: true });
+      await waitFor(async () => (await db.client.status(id)).status === 'running');
+      await r.config('SET', 'min-replicas-to-write', '1'); // every write now fails
+      w.pause(); // flushes outcomes while paused: must not crash on the error reply
+      const stopped = w.stop(Date.now() + 60_000);
+      await waitFor(() => w.busy === 0, { what: 'the job to finish' });
+      await new Promise((res) => setTimeout(res, 1200)); // at least one failed attempt to record it
+      assert.equal(await r.get(keys.statProcessed), null, 'not recorded while Redis refuses writes');
+      assert.equal(w.state, 'stopping');
+      await r.config('SET', 'min-replicas-to-write', '0');
+      await stopped;
+      assert.equal(await r.get(keys.statProcessed), '1');
+      assert.equal((await db.client.status(id)).status, 'complete');
+      assert.deepEqual(await r.smembers(keys.workers), []);
+    } finally {
+      await r.config('SET', 'min-replicas-to-write', '0');
+      await w.stop();
+    }
+  });
+});
