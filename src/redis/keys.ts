@@ -34,7 +34,7 @@ export interface ResqueKeys {
   readonly queuePrefix: string;
 
   // ---- our extensions; peers ignore them ----
-  /** LIST: jobs this worker holds in flight, entries `<token>\0<run_at>\0<queue>\0<payload>`. */
+  /** LIST: jobs this worker holds in flight, entries `<token>#<n>\0<run_at>\0<queue>\0<payload>`. */
   workerInflight(id: string): string;
   /** STRING: token of the worker's last reservation, to make a re-sent reserve idempotent. */
   workerLastReserve(id: string): string;

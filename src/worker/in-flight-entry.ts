@@ -1,5 +1,5 @@
 /**
- * An in-flight entry as the reserve script writes it: `<token>\0<run_at>\0<queue>\0<payload>`.
+ * An in-flight entry as the reserve script writes it: `<token>#<n>\0<run_at>\0<queue>\0<payload>`.
  * Kept as the original bytes, because finishing a job removes exactly those bytes (LREM).
  */
 export interface InFlightEntry {

@@ -218,6 +218,83 @@ describe('Redis outages', () => {
     assert.equal(await r.llen(keys.workerInflight(id)), 3);
   });
 
+  test('identical payloads make distinct in-flight entries: a re-sent finish of one never records the other', async () => {
+    const r = defineScripts(redis.client());
+    const id = 'h:2:dup';
+    const ruby = '{"class":"Archive","args":[35,"tar"]}'; // Ruby payloads have no id: two are byte-identical
+    await r.rpush(keys.queue('dup'), ruby, ruby);
+    const taken = await r.reserveBuffer(
+      keys.workerInflight(id),
+      keys.workerLastReserve(id),
+      keys.worker(id),
+      keys.queues,
+      keys.pauseAllWorkers,
+      keys.idleWorkers,
+      'd.1',
+      2,
+      '2026-11-26T12:00:00Z',
+      id,
+      keys.queuePrefix,
+      1000,
+      keys.jobStatusPrefix,
+      'dup',
+    );
+    assert.equal(taken.length, 2);
+    assert.notDeepEqual(taken[0], taken[1]);
+    const finish = (entry: Buffer) =>
+      r.finish(
+        8,
+        keys.workerInflight(id),
+        keys.worker(id),
+        keys.statProcessed,
+        keys.statFailed,
+        keys.workerStatProcessed(id),
+        keys.workerStatFailed(id),
+        keys.failed,
+        '',
+        id,
+        1,
+        86400,
+        entry,
+        '',
+        '',
+      );
+    await r.del(keys.statProcessed);
+    assert.equal(await finish(taken[0]!), 1);
+    assert.equal(await finish(taken[0]!), 0, 'the re-sent finish leaves the twin in flight');
+    assert.equal(await r.llen(keys.workerInflight(id)), 1);
+    assert.equal(await finish(taken[1]!), 1);
+    assert.equal(await r.get(keys.statProcessed), '2');
+  });
+
+  test('a queue key that is not a list is skipped; jobs popped from the queues before it are kept', async () => {
+    const r = defineScripts(redis.client());
+    const id = 'h:3:q,broken';
+    await r.del(keys.queue('q'));
+    await r.set(keys.queue('broken'), 'not a list');
+    await enqueueRecords(3);
+    const taken = await r.reserveBuffer(
+      keys.workerInflight(id),
+      keys.workerLastReserve(id),
+      keys.worker(id),
+      keys.queues,
+      keys.pauseAllWorkers,
+      keys.idleWorkers,
+      'b.1',
+      5, // more than q holds, so the script goes on to the broken key
+      '2026-11-26T12:00:00Z',
+      id,
+      keys.queuePrefix,
+      1000,
+      keys.jobStatusPrefix,
+      'q',
+      'broken',
+    );
+    assert.equal(taken.length, 3);
+    assert.equal(await r.llen(keys.workerInflight(id)), 3, 'in flight, not lost');
+    assert.equal(await r.get(keys.queue('broken')), 'not a list');
+  });
+
   test('at a stop, jobs reserved without a reply (in its list, never started) go back to their queue', async () => {
     const r = redis.client();
     const w = await startWorker();

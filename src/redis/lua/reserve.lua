@@ -23,7 +23,8 @@
   ARGV[6]  idle flag TTL in ms
   ARGV[7]  job status key prefix         (<ns>:job:)
   ARGV[8..] queue names in priority order; '*' or a name with '*' matches known queues, sorted
-  Returns the in-flight entries taken: '<token>\0<run_at>\0<queue>\0<payload>'.
+  Returns the in-flight entries taken: '<token>#<n>\0<run_at>\0<queue>\0<payload>'. A queue key
+  that is not a list is skipped (and logged by Redis), never half-popped.
 ]]
 -- @include worker-record
 
@@ -32,7 +33,7 @@ local sep = '\0'
 
 if redis.call('GET', KEYS[2]) == token then
   local again = {}
-  local prefix = token .. sep
+  local prefix = token .. '#'
   for _, entry in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
     if string.sub(entry, 1, #prefix) == prefix then again[#again + 1] = entry end
   end
@@ -93,16 +94,22 @@ local function status_key(payload)
   return ARGV[7] .. id .. ':status'
 end
 
+-- Each entry's token field is '<token>#<n>', so two identical payloads (Ruby's have no id) still
+-- make distinct entries, and finishing one can never remove the other's.
 local entries = {}
 local popped_payloads = {}
-local head = token .. sep .. ARGV[3] .. sep
+local tail = sep .. ARGV[3] .. sep
 for _, q in ipairs(queues) do
   local need = wanted - #entries
   if need <= 0 then break end
-  local popped = redis.call('LPOP', ARGV[5] .. q, need)
-  if popped then
+  -- pcall: a queue key that is not a list (WRONGTYPE) is skipped. An error raised here would
+  -- abort the script after earlier queues were popped, and those jobs would be lost.
+  local popped = redis.pcall('LPOP', ARGV[5] .. q, need)
+  if type(popped) == 'table' and popped.err then
+    redis.log(redis.LOG_WARNING, 'resque-worker: skipping queue ' .. q .. ': ' .. popped.err)
+  elseif popped then
     for _, payload in ipairs(popped) do
-      entries[#entries + 1] = head .. q .. sep .. payload
+      entries[#entries + 1] = token .. '#' .. (#entries + 1) .. tail .. q .. sep .. payload
       popped_payloads[#popped_payloads + 1] = payload
     end
   end
@@ -118,7 +125,7 @@ for i = 1, #entries, 5000 do
 end
 redis.call('SET', KEYS[2], token)
 
--- Mark tracked jobs running, as start.lua does: only an existing status key is updated.
+-- Mark tracked jobs running: only an existing status key is updated, as php-resque does.
 local now = nil
 for _, payload in ipairs(popped_payloads) do
   local key = status_key(payload)
