@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { rubyFailedAt } from '../jobs/payload.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
+import { rawJsonValue } from '../util/raw-json-value.ts';
 
 export interface FailureRecord {
   failed_at: string;
@@ -59,12 +60,20 @@ export class Failures {
     // JSON that is not a record (null, a number, an array): nothing to requeue either
     if (typeof record !== 'object' || record === null || Array.isArray(record)) return false;
     if (typeof record.queue !== 'string' || !record.queue || record.payload === undefined) return false;
-    const payload = typeof record.payload === 'string' ? record.payload : JSON.stringify(record.payload);
-    record.retried_at = rubyFailedAt().replace(/ UTC$/, '');
+    // The payload goes back byte for byte (re-serialising would round big integers and turn 1.0 into 1).
+    const payload =
+      typeof record.payload === 'string'
+        ? record.payload
+        : (rawJsonValue(raw, 'payload') ?? JSON.stringify(record.payload));
+    const retriedAt = rubyFailedAt().replace(/ UTC$/, '');
+    const marked =
+      record.retried_at === undefined
+        ? `${raw.slice(0, raw.lastIndexOf('}'))},"retried_at":${JSON.stringify(retriedAt)}}`
+        : JSON.stringify({ ...record, retried_at: retriedAt });
     const k = this.keys;
     const multi = this.redis
       .multi()
-      .lset(k.failed, index, JSON.stringify(record))
+      .lset(k.failed, index, marked)
       .rpush(k.queue(record.queue), payload)
       .sadd(k.queues, record.queue);
     const id = (record.payload as { id?: unknown })?.id;

@@ -138,6 +138,18 @@ describe('client', () => {
     assert.equal(await db.client.failures.count(), 0);
   });
 
+  test('retry puts the payload back byte for byte (big integers, 1.0) and marks the record', async () => {
+    const r = db.redis.client();
+    const payload = '{"class":"A","args":[1790000000000000001,1.0],"id":"0123456789abcdef0123456789abcdef"}';
+    const rec = `{"failed_at":"2026/01/12 20:23:55 UTC","payload":${payload},"exception":"E","error":"e","backtrace":[],"worker":"w","queue":"exact"}`;
+    await r.rpush(keys.failed, rec);
+    assert.equal(await db.client.failures.retry(0), true);
+    assert.deepEqual(await r.lrange(keys.queue('exact'), 0, -1), [payload]);
+    const marked = (await r.lindex(keys.failed, 0))!;
+    assert.ok(marked.startsWith(rec.slice(0, -1)), 'the record is kept as written, retried_at appended');
+    assert.match(JSON.parse(marked).retried_at, /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d$/);
+  });
+
   test('enqueue fails fast with a clear error while Redis is down, and works again after', async () => {
     const down = await TestRedis.start();
     const c = new ResqueClient({ redisUrl: down.url });

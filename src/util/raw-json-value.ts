@@ -1,0 +1,63 @@
+/**
+ * The exact text of one top-level member of a JSON object, without parsing and re-serialising it:
+ * JSON.stringify(JSON.parse(x)) turns 1790000000000000001 into 1790000000000000000 and 1.0 into 1,
+ * and peers match jobs by exact bytes. Returns undefined if the text is not an object holding `key`.
+ */
+export function rawJsonValue(text: string, key: string): string | undefined {
+  let i = skipSpace(text, 0);
+  if (text[i] !== '{') return undefined;
+  i++;
+  for (;;) {
+    i = skipSpace(text, i);
+    if (text[i] !== '"') return undefined;
+    const keyEnd = endOfString(text, i);
+    const name = JSON.parse(text.slice(i, keyEnd)) as string;
+    i = skipSpace(text, keyEnd);
+    if (text[i] !== ':') return undefined;
+    const start = skipSpace(text, i + 1);
+    const end = endOfValue(text, start);
+    if (end < 0) return undefined;
+    if (name === key) return text.slice(start, end);
+    i = skipSpace(text, end);
+    if (text[i] !== ',') return undefined;
+    i++;
+  }
+}
+
+function skipSpace(text: string, i: number): number {
+  while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  return i;
+}
+
+/** Index just past the string starting at `i` (a quote). */
+function endOfString(text: string, i: number): number {
+  for (let j = i + 1; j < text.length; j++) {
+    if (text[j] === '\\') j++;
+    else if (text[j] === '"') return j + 1;
+  }
+  return -1;
+}
+
+/** Index just past the value starting at `i`: a string, an object/array (balanced), or a scalar. */
+function endOfValue(text: string, i: number): number {
+  const c = text[i];
+  if (c === '"') return endOfString(text, i);
+  if (c === '{' || c === '[') {
+    let depth = 0;
+    for (let j = i; j < text.length; j++) {
+      const d = text[j];
+      if (d === '"') {
+        j = endOfString(text, j) - 1;
+        if (j < 0) return -1;
+      } else if (d === '{' || d === '[') depth++;
+      else if (d === '}' || d === ']') {
+        depth--;
+        if (depth === 0) return j + 1;
+      }
+    }
+    return -1;
+  }
+  let j = i;
+  while (j < text.length && !',}] \t\n\r'.includes(text[j]!)) j++;
+  return j > i ? j : -1;
+}

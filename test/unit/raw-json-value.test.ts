@@ -1,0 +1,18 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { rawJsonValue } from '../../src/util/raw-json-value.ts';
+
+test('returns a member exactly as written: big integers, 1.0, escapes, nesting, key order', () => {
+  const payload = '{"class":"A","args":[1790000000000000001,1.0,"a\\"}]b",{"x":[{}]}],"id":"z"}';
+  const record = `{"failed_at":"2026/01/12 20:23:55 UTC", "payload" : ${payload},"exception":"E","queue":"q"}`;
+  assert.equal(rawJsonValue(record, 'payload'), payload);
+  assert.equal(rawJsonValue(record, 'queue'), '"q"');
+  assert.equal(rawJsonValue('{"a":1,"b":true}', 'b'), 'true');
+});
+
+test('undefined when it is not an object holding the key', () => {
+  assert.equal(rawJsonValue('{"a":1}', 'payload'), undefined);
+  assert.equal(rawJsonValue('[1,2]', 'payload'), undefined);
+  assert.equal(rawJsonValue('not json', 'payload'), undefined);
+  assert.equal(rawJsonValue('{"payload":', 'payload'), undefined);
+});
