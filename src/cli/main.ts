@@ -4,6 +4,7 @@
 import { RedisUnavailableError } from '../client/client.ts';
 import { ConfigError } from '../config/load-config.ts';
 import { JobLoadError } from '../jobs/job-registry.ts';
+import { UnsupportedRedisError } from '../redis/connection.ts';
 import { PidfileError } from '../util/pidfile.ts';
 import { enqueueCommand } from './client-commands.ts';
 import { configCheck } from './config-check.ts';
@@ -79,9 +80,11 @@ main(process.argv.slice(2)).then(
       err instanceof JobLoadError ||
       err instanceof PidfileError ||
       err instanceof RedisUnavailableError ||
+      err instanceof UnsupportedRedisError ||
       (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     console.error(`resque-worker: ${expected ? err.message : (err.stack ?? err.message)}`);
     // 69 = EX_UNAVAILABLE (Redis away), 78 = EX_CONFIG
-    process.exitCode = err instanceof RedisUnavailableError ? 69 : expected ? 78 : 1;
+    process.exitCode =
+      err instanceof RedisUnavailableError || err instanceof UnsupportedRedisError ? 69 : expected ? 78 : 1;
   },
 );

@@ -95,3 +95,29 @@ function trackOutages(redis: Redis, url: string, name: string, logger: Logger | 
 export function isRedisUp(redis: Redis): boolean {
   return redis.status === 'ready';
 }
+
+/** reserve.lua pops several jobs at once with `LPOP key count`, which Redis 6.2 introduced. */
+export const MIN_REDIS_VERSION = '6.2.0';
+
+export class UnsupportedRedisError extends Error {
+  override name = 'UnsupportedRedis';
+}
+
+export function versionAtLeast(version: string, minimum: string): boolean {
+  const a = version.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  const b = minimum.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+/** Refuses, with a clear message, a Redis too old to run our scripts (Debian 11 and Ubuntu 22.04 ship 6.0). */
+export async function assertRedisVersion(redis: Redis): Promise<void> {
+  const version = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1];
+  if (version && !versionAtLeast(version, MIN_REDIS_VERSION)) {
+    throw new UnsupportedRedisError(
+      `Redis ${version} is too old: resque-worker needs Redis ${MIN_REDIS_VERSION} or later (LPOP with a count)`,
+    );
+  }
+}

@@ -20,7 +20,7 @@ import { host, type InvalidPayloadError, type Payload, parsePayload } from '../j
 import { JobAbort } from '../jobs/perform-job.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { DEFAULT_POISON_LIMIT } from '../recovery/recover-worker.ts';
-import { createRedis } from '../redis/connection.ts';
+import { assertRedisVersion, createRedis } from '../redis/connection.ts';
 import { type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import { Wakeup } from '../util/wakeup.ts';
@@ -152,6 +152,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#state = 'running';
     await this.#subscriber.subscribe(this.keys.wakeChannel);
     this.#subscriber.on('message', () => this.#wakeup.notify());
+    await assertRedisVersion(this.redis);
     await this.#registration.register(() => this.#state === 'running');
     this.#log.info(
       { event: 'worker.start', queues: this.#opts.queues, concurrency: this.#opts.concurrency },
