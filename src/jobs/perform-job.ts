@@ -7,6 +7,9 @@
  */
 import { DontPerform, type JobContext, type JobDefinition, JobTimeoutError } from './job.ts';
 
+/** Abort reason name for a job put back in its queue at a stop deadline (not a failure). */
+export const REQUEUED = 'JobRequeued';
+
 export type JobOutcome =
   | { kind: 'done'; result: unknown }
   | { kind: 'skipped' }
@@ -144,7 +147,8 @@ export async function performJob(
   } catch (error) {
     if (error instanceof DontPerform) return { kind: 'skipped' };
     const onFailure = hook(instance, holder, 'onFailure');
-    if (onFailure) {
+    // A job put back in its queue at a stop deadline has not failed: it will run again.
+    if (onFailure && (error as Error | undefined)?.name !== REQUEUED) {
       try {
         await callHook(onFailure, error, ...args);
       } catch {

@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events';
 import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { JobRegistry } from '../jobs/job-registry.ts';
 import { host, type InvalidPayloadError, type Payload, parsePayload } from '../jobs/payload.ts';
-import { JobAbort } from '../jobs/perform-job.ts';
+import { JobAbort, REQUEUED } from '../jobs/perform-job.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { DEFAULT_POISON_LIMIT } from '../recovery/recover-worker.ts';
 import { assertRedisVersion, createRedis } from '../redis/connection.ts';
@@ -223,7 +223,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const left = [...this.#running];
       this.#running.clear(); // their outcomes, should they still come, are not recorded
       for (const job of left)
-        job.abort.abort(Object.assign(new Error('worker stopped at its deadline'), { name: 'JobKilled' }));
+        job.abort.abort(
+          Object.assign(new Error('worker stopped at its deadline: job put back'), { name: REQUEUED }),
+        );
       await this.#retrying('requeue', () => this.#requeueRunning(left));
     }
     await this.#retrying('finish', () => this.#outcomes.flush(this.redis));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { Worker, type WorkerOptions } from '../../src/worker/worker.ts';
-import { Hooked } from '../fixtures/jobs/basic.ts';
+import { Hooked, Sleepy } from '../fixtures/jobs/basic.ts';
 import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -263,6 +263,7 @@ describe('worker round trip', () => {
 
   test('stop at a deadline puts the running job back at the head of its queue', async () => {
     const w = await startWorker();
+    Sleepy.failures.length = 0;
     const id = await db.client.enqueue('default', 'Sleepy', [5000], { trackStatus: true });
     await db.client.enqueue('default', 'Echo', ['second']);
     await waitFor(() => w.busy === 1);
@@ -276,6 +277,8 @@ describe('worker round trip', () => {
     assert.equal((await db.client.status(id)).status, 'waiting');
     assert.equal(await db.redis.client().llen(keys.workerInflight(w.id)), 0);
     assert.equal(await db.redis.client().get(keys.statProcessed), null);
+    await new Promise((res) => setImmediate(res));
+    assert.deepEqual(Sleepy.failures, [], 'a job put back has not failed: onFailure is not called');
   });
 });
 
