@@ -14,7 +14,7 @@ import { assertQueueName } from '../config/schema.ts';
 import type { JobArgs } from '../jobs/job.ts';
 import { buildPayload, newJobId } from '../jobs/payload.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { createRedis } from '../redis/connection.ts';
+import { closeRedis, createRedis } from '../redis/connection.ts';
 import { DEFAULT_NAMESPACE, type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import { Failures } from './failures.ts';
@@ -113,7 +113,7 @@ export class ResqueClient {
   }
 
   async close(): Promise<void> {
-    if (this.#ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
+    if (this.#ownsConnection) await closeRedis(this.redis);
   }
 
   /** Enqueues one job; returns its id. */

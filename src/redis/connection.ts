@@ -121,3 +121,17 @@ export async function assertRedisVersion(redis: Redis): Promise<void> {
     );
   }
 }
+
+/**
+ * QUIT politely, but never wait on it for long: during an outage a QUIT sits in the offline queue
+ * forever and would keep a stopping process alive.
+ */
+export async function closeRedis(redis: Redis, waitMs = 2000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, waitMs);
+  });
+  await Promise.race([redis.quit().catch(() => {}), gaveUp]);
+  clearTimeout(timer);
+  redis.disconnect();
+}

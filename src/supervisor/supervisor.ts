@@ -21,7 +21,7 @@ import { EventEmitter } from 'node:events';
 import type { Config } from '../config/load-config.ts';
 import { host } from '../jobs/payload.ts';
 import type { Logger } from '../log.ts';
-import { createRedis } from '../redis/connection.ts';
+import { closeRedis, createRedis } from '../redis/connection.ts';
 import { type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import { ChildHealth } from './child-health.ts';
@@ -368,7 +368,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.#soon) clearImmediate(this.#soon);
     // Do not hang the stop on a Redis outage: the pruner catches up later.
     await this.#recoveries.settle(RECOVERY_WAIT_MS);
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
     this.#log.info(
       { event: 'supervisor.stopped', processed: this.snapshot().processed },
       'supervisor stopped',

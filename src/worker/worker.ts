@@ -20,7 +20,7 @@ import { host, type InvalidPayloadError, type Payload, parsePayload } from '../j
 import { JobAbort, REQUEUED } from '../jobs/perform-job.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { DEFAULT_POISON_LIMIT } from '../recovery/recover-worker.ts';
-import { assertRedisVersion, createRedis } from '../redis/connection.ts';
+import { assertRedisVersion, closeRedis, createRedis } from '../redis/connection.ts';
 import { type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import { Wakeup } from '../util/wakeup.ts';
@@ -310,7 +310,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   async #close(): Promise<void> {
     this.#registration.stopHeartbeat();
     this.#subscriber.disconnect();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 
   // ---- the loop ----
