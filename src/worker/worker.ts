@@ -1,18 +1,3 @@
-/**
- * One Resque worker (one worker id, `host:pid:queues`), running up to `concurrency` jobs at once.
- *
- * Duties:
- *  1. register in `workers` (+ started, heartbeat), heartbeat every `heartbeatInterval`, unregister
- *  2. reserve jobs in queue-priority order, atomically into its in-flight list (reserve.lua)
- *  3. run them (run-entry.ts) and record outcomes, stats and statuses in batches (finish.lua)
- *  4. wait for work without polling hot: an enqueue wakes it through pub/sub; `interval` polls
- *     catch jobs pushed by other Resque clients
- *  5. pause() / resume() / killRunningJobs() / stop(deadline); recycle after maxJobs / maxMemoryMb
- *
- * At a stop deadline, jobs still running are put back at the head of their queues (requeue.lua):
- * it is worse to lose a job than to run it twice.
- */
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { JobRegistry } from '../jobs/job-registry.ts';
@@ -26,10 +11,12 @@ import type { ScriptedRedis } from '../redis/scripts.ts';
 import { Wakeup } from '../util/wakeup.ts';
 import { type InFlightEntry, parseInFlightEntry } from './in-flight-entry.ts';
 import { OutcomeBatch } from './outcome-batch.ts';
+import { ReserveRoundTrip } from './reserve-round-trip.ts';
 import { type JobReport, runEntry } from './run-entry.ts';
+import { processTitle, recycleReason } from './worker-process.ts';
 import { WorkerRegistration } from './worker-registration.ts';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './worker-process.ts';
 
 export interface WorkerOptions {
   redisUrl: string;
@@ -84,13 +71,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #wakeup = new Wakeup();
   readonly #running = new Set<Running>();
   readonly #outcomes: OutcomeBatch;
+  readonly #reserve: ReserveRoundTrip;
   #state: State = 'new';
   #paused = false;
-  #seq = 0;
-  /** Per instance, so two workers that share an id (a bug, or a reused pid) never share a token. */
-  readonly #tokenPrefix = `${randomBytes(4).toString('hex')}.`;
-  /** Token of a reserve sent without a reply yet; reused until one comes. */
-  #unansweredToken: string | null = null;
   #jobsDone = 0;
   #loop: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
@@ -131,6 +114,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       connectTimeoutMs,
     });
     this.#outcomes = new OutcomeBatch(this.keys, this.id, this.#opts.statusTtl);
+    const idleFlagMs = Math.ceil(this.#opts.interval * 2000);
+    this.#reserve = new ReserveRoundTrip(this.redis, this.keys, this.id, this.#opts.queues, idleFlagMs);
     this.#registration = new WorkerRegistration(this.redis, this.keys, this.id, this.#log, this.#opts);
   }
 
@@ -331,7 +316,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
       let entries: Buffer[];
       try {
-        entries = await this.#reserve(free);
+        entries = await this.#reserve.run(free, this.#outcomes);
       } catch (err) {
         this.#log.error(
           { event: 'worker.reserve-error', err: (err as Error).message },
@@ -352,49 +337,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // Let fast jobs finish in this turn so their outcomes go out in one batch with the next reserve.
       await yieldToIo();
     }
-  }
-
-  /** One round trip: record finished jobs, then take up to `count` new ones. */
-  async #reserve(count: number): Promise<Buffer[]> {
-    const acks = this.#outcomes.take();
-    const pipe = this.redis.pipeline();
-    if (acks.length > 0) this.#outcomes.queueFinish(pipe, acks);
-    // A reserve whose reply was lost (Redis restarted; ioredis aborts the rest of a pipeline it
-    // cannot resend) may have run: the same token again returns what it took (reserve.lua).
-    const token = this.#unansweredToken ?? `${this.#tokenPrefix}${++this.#seq}`;
-    this.#unansweredToken = token;
-    (pipe as unknown as ScriptedRedis).reserveBuffer(
-      this.keys.workerInflight(this.id),
-      this.keys.workerLastReserve(this.id),
-      this.keys.worker(this.id),
-      this.keys.queues,
-      this.keys.pauseAllWorkers,
-      this.keys.idleWorkers,
-      token,
-      count,
-      new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      this.id,
-      this.keys.queuePrefix,
-      Math.ceil(this.#opts.interval * 2000),
-      this.keys.jobStatusPrefix,
-      ...this.#opts.queues,
-    );
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await pipe.exec();
-    } catch (err) {
-      this.#outcomes.putBack(acks); // finish is idempotent: safe to send again
-      throw err;
-    }
-    const finishError = acks.length > 0 ? results?.[0]?.[0] : null;
-    if (finishError) {
-      this.#outcomes.putBack(acks);
-      throw finishError; // what the reserve took, if it ran, comes back with the same token
-    }
-    const last = results?.[results.length - 1];
-    if (!last || last[0]) throw last?.[0] ?? new Error('reserve: no reply');
-    this.#unansweredToken = null;
-    return last[1] as Buffer[];
   }
 
   /** Runs reserved jobs; reserve.lua has already marked the tracked ones running (php-resque 2). */
@@ -452,13 +394,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   #checkRecycle(): void {
     if (this.#state !== 'running') return;
-    const { maxJobs, maxMemoryMb } = this.#opts;
-    let reason: string | null = null;
-    if (maxJobs !== null && this.#jobsDone >= maxJobs)
-      reason = `ran ${this.#jobsDone} jobs (maxJobs ${maxJobs})`;
-    else if (maxMemoryMb !== null && process.memoryUsage.rss() > maxMemoryMb * 1024 * 1024) {
-      reason = `RSS above ${maxMemoryMb} MiB`;
-    }
+    const reason = recycleReason(this.#jobsDone, this.#opts);
     if (reason) {
       this.#log.info({ event: 'worker.recycle', reason }, 'recycling worker');
       this.emit('recycle', reason);
@@ -468,13 +404,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   #title(current?: InFlightEntry): void {
     if (!this.#opts.setProcessTitle) return;
-    const queues = this.#opts.queues.join(',');
-    let what: string;
-    if (this.#state === 'stopping') what = 'Stopping';
-    else if (this.#paused) what = 'Paused';
-    else if (current) what = `Processing ${current.queue} since ${Math.floor(Date.now() / 1000)}`;
-    else what = `Waiting for ${queues}`;
-    process.title = `resque-${VERSION}: ${what}`;
+    process.title = processTitle({
+      stopping: this.#state === 'stopping',
+      paused: this.#paused,
+      queues: this.#opts.queues,
+      processing: current?.queue,
+    });
   }
 }
 

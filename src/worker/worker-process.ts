@@ -1,0 +1,36 @@
+/**
+ * What a worker shows of itself as a process: the `resque-<version>: ...` title Resque peers look
+ * for in `ps` before they prune a worker, and when it should be recycled (long-running Node
+ * processes leak: php-resque#48, bullmq#2422).
+ */
+export const VERSION = '0.1.0';
+
+export type TitleState = {
+  stopping: boolean;
+  paused: boolean;
+  queues: readonly string[];
+  processing?: string;
+};
+
+/** Resque's procline: `resque-0.1.0: Waiting for high,default` / `Processing high since 1700000000`. */
+export function processTitle(s: TitleState, now = Date.now()): string {
+  let what: string;
+  if (s.stopping) what = 'Stopping';
+  else if (s.paused) what = 'Paused';
+  else if (s.processing !== undefined) what = `Processing ${s.processing} since ${Math.floor(now / 1000)}`;
+  else what = `Waiting for ${s.queues.join(',')}`;
+  return `resque-${VERSION}: ${what}`;
+}
+
+/** Why the worker should be recycled now, between jobs, or null. */
+export function recycleReason(
+  jobsDone: number,
+  limits: { maxJobs: number | null; maxMemoryMb: number | null },
+  rss: () => number = process.memoryUsage.rss,
+): string | null {
+  if (limits.maxJobs !== null && jobsDone >= limits.maxJobs)
+    return `ran ${jobsDone} jobs (maxJobs ${limits.maxJobs})`;
+  if (limits.maxMemoryMb !== null && rss() > limits.maxMemoryMb * 1024 * 1024)
+    return `RSS above ${limits.maxMemoryMb} MiB`;
+  return null;
+}
