@@ -116,19 +116,54 @@ export class ResqueClient {
     if (this.#ownsConnection) await closeRedis(this.redis);
   }
 
-  /** Enqueues one job; returns its id. */
+  /**
+   * Enqueues one job; returns its id. A direct script call, not enqueueMany's pipeline: one job
+   * awaited at a time is the web-request case, and the pipeline, arrays and chunking cost more
+   * than the job itself there.
+   */
   async enqueue(
     queue: string,
     className: string,
     args: unknown[] = [],
     options: EnqueueOptions = {},
   ): Promise<string> {
-    const [id] = await this.enqueueMany(
-      queue,
-      [{ className, args, ...(options.id ? { id: options.id } : {}) }],
-      options,
-    );
-    return id!;
+    assertQueueName(queue);
+    if (this.redis.status !== 'ready') await this.#ensureUp();
+    const k = this.keys;
+    const id = options.id || newJobId();
+    const payload = buildPayload(className, args, id);
+    try {
+      if (options.trackStatus) {
+        const now = Math.floor(Date.now() / 1000);
+        const initial = JSON.stringify({ status: 1, updated: now, started: now, result: null });
+        await this.redis.enqueue(
+          4,
+          k.queues,
+          k.queue(queue),
+          k.idleWorkers,
+          k.jobStatus(id),
+          queue,
+          k.wakeChannel,
+          initial,
+          payload,
+        );
+      } else {
+        await this.redis.enqueue(
+          3,
+          k.queues,
+          k.queue(queue),
+          k.idleWorkers,
+          queue,
+          k.wakeChannel,
+          '',
+          payload,
+        );
+      }
+    } catch (err) {
+      if (err instanceof ReplyError) throw err;
+      throw lostEnqueue(queue, [id], err as Error);
+    }
+    return id;
   }
 
   /** Typed enqueue: `enqueueJob('mail', SendEmail, 'a@b.c', 'hi')` checks args against perform's. */

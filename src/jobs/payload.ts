@@ -19,8 +19,21 @@ export class InvalidPayloadError extends Error {
   override name = 'InvalidPayload';
 }
 
+// Ids are cut from a pool of random bytes: one randomBytes call per id cost ~3 µs, as much as
+// building the payload, on the one-job enqueue path.
+const ID_POOL_BYTES = 16 * 256;
+let idPool = Buffer.alloc(0);
+let idPoolAt = 0;
+
+/** 32 hex digits (128 random bits, from the OS CSPRNG). */
 export function newJobId(): string {
-  return randomBytes(16).toString('hex');
+  if (idPoolAt >= idPool.length) {
+    idPool = randomBytes(ID_POOL_BYTES);
+    idPoolAt = 0;
+  }
+  const id = idPool.toString('hex', idPoolAt, idPoolAt + 16);
+  idPoolAt += 16;
+  return id;
 }
 
 export function buildPayload(className: string, args: unknown[], id = newJobId()): string {
