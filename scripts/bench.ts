@@ -37,11 +37,13 @@ const USAGE = `usage: npm run bench -- [options]
   --log-level L         our log level for 'ours' (info; the daemon's default)
   --rate N              latency: jobs/s (500)   --latency-jobs N (2500)
   --idle-seconds S      idle Redis commands/s window (10)
+  --idle-settle S       seconds between the workers' start and the idle window (15)
   --enqueue-one N       jobs enqueued one at a time, awaited (5000)
   --bulk N              jobs in the bulk enqueue (100000)
   --scale-jobs N        scale: jobs across --scale-queues queues (100000, 50); --failures N (10000)
   --long-jobs N         our long run for RSS (200000; the issue's figure is 1000000)
   --cpu-prof DIR        run our workers with --cpu-prof into DIR
+  --node-args 'A B'     extra node flags for our workers, e.g. '--max-semi-space-size=2'
   --out FILE            (bench/RESULTS.md)   --json FILE (bench/results.json)
   --render JSON         only rewrite --out from a results JSON of an earlier run`;
 
@@ -56,6 +58,7 @@ const { values: opt } = parseArgs({
     rate: { type: 'string', default: '500' },
     'latency-jobs': { type: 'string', default: '2500' },
     'idle-seconds': { type: 'string', default: '10' },
+    'idle-settle': { type: 'string', default: '15' },
     'enqueue-one': { type: 'string', default: '5000' },
     bulk: { type: 'string', default: '100000' },
     'scale-jobs': { type: 'string', default: '100000' },
@@ -63,6 +66,7 @@ const { values: opt } = parseArgs({
     failures: { type: 'string', default: '10000' },
     'long-jobs': { type: 'string', default: '200000' },
     'cpu-prof': { type: 'string' },
+    'node-args': { type: 'string', default: '' },
     out: { type: 'string', default: 'bench/RESULTS.md' },
     json: { type: 'string', default: 'bench/results.json' },
     render: { type: 'string' },
@@ -183,9 +187,9 @@ function workerSettings(system: SystemName, over: Partial<Parameters<typeof star
 }
 
 function nodeArgsFor(system: SystemName): string[] {
-  return system.startsWith('ours') && opt['cpu-prof']
-    ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']]
-    : [];
+  if (!system.startsWith('ours')) return [];
+  const extra = opt['node-args'].split(' ').filter((a) => a !== '');
+  return opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof'], ...extra] : extra;
 }
 
 /**
@@ -362,7 +366,9 @@ async function latency(system: SystemName): Promise<void> {
   try {
     for (const w of procs) w.send('go');
     await Promise.all(procs.map((w) => w.next('going')));
-    await sleep(Number(process.env.BENCH_SETTLE_MS ?? 1500)); // start-up traffic settles
+    // Start-up settles first: traffic, and V8's post-start GC (~8-12 s after start, bigger under tsx,
+    // whose loader grows the heap) that a window opened 1.5 s after start counted as idle CPU.
+    await sleep(Number(process.env.BENCH_SETTLE_MS ?? Number(opt['idle-settle']) * 1000));
     await admin.config('RESETSTAT');
     const before = await Promise.all(procs.map((w) => w.report()));
     const t0 = monoMs();
