@@ -20,7 +20,7 @@ interface Profile {
 const args = process.argv.slice(2);
 const topAt = args.indexOf('--top');
 const top = topAt >= 0 ? Number(args[topAt + 1]) : 25;
-const paths = args.filter((a, i) => a !== '--top' && i !== topAt + 1);
+const paths = args.filter((a, i) => a !== '--top' && (topAt < 0 || i !== topAt + 1));
 const files = paths.flatMap((p) =>
   statSync(p).isDirectory()
     ? readdirSync(p)
