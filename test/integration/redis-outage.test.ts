@@ -167,51 +167,61 @@ describe('Redis outages', () => {
     assert.match(res.stderr, /^resque-worker: Redis is unreachable .*nothing was written\n$/);
   });
 
-  test('reserve and finish are safe to repeat: a re-sent reserve returns what it took, a re-sent finish counts once', async () => {
+  /** reserve.lua and finish.lua called directly, as the worker's round trip does. */
+  const scriptsFor = (workerId: string) => {
     const r = defineScripts(redis.client());
+    return {
+      r,
+      reserve: (token: string, count: number, ...queues: string[]) =>
+        r.reserveBuffer(
+          keys.workerInflight(workerId),
+          keys.workerLastReserve(workerId),
+          keys.worker(workerId),
+          keys.queues,
+          keys.pauseAllWorkers,
+          keys.idleWorkers,
+          token,
+          count,
+          '2026-11-26T12:00:00Z',
+          workerId,
+          keys.queuePrefix,
+          1000,
+          keys.jobStatusPrefix,
+          ...queues,
+        ),
+      finish: (entry: Buffer) =>
+        r.finish(
+          8,
+          keys.workerInflight(workerId),
+          keys.worker(workerId),
+          keys.statProcessed,
+          keys.statFailed,
+          keys.workerStatProcessed(workerId),
+          keys.workerStatFailed(workerId),
+          keys.failed,
+          '',
+          workerId,
+          1,
+          86400,
+          entry,
+          '',
+          '',
+        ),
+    };
+  };
+
+  test('reserve and finish are safe to repeat: a re-sent reserve returns what it took, a re-sent finish counts once', async () => {
     await enqueueRecords(5);
     const id = 'h:1:q';
-    const reserve = (token: string) =>
-      r.reserveBuffer(
-        keys.workerInflight(id),
-        keys.workerLastReserve(id),
-        keys.worker(id),
-        keys.queues,
-        keys.pauseAllWorkers,
-        keys.idleWorkers,
-        token,
-        2,
-        '2026-11-26T12:00:00Z',
-        id,
-        keys.queuePrefix,
-        1000,
-        keys.jobStatusPrefix,
-        'q',
-      );
+    const { r, reserve: reserveN, finish: finishEntry } = scriptsFor(id);
+    const reserve = (token: string) => reserveN(token, 2, 'q');
     const first = await reserve('a.1');
     const again = await reserve('a.1'); // the same command once more, as after a lost reply
     assert.equal(first.length, 2);
     assert.deepEqual(again, first);
     assert.equal(await r.llen(keys.queue('q')), 3, 'no second pair taken');
     assert.equal((await reserve('a.2')).length, 2, 'a new token takes new jobs');
-    const finish = () =>
-      r.finish(
-        8,
-        keys.workerInflight(id),
-        keys.worker(id),
-        keys.statProcessed,
-        keys.statFailed,
-        keys.workerStatProcessed(id),
-        keys.workerStatFailed(id),
-        keys.failed,
-        '',
-        id,
-        1,
-        86400,
-        first[0]!,
-        '',
-        '',
-      );
+    const finish = () => finishEntry(first[0]!);
     assert.equal(await finish(), 1);
     assert.equal(await finish(), 0, 'already recorded: skipped');
     assert.equal(await r.get(keys.statProcessed), '1');
@@ -219,77 +229,27 @@ describe('Redis outages', () => {
   });
 
   test('identical payloads make distinct in-flight entries: a re-sent finish of one never records the other', async () => {
-    const r = defineScripts(redis.client());
-    const id = 'h:2:dup';
+    const { r, reserve, finish } = scriptsFor('h:2:dup');
     const ruby = '{"class":"Archive","args":[35,"tar"]}'; // Ruby payloads have no id: two are byte-identical
     await r.rpush(keys.queue('dup'), ruby, ruby);
-    const taken = await r.reserveBuffer(
-      keys.workerInflight(id),
-      keys.workerLastReserve(id),
-      keys.worker(id),
-      keys.queues,
-      keys.pauseAllWorkers,
-      keys.idleWorkers,
-      'd.1',
-      2,
-      '2026-11-26T12:00:00Z',
-      id,
-      keys.queuePrefix,
-      1000,
-      keys.jobStatusPrefix,
-      'dup',
-    );
+    const taken = await reserve('d.1', 2, 'dup');
     assert.equal(taken.length, 2);
     assert.notDeepEqual(taken[0], taken[1]);
-    const finish = (entry: Buffer) =>
-      r.finish(
-        8,
-        keys.workerInflight(id),
-        keys.worker(id),
-        keys.statProcessed,
-        keys.statFailed,
-        keys.workerStatProcessed(id),
-        keys.workerStatFailed(id),
-        keys.failed,
-        '',
-        id,
-        1,
-        86400,
-        entry,
-        '',
-        '',
-      );
     await r.del(keys.statProcessed);
     assert.equal(await finish(taken[0]!), 1);
     assert.equal(await finish(taken[0]!), 0, 'the re-sent finish leaves the twin in flight');
-    assert.equal(await r.llen(keys.workerInflight(id)), 1);
+    assert.equal(await r.llen(keys.workerInflight('h:2:dup')), 1);
     assert.equal(await finish(taken[1]!), 1);
     assert.equal(await r.get(keys.statProcessed), '2');
   });
 
   test('a queue key that is not a list is skipped; jobs popped from the queues before it are kept', async () => {
-    const r = defineScripts(redis.client());
     const id = 'h:3:q,broken';
+    const { r, reserve } = scriptsFor(id);
     await r.del(keys.queue('q'));
     await r.set(keys.queue('broken'), 'not a list');
     await enqueueRecords(3);
-    const taken = await r.reserveBuffer(
-      keys.workerInflight(id),
-      keys.workerLastReserve(id),
-      keys.worker(id),
-      keys.queues,
-      keys.pauseAllWorkers,
-      keys.idleWorkers,
-      'b.1',
-      5, // more than q holds, so the script goes on to the broken key
-      '2026-11-26T12:00:00Z',
-      id,
-      keys.queuePrefix,
-      1000,
-      keys.jobStatusPrefix,
-      'q',
-      'broken',
-    );
+    const taken = await reserve('b.1', 5, 'q', 'broken'); // more than q holds: it goes on to the broken key
     assert.equal(taken.length, 3);
     assert.equal(await r.llen(keys.workerInflight(id)), 3, 'in flight, not lost');
     assert.equal(await r.get(keys.queue('broken')), 'not a list');
