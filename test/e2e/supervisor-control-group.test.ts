@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
-import { FIXTURE_JOBS, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import { fixturePool, SupervisorProcess } from '../helpers/supervisor-process.ts';
 import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -21,13 +21,7 @@ describe('supervisor under signals to the whole process group', () => {
     const r = db.redis.client();
     s = SupervisorProcess.start({
       detached: true,
-      config: {
-        redis: { url: db.redis.url },
-        jobs: [FIXTURE_JOBS],
-        queues: 'g',
-        worker: { interval: 0.2 },
-        supervisor: { count: 2, shutdownTimeout: 20 },
-      },
+      config: fixturePool(db.redis.url, 'g', { supervisor: { count: 2, shutdownTimeout: 20 } }),
     });
     await s.waitForEvent('supervisor.ready', { timeout: 30_000 });
     const running = await db.client.enqueue('g', 'Stubborn', [1500], { trackStatus: true });

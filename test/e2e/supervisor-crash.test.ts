@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
-import { FIXTURE_JOBS, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import { FIXTURE_JOBS, fixturePool, SupervisorProcess } from '../helpers/supervisor-process.ts';
 import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -82,13 +82,7 @@ describe('supervisor: dying and hung children', () => {
     const r = db.redis.client();
     await r.flushall();
     const s = SupervisorProcess.start({
-      config: {
-        redis: { url: db.redis.url },
-        jobs: [FIXTURE_JOBS],
-        queues: 'long',
-        worker: { interval: 0.2 },
-        supervisor: { count: 1, shutdownTimeout: 1.5 },
-      },
+      config: fixturePool(db.redis.url, 'long', { supervisor: { count: 1, shutdownTimeout: 1.5 } }),
     });
     sups.push(s);
     await s.waitForEvent('supervisor.ready', { timeout: 30_000 });

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
-import { FIXTURE_JOBS, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import { FIXTURE_JOBS, fixturePool, SupervisorProcess } from '../helpers/supervisor-process.ts';
 import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -54,13 +54,7 @@ describe('supervisor lifecycle', () => {
     const r = db.redis.client();
     await r.flushall();
     const s = SupervisorProcess.start({
-      config: {
-        redis: { url: db.redis.url },
-        jobs: [FIXTURE_JOBS],
-        queues: 'work',
-        worker: { interval: 0.2 },
-        supervisor: { count: 2, shutdownTimeout: 20 },
-      },
+      config: fixturePool(db.redis.url, 'work', { supervisor: { count: 2, shutdownTimeout: 20 } }),
     });
     sups.push(s);
     await s.waitForEvent('supervisor.ready');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
-import { FIXTURE_JOBS, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import { fixturePool, SupervisorProcess } from '../helpers/supervisor-process.ts';
 import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -23,13 +23,10 @@ describe('supervisor: recycling worker processes', () => {
       const r = db.redis.client();
       await r.flushall();
       const s = SupervisorProcess.start({
-        config: {
-          redis: { url: db.redis.url },
-          jobs: [FIXTURE_JOBS],
-          queues: 'recycle',
-          worker: { interval: 0.2, ...worker },
+        config: fixturePool(db.redis.url, 'recycle', {
           supervisor: { count: 1, respawnDelay: 0.2 },
-        },
+          worker,
+        }),
       });
       sups.push(s);
       await s.waitForEvent('supervisor.ready', { timeout: 30_000 });

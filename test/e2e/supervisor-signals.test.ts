@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { ResqueClient } from '../../src/client/client.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
-import { FIXTURE_JOBS, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import { fixturePool, SupervisorProcess } from '../helpers/supervisor-process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const keys = resqueKeys();
@@ -21,13 +21,7 @@ describe('supervisor signals', () => {
     redis = await TestRedis.start();
     client = new ResqueClient({ redisUrl: redis.url });
     s = SupervisorProcess.start({
-      config: {
-        redis: { url: redis.url },
-        jobs: [FIXTURE_JOBS],
-        queues: 'q',
-        worker: { interval: 0.2 },
-        supervisor: { count: 2, respawnDelay: 0.2 },
-      },
+      config: fixturePool(redis.url, 'q', { supervisor: { count: 2, respawnDelay: 0.2 } }),
     });
     await s.waitForEvent('supervisor.ready', { timeout: 30_000 });
   });

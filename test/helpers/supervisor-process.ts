@@ -12,6 +12,21 @@ import { waitFor } from './wait.ts';
 const BIN = new URL('../../bin/resque-worker.mjs', import.meta.url).pathname;
 export const FIXTURE_JOBS = new URL('../fixtures/jobs/', import.meta.url).pathname;
 
+/** A pool on the fixture jobs: the config most supervisor tests start with. */
+export function fixturePool(
+  redisUrl: string,
+  queues: string,
+  opts: { supervisor: Record<string, unknown>; worker?: Record<string, unknown> },
+): Record<string, unknown> {
+  return {
+    redis: { url: redisUrl },
+    jobs: [FIXTURE_JOBS],
+    queues,
+    worker: { interval: 0.2, ...opts.worker },
+    supervisor: opts.supervisor,
+  };
+}
+
 export type LogLine = Record<string, unknown> & { event?: string; pid?: number };
 
 export interface SupervisorProcessOptions {
