@@ -27,13 +27,15 @@ import { monoMs } from './bench/recorder.mjs';
 
 const USAGE = `usage: npm run bench -- [options]
   --rounds N            rounds of every workload, systems interleaved (3)
-  --systems a,b         ours,ours-warn,ours-c1,ours-js,bee-queue,bullmq,node-resque (all)
-                        ours-warn: ours at log level warn; ours-c1: ours at concurrency 1 (the config
+  --systems a,b         ours,ours-warn,ours-p0,ours-c1,ours-js,bee-queue,bullmq,node-resque (all)
+                        ours-warn: ours at log level warn; ours-p0: ours without prefetch (the
+                        config default); ours-c1: ours at concurrency 1 and no prefetch (the config
                         default, Resque semantics); ours-js: ours compiled to JS by tsc, on bare Node
                         (no tsx), to show what tsx costs in RSS and idle CPU
   --workloads a,b       throughput,latency,enqueue,scale,long (all)
   --jobs N              jobs pre-enqueued for throughput (20000)
   --concurrency N       our in-process concurrency (50, as the peers; ours-c1 always runs 1)
+  --prefetch N          jobs our workers reserve beyond concurrency (50; ours-c1 and ours-p0 run 0)
   --log-level L         our log level for 'ours' (info; the daemon's default)
   --rate N              latency: jobs/s (500)   --latency-jobs N (2500)
   --idle-seconds S      idle Redis commands/s window (10)
@@ -50,10 +52,14 @@ const USAGE = `usage: npm run bench -- [options]
 const { values: opt } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
-    systems: { type: 'string', default: 'ours,ours-warn,ours-c1,ours-js,bee-queue,bullmq,node-resque' },
+    systems: {
+      type: 'string',
+      default: 'ours,ours-warn,ours-p0,ours-c1,ours-js,bee-queue,bullmq,node-resque',
+    },
     workloads: { type: 'string', default: 'throughput,latency,enqueue,scale,long' },
     jobs: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '50' },
+    prefetch: { type: 'string', default: '50' },
     'log-level': { type: 'string', default: 'info' },
     rate: { type: 'string', default: '500' },
     'latency-jobs': { type: 'string', default: '2500' },
@@ -87,6 +93,7 @@ const SYSTEMS = opt.systems.split(',') as SystemName[];
 const WORKLOADS = new Set(opt.workloads.split(','));
 const JOBS = int('jobs');
 const CONCURRENCY = int('concurrency');
+const PREFETCH = int('prefetch');
 const WORKERS = 2;
 const QUEUE = 'bench';
 
@@ -179,6 +186,7 @@ function workerSettings(system: SystemName, over: Partial<Parameters<typeof star
     latency: false,
     sampleMs: 0,
     concurrency: system === 'ours-c1' ? 1 : system.startsWith('ours') ? CONCURRENCY : null,
+    prefetch: system === 'ours-c1' || system === 'ours-p0' ? 0 : PREFETCH,
     build: system === 'ours-js' ? buildDir() : '',
     logLevel: system === 'ours-warn' ? 'warn' : opt['log-level'],
     logFile: join(tmp, `${system}.log`),
@@ -555,7 +563,7 @@ try {
     log(`round ${round}/${ROUNDS}`);
     if (WORKLOADS.has('throughput')) for (const s of SYSTEMS) await throughput(s);
     if (WORKLOADS.has('latency'))
-      for (const s of SYSTEMS) if (s !== 'ours-warn' && s !== 'ours-c1') await latency(s);
+      for (const s of SYSTEMS) if (s !== 'ours-warn' && s !== 'ours-c1' && s !== 'ours-p0') await latency(s);
     if (WORKLOADS.has('enqueue')) for (const s of SYSTEMS) if (!s.startsWith('ours-')) await enqueue(s);
     if (WORKLOADS.has('scale') && SYSTEMS.includes('ours')) await scale();
   }
@@ -639,12 +647,13 @@ function cell(workload: string, system: string, metric: string, digits = 0): str
 }
 
 function label(s: string, machine: Meta['machine']): string {
-  const c = CONCURRENCY;
-  if (s === 'ours') return `**resque-worker** (concurrency ${c}, log ${opt['log-level']})`;
-  if (s === 'ours-warn') return `**resque-worker** (concurrency ${c}, log warn)`;
+  const c = `concurrency ${CONCURRENCY}, prefetch ${PREFETCH}`;
+  if (s === 'ours') return `**resque-worker** (${c}, log ${opt['log-level']})`;
+  if (s === 'ours-warn') return `**resque-worker** (${c}, log warn)`;
+  if (s === 'ours-p0')
+    return `resque-worker (concurrency ${CONCURRENCY}, prefetch 0 = default, log ${opt['log-level']})`;
   if (s === 'ours-c1') return `resque-worker (concurrency 1 = config default, log ${opt['log-level']})`;
-  if (s === 'ours-js')
-    return `resque-worker compiled to JS, no tsx (concurrency ${c}, log ${opt['log-level']})`;
+  if (s === 'ours-js') return `resque-worker compiled to JS, no tsx (${c}, log ${opt['log-level']})`;
   if (s === 'node-resque') return `node-resque ${machine.packages['node-resque']} (default)`;
   if (s === 'bullmq') return `BullMQ ${machine.packages.bullmq} (concurrency 50)`;
   return `bee-queue ${machine.packages['bee-queue']} (concurrency 50)`;
@@ -679,7 +688,7 @@ function writeResults(file: string, meta: Meta): void {
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of SYSTEMS) {
     const enq = s.startsWith('ours-') ? 'none' : s;
-    const latS = s === 'ours-warn' || s === 'ours-c1' ? 'none' : s;
+    const latS = s === 'ours-warn' || s === 'ours-c1' || s === 'ours-p0' ? 'none' : s;
     lines.push(
       `| ${label(s, machine)} | ${cell('throughput', s, 'jobsPerSec')} | ${cell('latency', latS, 'p50Ms', 2)} | ${cell('latency', latS, 'p99Ms', 2)} | ${cell('throughput', s, 'cmdsPerJob', 1)} | ${cell('latency', latS, 'idleCmdsPerSec', 2)} | ${cell('latency', latS, 'idleCpuPct', 2)} | ${cell('throughput', s, 'rssMb', 1)} | ${cell('latency', latS, 'idleRssMb', 1)} | ${cell('enqueue', enq, 'oneJobsPerSec')} | ${cell('enqueue', enq, 'bulkSeconds', 2)} |`,
     );

@@ -22,6 +22,7 @@ await runBenchWorker({
       queues: cfg.queues,
       registry,
       ...(cfg.concurrency ? { concurrency: cfg.concurrency } : {}),
+      prefetch: cfg.prefetch,
       logger: createLogger(cfg.logLevel, { role: 'worker' }),
       setProcessTitle: true,
     });

@@ -14,6 +14,7 @@ export type SystemName =
   | 'ours'
   | 'ours-warn'
   | 'ours-c1'
+  | 'ours-p0'
   | 'ours-js'
   | 'node-resque'
   | 'bullmq'
@@ -159,6 +160,7 @@ export function producerFor(system: SystemName, redisUrl: string): Promise<Produ
     case 'ours':
     case 'ours-warn':
     case 'ours-c1':
+    case 'ours-p0':
     case 'ours-js':
       return ours(redisUrl);
     case 'node-resque':

@@ -7,6 +7,7 @@ export interface BenchWorkerSettings {
   latency: boolean;
   sampleMs: number;
   concurrency: number | null;
+  prefetch: number;
   logLevel: string;
   logFile: string;
   /** ours-js: directory of the tsc-compiled tree to run from. */

@@ -12,6 +12,7 @@ export const COMMON_FLAGS = {
   redis: { type: 'string', short: 'r' },
   namespace: { type: 'string', short: 'n' },
   concurrency: { type: 'string' },
+  prefetch: { type: 'string' },
   interval: { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -24,6 +25,7 @@ export type CommonValues = {
   redis?: string;
   namespace?: string;
   concurrency?: string;
+  prefetch?: string;
   interval?: string;
   'log-level'?: string;
 };
@@ -45,7 +47,7 @@ export function overridesFrom(v: CommonValues): ConfigOverrides {
     redis: { url: v.redis, namespace: v.namespace },
     jobs: v.jobs?.flatMap((j) => j.split(',')).filter(Boolean),
     queues: v.queues?.split(',').map((q) => q.trim()),
-    worker: { concurrency: num(v.concurrency), interval: num(v.interval) },
+    worker: { concurrency: num(v.concurrency), prefetch: num(v.prefetch), interval: num(v.interval) },
     log: { level: v['log-level'] },
   } as ConfigOverrides;
 }

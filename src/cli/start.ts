@@ -27,9 +27,9 @@ import { configFile, overridesFrom, parseCommon } from './args.ts';
 import { onSignals } from './signals.ts';
 
 export const START_USAGE = `usage: resque-worker start [--config FILE] [--jobs ./jobs] [--queues high,default] [--redis URL]
-                           [--namespace NS] [--concurrency N] [--interval S] [--log-level LEVEL]
+                           [--namespace NS] [--concurrency N] [--prefetch N] [--interval S] [--log-level LEVEL]
   Runs the worker pool in the foreground: supervisor.groups from the config, or COUNT workers on QUEUE.
-  env: REDIS_URL, QUEUE/QUEUES, COUNT, INTERVAL, CONCURRENCY, RESQUE_JOBS, PIDFILE, RESQUE_WORKER_CONFIG`;
+  env: REDIS_URL, QUEUE/QUEUES, COUNT, INTERVAL, CONCURRENCY, PREFETCH, RESQUE_JOBS, PIDFILE, RESQUE_WORKER_CONFIG`;
 
 const STATUS_EVERY_MS = 250;
 const BIN = new URL('../../bin/resque-worker.mjs', import.meta.url).pathname;

@@ -14,8 +14,8 @@ import { configFile, overridesFrom, parseCommon } from './args.ts';
 import { onSignals } from './signals.ts';
 
 export const WORK_USAGE = `usage: resque-worker work [--queues high,default] [--jobs ./jobs] [--redis URL] [--namespace NS]
-                          [--concurrency N] [--interval S] [--config FILE] [--log-level LEVEL]
-  env: QUEUE/QUEUES, REDIS_URL, RESQUE_JOBS, INTERVAL, CONCURRENCY, RESQUE_WORKER_CONFIG`;
+                          [--concurrency N] [--prefetch N] [--interval S] [--config FILE] [--log-level LEVEL]
+  env: QUEUE/QUEUES, REDIS_URL, RESQUE_JOBS, INTERVAL, CONCURRENCY, PREFETCH, RESQUE_WORKER_CONFIG`;
 
 export async function work(argv: string[]): Promise<number> {
   const { values } = parseCommon(argv);

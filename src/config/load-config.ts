@@ -13,6 +13,7 @@ export interface Config {
   queues: string[];
   worker: {
     concurrency: number;
+    prefetch: number;
     interval: number;
     heartbeatInterval: number;
     statusTtl: number;

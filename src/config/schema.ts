@@ -201,6 +201,12 @@ export const schema = {
       default: 1,
       env: 'CONCURRENCY',
     },
+    prefetch: {
+      doc: 'Jobs a worker process reserves beyond those it runs, so its next Redis round trip overlaps running jobs. 0 (Resque semantics) holds only what runs; more raises throughput of short jobs, but a reserved job waits for this worker even if another is idle (pause and stop put it back).',
+      format: nonNegativeInt,
+      default: 0,
+      env: 'PREFETCH',
+    },
     interval: {
       doc: 'Seconds between polls of empty queues. Jobs enqueued by this library wake workers at once; this bounds pickup of jobs pushed by other Resque clients.',
       format: positiveSeconds,

@@ -24,6 +24,7 @@ export function workerOptionsFrom(config: Readonly<Config>, extra: WorkerStartFa
     queues: extra.queues,
     registry: extra.registry,
     concurrency: extra.concurrency ?? config.worker.concurrency,
+    prefetch: config.worker.prefetch,
     interval: config.worker.interval,
     heartbeatInterval: config.worker.heartbeatInterval,
     statusTtl: config.worker.statusTtl,

@@ -27,6 +27,8 @@ export interface WorkerOptions {
   queues: readonly string[];
   registry: JobRegistry;
   concurrency?: number;
+  /** Jobs reserved beyond `concurrency`, so the next round trip overlaps running jobs (0). */
+  prefetch?: number;
   /** Seconds between polls of empty queues. */
   interval?: number;
   heartbeatInterval?: number;
@@ -72,6 +74,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #running = new Set<Running>();
   readonly #outcomes: OutcomeBatch;
   readonly #reserve: ReserveRoundTrip;
+  /** Reserved (so already in this worker's in-flight list) but not started yet. */
+  #prefetched: Buffer[] = [];
+  /** The finish + reserve round trip in flight: at most one, so a lost reply's token is reused. */
+  #roundTrip: Promise<void> | null = null;
+  /** No reserve before this time (ms) unless woken: after an empty reserve or a Redis error. */
+  #holdUntil = 0;
+  #lastTitle = '';
   #state: State = 'new';
   #paused = false;
   #jobsDone = 0;
@@ -87,6 +96,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       queues: options.queues,
       registry: options.registry,
       concurrency: options.concurrency ?? 1,
+      prefetch: options.prefetch ?? 0,
       interval: options.interval ?? 5,
       heartbeatInterval: options.heartbeatInterval ?? 30,
       statusTtl: options.statusTtl ?? 86400,
@@ -136,7 +146,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.#state !== 'new') throw new Error(`worker ${this.id} already started`);
     this.#state = 'running';
     await this.#subscriber.subscribe(this.keys.wakeChannel);
-    this.#subscriber.on('message', () => this.#wakeup.notify());
+    this.#subscriber.on('message', () => this.#wake());
     await assertRedisVersion(this.redis);
     await this.#registration.register(() => this.#state === 'running');
     this.#log.info(
@@ -160,7 +170,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#paused = false;
     this.#log.info({ event: 'worker.resume' }, 'resumed');
     this.#title();
-    this.#wakeup.notify();
+    this.#wake();
   }
 
   /** Resque's USR1: fail the running jobs now (their abort signals fire), keep the worker. */
@@ -197,6 +207,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#title();
     this.#wakeup.notify();
     await this.#loop;
+    // Other workers can take them while this one finishes what it runs.
+    await this.#retrying('requeue', () => this.#putBackPrefetched('stopping'));
     for (
       let left = this.#deadline - Date.now();
       this.#running.size > 0 && left > 0;
@@ -300,55 +312,100 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   // ---- the loop ----
 
+  /**
+   * One pass per wake-up: start prefetched jobs in free slots, then send the next round trip
+   * (finish what is done + reserve more) if there is room for more jobs and none is in flight.
+   * With prefetch the round trip goes out while the jobs just started run, so the worker does not
+   * sit idle waiting for Redis; without it this is Resque's reserve-run-repeat.
+   */
   async #run(): Promise<void> {
-    const idleMs = this.#opts.interval * 1000;
+    const capacity = this.#opts.concurrency + this.#opts.prefetch;
     while (this.#state === 'running') {
+      // Let jobs that just finished settle in this turn, so their outcomes go out in one batch.
+      await yieldToIo();
+      if (this.#state !== 'running') break;
       if (this.#paused) {
+        await this.#roundTrip;
+        await this.#retrying('requeue', () => this.#putBackPrefetched('paused'));
         await this.#retrying('finish', () => this.#outcomes.flush(this.redis));
-        this.emit('paused');
-        await this.#wakeup.wait();
+        if (this.#paused) {
+          this.emit('paused');
+          await this.#wakeup.wait();
+        }
         continue;
       }
-      const free = this.#opts.concurrency - this.#running.size;
-      if (free <= 0) {
-        await this.#wakeup.wait();
-        continue;
-      }
-      let entries: Buffer[];
-      try {
-        entries = await this.#reserve.run(free, this.#outcomes);
-      } catch (err) {
-        this.#log.error(
-          { event: 'worker.reserve-error', err: (err as Error).message },
-          'reserve failed; retrying',
-        );
-        await this.#wakeup.wait(1000);
-        continue;
-      }
-      if (entries.length === 0) {
-        if (this.#running.size === 0) {
+      this.#startPrefetched();
+      // Refill once less than one round of jobs is left, so a deep prefetch means bigger batches
+      // (fewer round trips per job), not a round trip per finished job.
+      const wanted =
+        this.#prefetched.length < this.#opts.concurrency
+          ? capacity - this.#running.size - this.#prefetched.length
+          : 0;
+      const held = this.#holdUntil - Date.now();
+      if (wanted > 0 && !this.#roundTrip && held <= 0) this.#roundTrip = this.#reserveMore(wanted);
+      await this.#wakeup.wait(wanted > 0 && !this.#roundTrip && held > 0 ? held : undefined);
+    }
+    await this.#roundTrip;
+  }
+
+  /** Sends one round trip; its reply lands in the prefetch list, then the loop is woken. */
+  async #reserveMore(wanted: number): Promise<void> {
+    try {
+      const entries = await this.#reserve.run(wanted, this.#outcomes);
+      if (entries.length > 0) {
+        for (const entry of entries) this.#prefetched.push(entry);
+      } else {
+        this.#holdUntil = Date.now() + this.#opts.interval * 1000;
+        if (this.#running.size === 0 && this.#prefetched.length === 0) {
           this.#title();
           this.emit('idle');
         }
-        await this.#wakeup.wait(idleMs);
-        continue;
       }
-      this.#startAll(entries);
-      // Let fast jobs finish in this turn so their outcomes go out in one batch with the next reserve.
-      await yieldToIo();
+    } catch (err) {
+      this.#log.error(
+        { event: 'worker.reserve-error', err: (err as Error).message },
+        'reserve failed; retrying',
+      );
+      this.#holdUntil = Date.now() + 1000;
+    } finally {
+      this.#roundTrip = null;
+      this.#wakeup.notify();
     }
   }
 
-  /** Runs reserved jobs; reserve.lua has already marked the tracked ones running (php-resque 2). */
-  #startAll(raw: Buffer[]): void {
-    for (const buf of raw) {
+  /** Wakes the loop and lifts a hold: a job finished (its outcome is due) or jobs were enqueued. */
+  #wake(): void {
+    this.#holdUntil = 0;
+    this.#wakeup.notify();
+  }
+
+  /** Runs prefetched jobs in the free slots; reserve.lua has marked tracked ones running (php-resque 2). */
+  #startPrefetched(): void {
+    const free = this.#opts.concurrency - this.#running.size;
+    if (free <= 0 || this.#prefetched.length === 0) return;
+    let batch = this.#prefetched;
+    if (batch.length <= free) this.#prefetched = [];
+    else batch = this.#prefetched.splice(0, free);
+    let first: InFlightEntry | undefined;
+    for (const buf of batch) {
       const entry = parseInFlightEntry(buf);
+      first ??= entry;
       const job: Running = { entry, abort: new JobAbort(), done: Promise.resolve() };
       job.done = this.#perform(job, tryParsePayload(entry.payload));
       this.#running.add(job);
     }
-    const first = this.#running.values().next().value;
-    if (first) this.#title(first.entry);
+    this.#title(first);
+  }
+
+  /** Prefetched jobs go back to the head of their queues when this worker pauses or stops. */
+  async #putBackPrefetched(why: 'paused' | 'stopping'): Promise<void> {
+    if (this.#prefetched.length === 0) return;
+    const moved = await this.#requeue(this.#prefetched);
+    this.#prefetched = [];
+    this.#log.info(
+      { event: 'worker.prefetch-returned', count: moved.length, reason: why },
+      'prefetched jobs put back at the head of their queues',
+    );
   }
 
   async #perform(job: Running, payload: Payload | InvalidPayloadError): Promise<void> {
@@ -368,7 +425,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#jobsDone++;
     this.#report(report);
     this.#checkRecycle();
-    this.#wakeup.notify();
+    this.#wake();
   }
 
   #report(report: JobReport): void {
@@ -404,12 +461,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   #title(current?: InFlightEntry): void {
     if (!this.#opts.setProcessTitle) return;
-    process.title = processTitle({
+    const title = processTitle({
       stopping: this.#state === 'stopping',
       paused: this.#paused,
       queues: this.#opts.queues,
       processing: current?.queue,
     });
+    // Setting it is a system call; between batches it rarely changes within a second.
+    if (title !== this.#lastTitle) process.title = this.#lastTitle = title;
   }
 }
 

@@ -248,6 +248,66 @@ describe('worker round trip', () => {
     await waitFor(async () => (await db.redis.client().get(keys.statProcessed)) === '5');
   });
 
+  test('prefetch reserves jobs ahead into the in-flight list; each still runs once, in order', async () => {
+    const w = await startWorker({ concurrency: 1, prefetch: 2 });
+    const r = db.redis.client();
+    const seen: string[] = [];
+    w.on('job', (j) => seen.push(j.jobId!));
+    const ids = await db.client.enqueueMany('default', [
+      { className: 'Sleepy', args: [300] },
+      { className: 'Echo', args: ['a'] },
+      { className: 'Echo', args: ['b'] },
+      { className: 'Echo', args: ['c'] },
+    ]);
+    await waitFor(() => w.busy === 1, { what: 'the first job running' });
+    // One running plus two prefetched are reserved; the fourth waits in the queue.
+    await waitFor(async () => (await r.llen(keys.workerInflight(w.id))) === 3, { what: '3 jobs in flight' });
+    assert.equal(w.busy, 1);
+    assert.equal(await db.client.size('default'), 1);
+    await waitFor(async () => (await r.get(keys.statProcessed)) === '4', { what: '4 jobs processed' });
+    assert.deepEqual(seen, ids);
+    assert.equal(await r.llen(keys.workerInflight(w.id)), 0);
+  });
+
+  test('pause and stop put prefetched jobs back at the head of their queue, in order', async () => {
+    const w = await startWorker({ concurrency: 1, prefetch: 3 });
+    const r = db.redis.client();
+    const [, ...rest] = await db.client.enqueueMany('default', [
+      { className: 'Sleepy', args: [400] },
+      { className: 'Echo', args: ['a'] },
+      { className: 'Echo', args: ['b'] },
+      { className: 'Echo', args: ['c'] },
+    ]);
+    await waitFor(async () => (await r.llen(keys.workerInflight(w.id))) === 4, { what: '4 jobs in flight' });
+    w.pause();
+    await waitFor(async () => (await db.client.size('default')) === 3, { what: 'prefetched jobs back' });
+    const queued = (await db.client.peek('default', 0, 10)) as { id: string }[];
+    assert.deepEqual(
+      queued.map((p) => p.id),
+      rest,
+    );
+    await waitFor(async () => (await r.get(keys.statProcessed)) === '1', {
+      what: 'the running job finished',
+    });
+    w.resume();
+    await waitFor(async () => (await r.get(keys.statProcessed)) === '4', { what: '4 jobs processed' });
+
+    const [, ...more] = await db.client.enqueueMany('default', [
+      { className: 'Sleepy', args: [400] },
+      { className: 'Echo', args: ['d'] },
+      { className: 'Echo', args: ['e'] },
+    ]);
+    await waitFor(async () => (await r.llen(keys.workerInflight(w.id))) === 3, { what: '3 jobs in flight' });
+    await w.stop();
+    const left = (await db.client.peek('default', 0, 10)) as { id: string }[];
+    assert.deepEqual(
+      left.map((p) => p.id),
+      more,
+    );
+    assert.equal(await r.get(keys.statProcessed), '5', 'the running job finished before the stop');
+    assert.equal(await r.llen(keys.workerInflight(w.id)), 0);
+  });
+
   test('pause leaves new jobs queued; resume runs them', async () => {
     const w = await startWorker();
     w.pause();

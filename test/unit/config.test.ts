@@ -30,8 +30,10 @@ test('every schema key has doc, format and default', () => {
 test('defaults, then file, then env, then flags', () => {
   assert.deepEqual(loadConfig({ env: {} }).queues, ['*']);
   const f = file('a.json', { queues: 'high,default', worker: { concurrency: 4 }, jobs: ['./jobs'] });
-  const c = loadConfig({ file: f, env: { QUEUES: 'envq', INTERVAL: '2' } });
+  const c = loadConfig({ file: f, env: { QUEUES: 'envq', INTERVAL: '2', PREFETCH: '10' } });
   assert.deepEqual(c.queues, ['envq']);
+  assert.equal(c.worker.prefetch, 10);
+  assert.equal(loadConfig({ env: {} }).worker.prefetch, 0, 'no prefetch by default (Resque semantics)');
   assert.equal(c.worker.concurrency, 4);
   assert.equal(c.worker.interval, 2);
   assert.deepEqual(c.jobs, [join(dir, 'jobs')], 'job paths in a file are relative to the file');
@@ -61,6 +63,7 @@ test('an unknown key is an error', () => {
 
 test('negative counts, zero timeouts and broken groups are refused', () => {
   assert.throws(() => loadConfig({ env: { COUNT: '-1' } }), /supervisor\.count/);
+  assert.throws(() => loadConfig({ env: { PREFETCH: '-1' } }), /worker\.prefetch/);
   assert.throws(() => loadConfig({ env: { JOB_TIMEOUT: '0' } }), /worker\.jobTimeout/);
   assert.throws(() => loadConfig({ env: { SHUTDOWN_TIMEOUT: '0' } }), /supervisor\.shutdownTimeout/);
   const g = file('groups.json', { supervisor: { groups: [{ queues: 'a', count: -2 }] } });
