@@ -86,7 +86,10 @@ export function jobTimeoutOf(def: JobDefinition): number | undefined {
   return typeof t === 'number' && t > 0 ? t : undefined;
 }
 
-/** `this` of a job: the context fields, `args`, and a `signal` made on first read. */
+/**
+ * `this` of a class job: the instance, given the context fields, `args`, and a `signal` made on
+ * first read.
+ */
 function bindContext(target: Hookable, info: JobInfo, args: unknown[], abort: JobAbort): Hookable {
   Object.assign(target, info);
   target.args = args;
@@ -96,6 +99,34 @@ function bindContext(target: Hookable, info: JobInfo, args: unknown[], abort: Jo
     configurable: true,
   });
   return target;
+}
+
+/**
+ * `this` of a function or object job. A class of its own, so every job's `this` has the same
+ * shape (a null-prototype object with a property defined on it per job was a slow dictionary).
+ */
+class JobThis {
+  readonly queue: string;
+  readonly jobId: string | undefined;
+  readonly className: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly workerId: string;
+  readonly args: unknown[];
+  readonly #abort: JobAbort;
+
+  constructor(info: JobInfo, args: unknown[], abort: JobAbort) {
+    this.queue = info.queue;
+    this.jobId = info.jobId;
+    this.className = info.className;
+    this.payload = info.payload;
+    this.workerId = info.workerId;
+    this.args = args;
+    this.#abort = abort;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
 }
 
 export async function performJob(
@@ -114,14 +145,14 @@ export async function performJob(
       holder = def as unknown as Hookable;
       perform = instance.perform as Fn;
     } else if (typeof def === 'function') {
-      instance = bindContext(Object.create(null) as Hookable, info, args, abort);
+      instance = new JobThis(info, args, abort) as unknown as Hookable;
       holder = def as unknown as Hookable;
       perform = def as Fn;
     } else {
       holder = undefined;
       instance = def as unknown as Hookable;
       // An object job's perform runs with the context as `this`; its hooks with the object.
-      const self = bindContext({}, info, args, abort);
+      const self = new JobThis(info, args, abort);
       const fn = def.perform as Fn;
       perform = (...a: unknown[]) => fn.apply(self, a);
     }
