@@ -70,7 +70,7 @@ const { values: opt } = parseArgs({
     'scale-jobs': { type: 'string', default: '100000' },
     'scale-queues': { type: 'string', default: '50' },
     failures: { type: 'string', default: '10000' },
-    'long-jobs': { type: 'string', default: '200000' },
+    'long-jobs': { type: 'string', default: '1000000' },
     'cpu-prof': { type: 'string' },
     'node-args': { type: 'string', default: '' },
     out: { type: 'string', default: 'bench/RESULTS.md' },
