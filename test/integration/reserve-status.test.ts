@@ -62,6 +62,17 @@ describe('reserve marks tracked jobs running', () => {
     assert.equal(await redis.client().exists(keys.jobStatus('untracked1')), 0);
   });
 
+  test('an "id" inside args never marks another tracked job\'s status', async () => {
+    const victim = keys.jobStatus('victim');
+    const real = keys.jobStatus('real');
+    await redis.client().set(victim, JSON.stringify({ status: 1, updated: 1, started: 1, result: null }));
+    await push({ class: 'Echo', args: [{ id: 'victim' }] }); // Ruby payload: no top-level id
+    await push({ class: 'Sleepy', args: [300, { id: 'victim' }], id: 'real' }, real);
+    await waitFor(async () => (await status(real)).status === 2, { what: 'the real job running' });
+    await waitFor(async () => (await status(real)).status === 4, { what: 'the real job complete' });
+    assert.equal((await status(victim)).status, 1, 'the job named only inside args is still waiting');
+  });
+
   test('a tracked payload with args that are not an array ends failed, not running', async () => {
     const k = keys.jobStatus('bad1');
     await push('{"class":"Echo","args":{},"id":"bad1"}', k);

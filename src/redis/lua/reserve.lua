@@ -125,19 +125,37 @@ for i = 1, #entries, 5000 do
 end
 redis.call('SET', KEYS[2], token)
 
+-- Where a tracked job's status key may be, found without decoding the payload: the text after
+-- the payload's only '"id":"', when nothing else could change the key (no prefix, no escapes).
+-- A candidate that exists is confirmed by status_key; when the text is not that plain, status_key
+-- decides alone. A payload with no '"id"' at all (Ruby's) has no status key.
+local function status_key_candidate(payload)
+  local s, e = string.find(payload, '"id":"', 1, true)
+  if s and string.find(payload, '"id":', 1, true) == s and not string.find(payload, '"id":', e, true)
+    and not string.find(payload, '"prefix"', 1, true) then
+    local close = string.find(payload, '"', e + 1, true)
+    local id = close and string.sub(payload, e + 1, close - 1)
+    if id and id ~= '' and not string.find(id, '\\', 1, true) then return ARGV[7] .. id .. ':status', true end
+  end
+  if not string.find(payload, '"id"', 1, true) then return nil end
+  return status_key(payload), false
+end
+
 -- Mark tracked jobs running: only an existing status key is updated, as php-resque does.
 local now = nil
 for _, payload in ipairs(popped_payloads) do
-  local key = status_key(payload)
-  if key then
-    local current = redis.call('GET', key)
-    if current then
-      now = now or tonumber(redis.call('TIME')[1])
-      local okc, old = pcall(cjson.decode, current)
-      local started = (okc and type(old) == 'table' and old.started) or now
-      redis.call('SET', key, '{"status":2,"updated":' .. now .. ',"started":' .. cjson.encode(started) ..
-        ',"result":null}', 'KEEPTTL')
-    end
+  local key, unconfirmed = status_key_candidate(payload)
+  local current = key and redis.call('GET', key)
+  if current and unconfirmed and status_key(payload) ~= key then
+    key = status_key(payload)
+    current = key and redis.call('GET', key)
+  end
+  if current then
+    now = now or tonumber(redis.call('TIME')[1])
+    local okc, old = pcall(cjson.decode, current)
+    local started = (okc and type(old) == 'table' and old.started) or now
+    redis.call('SET', key, '{"status":2,"updated":' .. now .. ',"started":' .. cjson.encode(started) ..
+      ',"result":null}', 'KEEPTTL')
   end
 end
 if redis.call('EXISTS', KEYS[3]) == 0 then
