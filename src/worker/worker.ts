@@ -80,6 +80,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #roundTrip: Promise<void> | null = null;
   /** No reserve before this time (ms) unless woken: after an empty reserve or a Redis error. */
   #holdUntil = 0;
+  /** Counts wake-ups, so an empty reserve that crossed one does not put the worker on hold. */
+  #wakes = 0;
   #lastTitle = '';
   #state: State = 'new';
   #paused = false;
@@ -321,9 +323,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
   async #run(): Promise<void> {
     const capacity = this.#opts.concurrency + this.#opts.prefetch;
     while (this.#state === 'running') {
-      // Let jobs that just finished settle in this turn, so their outcomes go out in one batch.
-      await yieldToIo();
-      if (this.#state !== 'running') break;
+      // Let jobs that just finished settle in this turn, so their outcomes go out in one batch
+      // (an idle worker woken by an enqueue has none, and goes straight to its reserve).
+      if (this.#running.size > 0) {
+        await yieldToIo();
+        if (this.#state !== 'running') break;
+      }
       if (this.#paused) {
         await this.#roundTrip;
         await this.#retrying('requeue', () => this.#putBackPrefetched('paused'));
@@ -350,12 +355,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Sends one round trip; its reply lands in the prefetch list, then the loop is woken. */
   async #reserveMore(wanted: number): Promise<void> {
+    const wakesBefore = this.#wakes;
     try {
       const entries = await this.#reserve.run(wanted, this.#outcomes);
       if (entries.length > 0) {
         for (const entry of entries) this.#prefetched.push(entry);
       } else {
-        this.#holdUntil = Date.now() + this.#opts.interval * 1000;
+        // A wake-up during the round trip may be for a job this reserve ran too early to see.
+        if (this.#wakes === wakesBefore) this.#holdUntil = Date.now() + this.#opts.interval * 1000;
         if (this.#running.size === 0 && this.#prefetched.length === 0) {
           this.#title();
           this.emit('idle');
@@ -375,6 +382,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Wakes the loop and lifts a hold: a job finished (its outcome is due) or jobs were enqueued. */
   #wake(): void {
+    this.#wakes++;
     this.#holdUntil = 0;
     this.#wakeup.notify();
   }

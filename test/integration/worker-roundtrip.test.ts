@@ -140,6 +140,24 @@ describe('worker round trip', () => {
     assert.ok(performance.now() - t0 < 1000, 'picked up well before the 30 s poll');
   });
 
+  for (const prefetch of [0, 20]) {
+    test(`a stream of single enqueues is picked up as it comes, never left for the poll (prefetch ${prefetch})`, async () => {
+      // Jobs arriving while the worker's own reserve is in flight are the race: the wake-up for
+      // such a job must not be lost to that reserve's empty reply.
+      const w = await startWorker({ interval: 30, concurrency: 5, prefetch });
+      await new Promise<void>((r) => w.once('idle', r));
+      let ran = 0;
+      w.on('job', () => ran++);
+      const t0 = performance.now();
+      for (let i = 0; i < 100; i++) {
+        await db.client.enqueue('default', 'Echo', [i]);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      await waitFor(() => ran === 100, { timeout: 5000, what: 'all 100 jobs run' });
+      assert.ok(performance.now() - t0 < 5000, 'well before the 30 s poll');
+    });
+  }
+
   test('function jobs, object jobs and async jobs; args spread', async () => {
     const a = await db.client.enqueue('default', 'asyncAdd', [2, 3], { trackStatus: true });
     const b = await db.client.enqueue('default', 'ObjectJob', [{ k: 'v' }], { trackStatus: true });
