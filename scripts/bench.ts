@@ -14,7 +14,7 @@
  * Run `npm run bench -- --help` for the knobs.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,10 +27,12 @@ import { monoMs } from './bench/recorder.mjs';
 
 const USAGE = `usage: npm run bench -- [options]
   --rounds N            rounds of every workload, systems interleaved (3)
-  --systems a,b         ours,ours-warn,ours-c1,ours-js,bee-queue,bullmq,node-resque (all)
-                        ours-warn: ours at log level warn; ours-c1: ours at concurrency 1 (the config
-                        default, Resque semantics); ours-js: ours compiled to JS by tsc, on bare Node
-                        (no tsx), to show what tsx costs in RSS and idle CPU
+  --systems a,b         ours,ours-warn,ours-c1,ours-tsx,bee-queue,bullmq,node-resque (all)
+                        ours: our worker from the compiled dist/ on bare Node, as the daemon runs it
+                        (dist/ is built first when src/ changed); ours-warn: ours at log level warn;
+                        ours-c1: ours at concurrency 1 (the config default, Resque semantics);
+                        ours-tsx: ours from src/ through tsx (the daemon's fallback without a build),
+                        to show what tsx costs in RSS and CPU
   --workloads a,b       throughput,latency,enqueue,scale,long (all)
   --jobs N              jobs pre-enqueued for throughput (20000)
   --concurrency N       our in-process concurrency (50, as the peers; ours-c1 always runs 1)
@@ -50,7 +52,7 @@ const USAGE = `usage: npm run bench -- [options]
 const { values: opt } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
-    systems: { type: 'string', default: 'ours,ours-warn,ours-c1,ours-js,bee-queue,bullmq,node-resque' },
+    systems: { type: 'string', default: 'ours,ours-warn,ours-c1,ours-tsx,bee-queue,bullmq,node-resque' },
     workloads: { type: 'string', default: 'throughput,latency,enqueue,scale,long' },
     jobs: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '50' },
@@ -125,6 +127,13 @@ if (opt.render) {
   process.exit(0);
 }
 
+// Our workers (but ours-tsx) run the compiled dist/, as the daemon does: bring it up to date first.
+if (SYSTEMS.some((s) => s.startsWith('ours') && s !== 'ours-tsx')) {
+  execFileSync(process.execPath, [new URL('./build.mjs', import.meta.url).pathname, '--if-stale'], {
+    stdio: 'inherit',
+  });
+}
+
 const redis = await TestRedis.start();
 const admin: Redis = redis.client();
 const tmp = join(tmpdir(), `rw-bench-${process.pid}`);
@@ -179,7 +188,6 @@ function workerSettings(system: SystemName, over: Partial<Parameters<typeof star
     latency: false,
     sampleMs: 0,
     concurrency: system === 'ours-c1' ? 1 : system.startsWith('ours') ? CONCURRENCY : null,
-    build: system === 'ours-js' ? buildDir() : '',
     logLevel: system === 'ours-warn' ? 'warn' : opt['log-level'],
     logFile: join(tmp, `${system}.log`),
     ...over,
@@ -190,38 +198,6 @@ function nodeArgsFor(system: SystemName): string[] {
   if (!system.startsWith('ours')) return [];
   const extra = opt['node-args'].split(' ').filter((a) => a !== '');
   return opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof'], ...extra] : extra;
-}
-
-/**
- * ours-js: src and the bench worker compiled by tsc into a temp dir (Lua files copied, node_modules
- * linked), so our worker can run on bare Node as the peers do.
- */
-let built = '';
-function buildDir(): string {
-  if (built) return built;
-  const dir = join(tmp, 'build');
-  const root = new URL('..', import.meta.url).pathname;
-  log('compiling src to JS for ours-js (tsc)');
-  execFileSync(
-    process.execPath,
-    [
-      join(root, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      join(root, 'tsconfig.json'),
-      '--noEmit',
-      'false',
-      '--outDir',
-      dir,
-      '--rewriteRelativeImportExtensions',
-    ],
-    { stdio: 'inherit' },
-  );
-  cpSync(join(root, 'src/redis/lua'), join(dir, 'src/redis/lua'), { recursive: true });
-  cpSync(join(root, 'scripts/bench/recorder.mjs'), join(dir, 'scripts/bench/recorder.mjs'));
-  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
-  built = dir;
-  return dir;
 }
 
 async function waitDone(procs: BenchProc[], n: number, timeoutMs: number): Promise<void> {
@@ -643,8 +619,8 @@ function label(s: string, machine: Meta['machine']): string {
   if (s === 'ours') return `**resque-worker** (concurrency ${c}, log ${opt['log-level']})`;
   if (s === 'ours-warn') return `**resque-worker** (concurrency ${c}, log warn)`;
   if (s === 'ours-c1') return `resque-worker (concurrency 1 = config default, log ${opt['log-level']})`;
-  if (s === 'ours-js')
-    return `resque-worker compiled to JS, no tsx (concurrency ${c}, log ${opt['log-level']})`;
+  if (s === 'ours-tsx')
+    return `resque-worker from src/ through tsx (concurrency ${c}, log ${opt['log-level']})`;
   if (s === 'node-resque') return `node-resque ${machine.packages['node-resque']} (default)`;
   if (s === 'bullmq') return `BullMQ ${machine.packages.bullmq} (concurrency 50)`;
   return `bee-queue ${machine.packages['bee-queue']} (concurrency 50)`;

@@ -14,7 +14,7 @@ export type SystemName =
   | 'ours'
   | 'ours-warn'
   | 'ours-c1'
-  | 'ours-js'
+  | 'ours-tsx'
   | 'node-resque'
   | 'bullmq'
   | 'bee-queue';
@@ -159,7 +159,7 @@ export function producerFor(system: SystemName, redisUrl: string): Promise<Produ
     case 'ours':
     case 'ours-warn':
     case 'ours-c1':
-    case 'ours-js':
+    case 'ours-tsx':
       return ours(redisUrl);
     case 'node-resque':
       return nodeResque(redisUrl);
