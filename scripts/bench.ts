@@ -14,7 +14,7 @@
  * Run `npm run bench -- --help` for the knobs.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,15 +27,17 @@ import { monoMs } from './bench/recorder.mjs';
 
 const USAGE = `usage: npm run bench -- [options]
   --rounds N            rounds of every workload, systems interleaved (3)
-  --systems a,b         ours,ours-warn,ours-p0,ours-c1,ours-js,bee-queue,bullmq,node-resque (all)
-                        ours-warn: ours at log level warn; ours-p0: ours without prefetch (the
-                        config default); ours-c1: ours at concurrency 1 and no prefetch (the config
-                        default, Resque semantics); ours-js: ours compiled to JS by tsc, on bare Node
-                        (no tsx), to show what tsx costs in RSS and idle CPU
+  --systems a,b         ours,ours-warn,ours-p0,ours-c1,ours-tsx,bee-queue,bullmq,node-resque (all)
+                        ours: our worker from the compiled dist/ on bare Node, as the daemon runs it
+                        (dist/ is built first when src/ changed); ours-warn: ours at log level warn;
+                        ours-p0: ours without prefetch (the config default); ours-c1: ours at
+                        concurrency 1 and no prefetch (the config defaults, Resque semantics);
+                        ours-tsx: ours from src/ through tsx (the daemon's fallback without a build),
+                        to show what tsx costs in RSS and CPU
   --workloads a,b       throughput,latency,enqueue,scale,long (all)
   --jobs N              jobs pre-enqueued for throughput (20000)
   --concurrency N       our in-process concurrency (50, as the peers; ours-c1 always runs 1)
-  --prefetch N          jobs our workers reserve beyond concurrency (50; ours-c1 and ours-p0 run 0)
+  --prefetch N          jobs our workers reserve beyond concurrency (150; ours-c1 and ours-p0 run 0)
   --log-level L         our log level for 'ours' (info; the daemon's default)
   --rate N              latency: jobs/s (500)   --latency-jobs N (2500)
   --idle-seconds S      idle Redis commands/s window (10)
@@ -43,7 +45,7 @@ const USAGE = `usage: npm run bench -- [options]
   --enqueue-one N       jobs enqueued one at a time, awaited (5000)
   --bulk N              jobs in the bulk enqueue (100000)
   --scale-jobs N        scale: jobs across --scale-queues queues (100000, 50); --failures N (10000)
-  --long-jobs N         our long run for RSS (200000; the issue's figure is 1000000)
+  --long-jobs N         our long run for RSS (1000000, the issue's figure)
   --cpu-prof DIR        run our workers with --cpu-prof into DIR
   --node-args 'A B'     extra node flags for our workers, e.g. '--max-semi-space-size=2'
   --out FILE            (bench/RESULTS.md)   --json FILE (bench/results.json)
@@ -54,12 +56,12 @@ const { values: opt } = parseArgs({
     rounds: { type: 'string', default: '3' },
     systems: {
       type: 'string',
-      default: 'ours,ours-warn,ours-p0,ours-c1,ours-js,bee-queue,bullmq,node-resque',
+      default: 'ours,ours-warn,ours-p0,ours-c1,ours-tsx,bee-queue,bullmq,node-resque',
     },
     workloads: { type: 'string', default: 'throughput,latency,enqueue,scale,long' },
     jobs: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '50' },
-    prefetch: { type: 'string', default: '50' },
+    prefetch: { type: 'string', default: '150' },
     'log-level': { type: 'string', default: 'info' },
     rate: { type: 'string', default: '500' },
     'latency-jobs': { type: 'string', default: '2500' },
@@ -132,6 +134,13 @@ if (opt.render) {
   process.exit(0);
 }
 
+// Our workers (but ours-tsx) run the compiled dist/, as the daemon does: bring it up to date first.
+if (SYSTEMS.some((s) => s.startsWith('ours') && s !== 'ours-tsx')) {
+  execFileSync(process.execPath, [new URL('./build.mjs', import.meta.url).pathname, '--if-stale'], {
+    stdio: 'inherit',
+  });
+}
+
 const redis = await TestRedis.start();
 const admin: Redis = redis.client();
 const tmp = join(tmpdir(), `rw-bench-${process.pid}`);
@@ -187,7 +196,6 @@ function workerSettings(system: SystemName, over: Partial<Parameters<typeof star
     sampleMs: 0,
     concurrency: system === 'ours-c1' ? 1 : system.startsWith('ours') ? CONCURRENCY : null,
     prefetch: system === 'ours-c1' || system === 'ours-p0' ? 0 : PREFETCH,
-    build: system === 'ours-js' ? buildDir() : '',
     logLevel: system === 'ours-warn' ? 'warn' : opt['log-level'],
     logFile: join(tmp, `${system}.log`),
     ...over,
@@ -198,38 +206,6 @@ function nodeArgsFor(system: SystemName): string[] {
   if (!system.startsWith('ours')) return [];
   const extra = opt['node-args'].split(' ').filter((a) => a !== '');
   return opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof'], ...extra] : extra;
-}
-
-/**
- * ours-js: src and the bench worker compiled by tsc into a temp dir (Lua files copied, node_modules
- * linked), so our worker can run on bare Node as the peers do.
- */
-let built = '';
-function buildDir(): string {
-  if (built) return built;
-  const dir = join(tmp, 'build');
-  const root = new URL('..', import.meta.url).pathname;
-  log('compiling src to JS for ours-js (tsc)');
-  execFileSync(
-    process.execPath,
-    [
-      join(root, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      join(root, 'tsconfig.json'),
-      '--noEmit',
-      'false',
-      '--outDir',
-      dir,
-      '--rewriteRelativeImportExtensions',
-    ],
-    { stdio: 'inherit' },
-  );
-  cpSync(join(root, 'src/redis/lua'), join(dir, 'src/redis/lua'), { recursive: true });
-  cpSync(join(root, 'scripts/bench/recorder.mjs'), join(dir, 'scripts/bench/recorder.mjs'));
-  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
-  built = dir;
-  return dir;
 }
 
 async function waitDone(procs: BenchProc[], n: number, timeoutMs: number): Promise<void> {
@@ -653,7 +629,7 @@ function label(s: string, machine: Meta['machine']): string {
   if (s === 'ours-p0')
     return `resque-worker (concurrency ${CONCURRENCY}, prefetch 0 = default, log ${opt['log-level']})`;
   if (s === 'ours-c1') return `resque-worker (concurrency 1 = config default, log ${opt['log-level']})`;
-  if (s === 'ours-js') return `resque-worker compiled to JS, no tsx (${c}, log ${opt['log-level']})`;
+  if (s === 'ours-tsx') return `resque-worker from src/ through tsx (${c}, log ${opt['log-level']})`;
   if (s === 'node-resque') return `node-resque ${machine.packages['node-resque']} (default)`;
   if (s === 'bullmq') return `BullMQ ${machine.packages.bullmq} (concurrency 50)`;
   return `bee-queue ${machine.packages['bee-queue']} (concurrency 50)`;

@@ -16,9 +16,11 @@
 #
 # Steps: system packages (redis-server, libsystemd-dev, g++, make, python3 when missing; Node 20
 # must be there already) -> a `resque` system user -> the code + `npm ci --omit=dev` when
-# node_modules is missing or older than package-lock.json -> the unit files in /etc/systemd/system
-# (ExecStart pointed at the code) -> /etc/resque-worker/<config> if absent -> daemon-reload ->
-# optional enable/start. Needs root.
+# node_modules is missing or older than package-lock.json -> the compiled daemon (dist/): copied
+# from this checkout when it is up to date there, else built in place when missing or older than
+# src/ (`npm ci` with the dev dependencies, `npm run build`, `npm prune --omit=dev`) -> the unit
+# files in /etc/systemd/system (ExecStart pointed at the code) -> /etc/resque-worker/<config> if
+# absent -> daemon-reload -> optional enable/start. Needs root.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,6 +32,7 @@ ENABLE=
 START=
 APT=1
 SYSTEMCTL=1
+FORCE_BUILD=
 USER_NAME=resque
 ETC=/etc/resque-worker
 UNIT_DIR=/etc/systemd/system
@@ -97,17 +100,24 @@ else
   APP_DIR=$PREFIX
   if [ "$SRC" != "$APP_DIR" ]; then
     mkdir -p "$APP_DIR"
-    # only what runs: no tests, no git history, no node_modules (npm ci builds those for this host);
-    # what is already identical is left alone
+    # only what runs (and builds dist/): no tests, no git history, no node_modules (npm ci builds
+    # those for this host); what is already identical is left alone. dist/ comes along when it is up
+    # to date with src/ here (npm run build, npm test); cp -a keeps the times it is compared by.
+    src_dist=
+    if "$NODE" "$SRC/bin/dist-state.mjs" "$SRC" >/dev/null 2>&1; then src_dist=dist; fi
     copied=
-    for d in bin src config docs examples; do
+    for d in bin src config docs examples $src_dist; do
       if [ -d "$SRC/$d" ] && ! diff -rq "$SRC/$d" "$APP_DIR/$d" >/dev/null 2>&1; then
         rm -rf "${APP_DIR:?}/$d"; cp -a "$SRC/$d" "$APP_DIR/$d"; copied+=" $d"
       fi
     done
-    for f in package.json package-lock.json README.md LICENSE; do
-      if [ -e "$SRC/$f" ] && ! cmp -s "$SRC/$f" "$APP_DIR/$f"; then cp -a "$SRC/$f" "$APP_DIR/$f"; copied+=" $f"; fi
+    for f in package.json package-lock.json README.md LICENSE tsconfig.json tsconfig.build.json scripts/build.mjs; do
+      if [ -e "$SRC/$f" ] && ! cmp -s "$SRC/$f" "$APP_DIR/$f"; then
+        mkdir -p "$(dirname "$APP_DIR/$f")"; cp -a "$SRC/$f" "$APP_DIR/$f"; copied+=" $f"
+      fi
     done
+    # new src/ without its dist/: build, whatever the file times say
+    if [[ " $copied " == *" src "* ]] && [ -z "$src_dist" ]; then FORCE_BUILD=1; fi
     if [ -n "$copied" ]; then
       say "installing the code in $APP_DIR:$copied"
       chown -R root:root "$APP_DIR"; chmod -R u=rwX,go=rX "$APP_DIR"
@@ -129,17 +139,38 @@ if [ ! -d "$APP_DIR/node_modules" ]; then stale="node_modules is missing"
 elif [ -e "$stamp" ]; then [ "$(cat "$stamp")" = "$lock_sum" ] || stale="package-lock.json changed"
 elif [ "$lock" -nt "$APP_DIR/node_modules/.package-lock.json" ]; then stale="package-lock.json is newer than node_modules"
 fi
-if [ -n "$stale" ]; then
-  if [ ! -w "$APP_DIR" ] || ! command -v npm >/dev/null; then
-    [ -d "$APP_DIR/node_modules" ] || die "$stale and npm ci cannot run ($APP_DIR read-only or no npm): run npm ci --omit=dev there"
-    say "warning: $stale, but npm ci cannot run here ($APP_DIR read-only or no npm); using it as it is"
+# dist/ (the daemon compiled by `npm run build`) needs a build when bin/dist-state.mjs says it is
+# missing or older than src/; without one the service runs src/ through tsx (~20 MB more per worker)
+unbuilt=$("$NODE" "$APP_DIR/bin/dist-state.mjs" "$APP_DIR") && unbuilt=
+[ -z "$FORCE_BUILD" ] || unbuilt="src/ was updated"
+can_npm=
+if [ -w "$APP_DIR" ] && command -v npm >/dev/null; then can_npm=1; fi
+# node-gyp (the sd-notify addon) uses the installed headers instead of downloading them
+if [ -e /usr/include/node/node.h ]; then export npm_config_nodedir=${npm_config_nodedir:-/usr}; fi
+if [ -n "$unbuilt" ] && [ -n "$can_npm" ]; then
+  if [ -z "$stale" ] && [ -e "$APP_DIR/node_modules/typescript/bin/tsc" ]; then
+    say "npm run build in $APP_DIR ($unbuilt)"
+    (cd "$APP_DIR" && "$NODE" scripts/build.mjs)
   else
-    # node-gyp (the sd-notify addon) uses the installed headers instead of downloading them
-    if [ -e /usr/include/node/node.h ]; then export npm_config_nodedir=${npm_config_nodedir:-/usr}; fi
-    say "npm ci --omit=dev in $APP_DIR ($stale)"
-    (cd "$APP_DIR" && npm ci --omit=dev --no-audit --no-fund)
+    # typescript is a dev dependency: in for the build, out again after it
+    say "npm ci, npm run build, npm prune --omit=dev in $APP_DIR ($unbuilt${stale:+; $stale})"
+    (cd "$APP_DIR" && npm ci --no-audit --no-fund && "$NODE" scripts/build.mjs && npm prune --omit=dev --no-audit --no-fund)
     echo "$lock_sum" >"$stamp"
   fi
+  # readable by the service user; and a checkout given with --app-dir stays its owner's to rebuild
+  chown -R --reference="$APP_DIR" "$APP_DIR/dist"; chmod -R u=rwX,go=rX "$APP_DIR/dist"
+  unbuilt=
+elif [ -n "$stale" ] && [ -n "$can_npm" ]; then
+  say "npm ci --omit=dev in $APP_DIR ($stale)"
+  (cd "$APP_DIR" && npm ci --omit=dev --no-audit --no-fund)
+  echo "$lock_sum" >"$stamp"
+elif [ -n "$stale" ]; then
+  [ -d "$APP_DIR/node_modules" ] || die "$stale and npm ci cannot run ($APP_DIR read-only or no npm): run npm ci --omit=dev there"
+  say "warning: $stale, but npm ci cannot run here ($APP_DIR read-only or no npm); using it as it is"
+fi
+if [ -n "$unbuilt" ]; then
+  say "warning: $unbuilt, and it cannot be built here ($APP_DIR read-only or no npm): the service runs"
+  say "         src/ through tsx; run npm ci && npm run build in $APP_DIR for the compiled daemon"
 fi
 if ! (cd "$APP_DIR" && "$NODE" -e 'require("sd-notify")' >/dev/null 2>&1); then
   say "warning: the sd-notify addon does not load (libsystemd-dev/compiler missing at npm ci?);"

@@ -3,9 +3,14 @@
 // real systemd booted in a throw-away container: needs root and systemd-nspawn; SKIP_SYSTEMD_TESTS=1
 // leaves it out), on Node's test runner with tsx. Extra args are passed through, e.g.
 // `npm test -- --test-name-pattern=reserve`, or a list of files.
+// It builds dist/ first when src/ changed since the last build: the tests that start the real
+// command run the compiled daemon, as production does.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+
+const build = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
 
 const args = process.argv.slice(2);
 const files = args.filter((a) => !a.startsWith('-'));

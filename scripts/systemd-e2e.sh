@@ -9,7 +9,7 @@
 # Prints PASS/FAIL per check and `N passed, N failed`; exit code 0 only when all pass. The container
 # is powered off and its cgroups and rootfs removed at the end, also on failure or SIGINT/SIGTERM.
 #
-#   sudo scripts/systemd-e2e.sh            (root; node_modules built: npm ci)
+#   sudo scripts/systemd-e2e.sh            (root; node_modules built: npm ci; dist/ is built if stale)
 #
 # Needs: systemd, systemd-container (systemd-nspawn), util-linux (nsenter), redis-server (+ redis-cli),
 # Node 20, node_modules with the sd-notify addon built (libsystemd-dev, g++, make, python3).
@@ -189,6 +189,11 @@ preflight() {
   done
   [ -e "$ROOT/node_modules/sd-notify/build/Release/notify.node" ] ||
     die "the sd-notify addon is not built: run npm ci with libsystemd-dev, g++, make, python3 installed"
+  # the checkout is mounted read-only: the service runs its dist/ only if that is up to date now
+  if ! node "$ROOT/bin/dist-state.mjs" "$ROOT" >/dev/null; then
+    (cd "$ROOT" && node scripts/build.mjs >/dev/null) || die "npm run build failed"
+    chown -R --reference="$ROOT" "$ROOT/dist"
+  fi
 }
 
 # ---------------------------------------------------------------- the checks
@@ -258,6 +263,23 @@ check_start() {
   check "jobs enqueued inside are processed" "e2e:done: $(rcli lrange e2e:done 0 -1 | tr '\n' ' ')" all_done start-1 start-2
   status=$(sc status --no-pager "$UNIT" | grep -m1 'Status:' | sed 's/^ *//')
   check "systemctl status shows our STATUS=" "$status" grep -qE '^Status: ".*[0-9]+/[0-9]+.*"' <<<"$status"
+}
+
+# The workers run the compiled dist/, not src/ through tsx (bin/resque-worker.mjs falls back to that
+# when dist/ is missing or older than src/): every live worker's worker.jobs line says from=dist,
+# and tsx=true, as the job module is TypeScript.
+check_dist() {
+  local lines pid line n=0 dist=0 tsx=0 version
+  lines=$(ct journalctl -q --no-pager -o cat -u "$UNIT" | grep '"event":"worker.jobs"')
+  for pid in $(live_ids | cut -d: -f2); do
+    n=$((n + 1)); line=$(grep -m1 "\"pid\":$pid," <<<"$lines")
+    grep -q '"from":"dist"' <<<"$line" && dist=$((dist + 1))
+    grep -q '"tsx":true' <<<"$line" && tsx=$((tsx + 1))
+  done
+  version=$(ct node "$APP/bin/resque-worker.mjs" --version 2>&1)
+  check "workers run the compiled dist/" "$dist of $n live workers from dist/, $tsx with tsx for the .ts jobs; --version: $version" \
+    sh -c '[ "$1" -gt 0 ] && [ "$1" = "$2" ] && [ "$1" = "$3" ] &&
+           case "$4" in "resque-worker "*" (compiled dist/)") ;; *) exit 1;; esac' sh "$dist" "$n" "$tsx" "$version"
 }
 
 check_reload() {
@@ -474,6 +496,7 @@ main() {
   check_security
   run check_start
   if is_state active; then
+    run check_dist
     run check_reload
     run check_bad_reload
     run check_pause main

@@ -1,11 +1,11 @@
 /**
- * Bench worker processes: spawn two per run (ours through bin/tsx.mjs, as the daemon runs; peers on
- * bare Node), wait for their IPC messages, and stop them. A process that dies fails the run loudly
+ * Bench worker processes: spawn two per run (ours from the compiled dist/ on bare Node, as the daemon
+ * runs, or through bin/tsx.mjs for 'ours-tsx'; peers on bare Node), wait for their IPC messages, and
+ * stop them. A process that dies fails the run loudly
  * with its stderr.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
-import { join } from 'node:path';
 import type { BenchWorkerSettings } from './recorder.mjs';
 
 export interface Report {
@@ -34,12 +34,12 @@ export class BenchProc {
   #exit: Error | null = null;
 
   constructor(settings: BenchWorkerSettings, opts: { nodeArgs?: string[]; index: number }) {
-    const ours = settings.system.startsWith('ours');
-    const entry = settings.build
-      ? [join(settings.build, 'scripts/bench/ours-worker.js')]
-      : ours
-        ? ['bin/tsx.mjs', 'scripts/bench/ours-worker.ts']
-        : ['scripts/bench/peer-worker.mjs'];
+    const entry =
+      settings.system === 'ours-tsx'
+        ? ['bin/tsx.mjs', 'scripts/bench/ours-worker.mjs']
+        : settings.system.startsWith('ours')
+          ? ['scripts/bench/ours-worker.mjs']
+          : ['scripts/bench/peer-worker.mjs'];
     const out = openSync(settings.logFile, 'a');
     this.name = `${settings.system}#${opts.index}`;
     this.child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...entry], {

@@ -15,7 +15,7 @@ export type SystemName =
   | 'ours-warn'
   | 'ours-c1'
   | 'ours-p0'
-  | 'ours-js'
+  | 'ours-tsx'
   | 'node-resque'
   | 'bullmq'
   | 'bee-queue';
@@ -161,7 +161,7 @@ export function producerFor(system: SystemName, redisUrl: string): Promise<Produ
     case 'ours-warn':
     case 'ours-c1':
     case 'ours-p0':
-    case 'ours-js':
+    case 'ours-tsx':
       return ours(redisUrl);
     case 'node-resque':
       return nodeResque(redisUrl);

@@ -10,8 +10,6 @@ export interface BenchWorkerSettings {
   prefetch: number;
   logLevel: string;
   logFile: string;
-  /** ours-js: directory of the tsc-compiled tree to run from. */
-  build: string;
 }
 export interface BenchSystem {
   init(record: (seq: number, t0: number) => void, cfg: BenchWorkerSettings): Promise<void>;

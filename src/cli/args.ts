@@ -30,9 +30,18 @@ export type CommonValues = {
   'log-level'?: string;
 };
 
-export function parseCommon<
-  T extends Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>,
->(argv: string[], extra: T = {} as T) {
+type ExtraFlags = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
+type CommonParseConfig<T extends ExtraFlags> = {
+  args: string[];
+  options: typeof COMMON_FLAGS & T;
+  allowPositionals: true;
+  strict: true;
+};
+// Spelled out because the inferred type names a type @types/node does not export, which the
+// declaration emit of `npm run build` cannot write.
+export type ParsedCommon<T extends ExtraFlags> = ReturnType<typeof parseArgs<CommonParseConfig<T>>>;
+
+export function parseCommon<T extends ExtraFlags>(argv: string[], extra: T = {} as T): ParsedCommon<T> {
   return parseArgs({
     args: argv,
     options: { ...COMMON_FLAGS, ...extra },

@@ -6,6 +6,8 @@ import { ConfigError } from '../config/load-config.ts';
 import { JobLoadError } from '../jobs/job-registry.ts';
 import { UnsupportedRedisError } from '../redis/connection.ts';
 import { PidfileError } from '../util/pidfile.ts';
+import { RUNNING_FROM } from '../util/runtime.ts';
+import { VERSION } from '../worker/worker.ts';
 import { enqueueCommand } from './client-commands.ts';
 import { configCheck } from './config-check.ts';
 import { controlCommand, statusOrPool } from './control.ts';
@@ -21,6 +23,7 @@ const USAGE = `resque-worker: Resque-compatible job workers
   resque-worker status    [--pidfile F | --config F] [--json]   the running pool
   resque-worker pause|resume|reload|stop|kill-jobs [--pidfile F | --config F]
   resque-worker config check [--config FILE]
+  resque-worker --version     the version, and whether it runs the compiled dist/ or src/ through tsx
 
 ${START_USAGE}
 
@@ -62,6 +65,12 @@ async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    console.log(
+      `resque-worker ${VERSION} (${RUNNING_FROM === 'dist' ? 'compiled dist/' : 'src/ through tsx'})`,
+    );
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {

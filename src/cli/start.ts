@@ -23,6 +23,7 @@ import { Supervisor } from '../supervisor/supervisor.ts';
 import { CONT_GRACE_MS } from '../supervisor/worker-child.ts';
 import { createNotifier, monotonicUsec } from '../systemd/notify.ts';
 import { removePidfile, writePidfile } from '../util/pidfile.ts';
+import { RUNNING_FROM } from '../util/runtime.ts';
 import { configFile, overridesFrom, parseCommon } from './args.ts';
 import { onSignals } from './signals.ts';
 
@@ -54,6 +55,9 @@ export async function start(argv: string[]): Promise<number> {
     process.on('exit', () => removePidfile(pidfile));
   }
 
+  // The children run the code this process runs (dist/ or src/), even if src/ changes meanwhile:
+  // bin/resque-worker.mjs obeys RESQUE_WORKER_FROM instead of looking again.
+  process.env.RESQUE_WORKER_FROM = RUNNING_FROM;
   cluster.setupPrimary({ exec: BIN, args: ['__child'], silent: false });
   const supervisor = new Supervisor({ config, log, launcher: clusterLauncher, loadConfig: load });
   const notifier = createNotifier(log);

@@ -8,6 +8,7 @@ import { loadConfig } from '../config/load-config.ts';
 import { JobRegistry } from '../jobs/job-registry.ts';
 import { createLogger } from '../log.ts';
 import { pruneDeadWorkers, pruneOptionsFrom } from '../recovery/prune-dead-workers.ts';
+import { RUNNING_FROM, tsxRegistered } from '../util/runtime.ts';
 import { Worker } from '../worker/worker.ts';
 import { workerOptionsFrom } from '../worker/worker-options.ts';
 import { configFile, overridesFrom, parseCommon } from './args.ts';
@@ -32,7 +33,10 @@ export async function work(argv: string[]): Promise<number> {
       'no job modules configured (--jobs): every job will fail as unknown',
     );
   const worker = new Worker(workerOptionsFrom(config, { queues: config.queues, registry, logger: log }));
-  log.info({ event: 'worker.jobs', jobs: registry.names }, `${registry.names.length} job classes loaded`);
+  log.info(
+    { event: 'worker.jobs', jobs: registry.names, from: RUNNING_FROM, tsx: tsxRegistered() },
+    `${registry.names.length} job classes loaded`,
+  );
   const shutdownMs = config.supervisor.shutdownTimeout * 1000;
   let stopping: Promise<void> | null = null;
   const stop = (deadline?: number) => {

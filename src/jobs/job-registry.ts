@@ -2,11 +2,13 @@
  * Maps a payload's `class` to a job definition exported by the user's job modules. A path is a
  * module file or a directory whose .ts/.js/.mjs/.cjs files (not .d.ts, not tests) are loaded.
  * Every export that is a class, function or object with `perform` becomes a job of that name;
- * a default export object is read as a map of names to jobs.
+ * a default export object is read as a map of names to jobs. A TypeScript module gets tsx
+ * registered first (once per process; already there when the daemon runs from src/).
  */
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { registerTsx, TYPESCRIPT_MODULE } from '../util/runtime.ts';
 import type { JobDefinition } from './job.ts';
 
 export class UnknownJobClassError extends Error {
@@ -43,6 +45,7 @@ export class JobRegistry {
       for (const file of files) {
         let mod: Record<string, unknown>;
         try {
+          if (TYPESCRIPT_MODULE.test(file)) await registerTsx();
           mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
         } catch (e) {
           throw new JobLoadError(`cannot load job module ${file}: ${(e as Error).message}`);

@@ -176,7 +176,10 @@ export async function performJob(
     }
     return await Promise.race([attempt, stop]);
   } catch (error) {
-    if (error instanceof DontPerform) return { kind: 'skipped' };
+    // By name too: a job module may import DontPerform from another copy of this library (its own
+    // node_modules, or src/ while the daemon runs from dist/), whose class is not ours.
+    if (error instanceof DontPerform || (error as Error | undefined)?.name === 'DontPerform')
+      return { kind: 'skipped' };
     const onFailure = hook(instance, holder, 'onFailure');
     // A job put back in its queue at a stop deadline has not failed: it will run again.
     if (onFailure && (error as Error | undefined)?.name !== REQUEUED) {

@@ -18,6 +18,7 @@ import cluster from 'node:cluster';
 import { onSignals } from '../cli/signals.ts';
 import { JobRegistry } from '../jobs/job-registry.ts';
 import { createLogger } from '../log.ts';
+import { RUNNING_FROM, tsxRegistered } from '../util/runtime.ts';
 import { Worker } from '../worker/worker.ts';
 import { workerOptionsFrom } from '../worker/worker-options.ts';
 import {
@@ -138,6 +139,11 @@ export async function runWorkerChild(): Promise<never> {
     log.error({ event: 'worker.jobs-error', err: (err as Error).message }, 'could not load job modules');
     return exit(78);
   }
+  // Which code runs (dist/ or src/) and whether tsx had to be loaded: a worker says it once.
+  log.info(
+    { event: 'worker.jobs', jobs: registry.names, from: RUNNING_FROM, tsx: tsxRegistered() },
+    `${registry.names.length} job classes loaded`,
+  );
   if (stopAt !== undefined) return exit(0);
 
   const w = new Worker(

@@ -12,9 +12,9 @@ export interface CliResult {
 }
 
 /** Runs a command to completion. */
-export async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export async function cli(args: string[], env: NodeJS.ProcessEnv = {}, bin = BIN): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
       env: { ...process.env, ...env },
       timeout: 30_000,
     });
@@ -32,8 +32,8 @@ export class Daemon {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.proc = spawn(process.execPath, [BIN, ...args], {
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, bin = BIN) {
+    this.proc = spawn(process.execPath, [bin, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -35,6 +35,8 @@ export interface SupervisorProcessOptions {
   args?: string[];
   /** Own process group, so a test can signal every process at once as systemd does. */
   detached?: boolean;
+  /** Another copy of bin/resque-worker.mjs (a test's copy of the package). */
+  bin?: string;
 }
 
 export class SupervisorProcess {
@@ -52,11 +54,15 @@ export class SupervisorProcess {
   static start(opts: SupervisorProcessOptions = {}): SupervisorProcess {
     const s = new SupervisorProcess();
     s.writeConfig(opts.config ?? {});
-    s.proc = spawn(process.execPath, [BIN, 'start', '--config', s.configPath, ...(opts.args ?? [])], {
-      env: { ...process.env, NOTIFY_SOCKET: '', PIDFILE: s.pidfile, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: opts.detached ?? false,
-    });
+    s.proc = spawn(
+      process.execPath,
+      [opts.bin ?? BIN, 'start', '--config', s.configPath, ...(opts.args ?? [])],
+      {
+        env: { ...process.env, NOTIFY_SOCKET: '', PIDFILE: s.pidfile, ...opts.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: opts.detached ?? false,
+      },
+    );
     s.exit = new Promise((resolve) => s.proc.once('exit', (code, signal) => resolve({ code, signal })));
     createInterface({ input: s.proc.stdout! }).on('line', (line) => {
       try {

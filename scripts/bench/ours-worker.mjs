@@ -1,19 +1,27 @@
 /**
  * Bench worker for resque-worker: one Worker per process, set up as `resque-worker work` sets it
  * up (pino logger on stdout, every guarantee on: reserve into the in-flight list, Resque
- * bookkeeping, stats), run through bin/tsx.mjs as the daemon runs through bin/resque-worker.mjs.
+ * bookkeeping, stats), and run as the daemon runs: the compiled dist/ on bare Node, or for
+ * 'ours-tsx' src/ through bin/tsx.mjs (the daemon's fallback when dist/ is not built).
+ * Plain JS, so the same file serves both.
  */
-import { JobRegistry } from '../../src/jobs/job-registry.ts';
-import { createLogger } from '../../src/log.ts';
-import { Worker } from '../../src/worker/worker.ts';
-import { runBenchWorker } from './recorder.mjs';
+import { runBenchWorker, settings } from './recorder.mjs';
 
-let worker: Worker;
+const fromSource = settings().system === 'ours-tsx';
+const lib = (path) =>
+  import(new URL(fromSource ? `../../src/${path}.ts` : `../../dist/${path}.js`, import.meta.url).href);
+const [{ JobRegistry }, { createLogger }, { Worker }] = await Promise.all([
+  lib('jobs/job-registry'),
+  lib('log'),
+  lib('worker/worker'),
+]);
+
+let worker;
 
 await runBenchWorker({
   async init(record, cfg) {
     const registry = new JobRegistry().register({
-      Noop(seq: number, t0: number) {
+      Noop(seq, t0) {
         record(seq, t0);
       },
     });
