@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
+import { workerNodeFlags } from '../src/worker/worker-process.ts';
 import { TestRedis } from '../test/helpers/redis-server.ts';
 import { type BenchProc, type Report, startWorkers } from './bench/procs.ts';
 import { type Producer, producerFor, type SystemName } from './bench/producers.ts';
@@ -204,7 +205,9 @@ function workerSettings(system: SystemName, over: Partial<Parameters<typeof star
 
 function nodeArgsFor(system: SystemName): string[] {
   if (!system.startsWith('ours')) return [];
+  // Our workers get the flags the supervisor gives its children.
   const extra = opt['node-args'].split(' ').filter((a) => a !== '');
+  extra.push(...workerNodeFlags(extra));
   return opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof'], ...extra] : extra;
 }
 

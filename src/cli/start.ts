@@ -24,6 +24,7 @@ import { CONT_GRACE_MS } from '../supervisor/worker-child.ts';
 import { createNotifier, monotonicUsec } from '../systemd/notify.ts';
 import { removePidfile, writePidfile } from '../util/pidfile.ts';
 import { RUNNING_FROM } from '../util/runtime.ts';
+import { workerNodeFlags } from '../worker/worker-process.ts';
 import { configFile, overridesFrom, parseCommon } from './args.ts';
 import { onSignals } from './signals.ts';
 
@@ -58,7 +59,12 @@ export async function start(argv: string[]): Promise<number> {
   // The children run the code this process runs (dist/ or src/), even if src/ changes meanwhile:
   // bin/resque-worker.mjs obeys RESQUE_WORKER_FROM instead of looking again.
   process.env.RESQUE_WORKER_FROM = RUNNING_FROM;
-  cluster.setupPrimary({ exec: BIN, args: ['__child'], silent: false });
+  cluster.setupPrimary({
+    exec: BIN,
+    args: ['__child'],
+    execArgv: [...process.execArgv, ...workerNodeFlags(process.execArgv, process.env.NODE_OPTIONS)],
+    silent: false,
+  });
   const supervisor = new Supervisor({ config, log, launcher: clusterLauncher, loadConfig: load });
   const notifier = createNotifier(log);
 

@@ -139,9 +139,15 @@ export async function runWorkerChild(): Promise<never> {
     log.error({ event: 'worker.jobs-error', err: (err as Error).message }, 'could not load job modules');
     return exit(78);
   }
-  // Which code runs (dist/ or src/) and whether tsx had to be loaded: a worker says it once.
+  // Which code runs (dist/ or src/), with which node flags, and whether tsx had to be loaded.
   log.info(
-    { event: 'worker.jobs', jobs: registry.names, from: RUNNING_FROM, tsx: tsxRegistered() },
+    {
+      event: 'worker.jobs',
+      jobs: registry.names,
+      from: RUNNING_FROM,
+      tsx: tsxRegistered(),
+      nodeFlags: process.execArgv,
+    },
     `${registry.names.length} job classes loaded`,
   );
   if (stopAt !== undefined) return exit(0);

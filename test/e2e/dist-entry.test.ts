@@ -121,6 +121,11 @@ describe('bin/resque-worker.mjs: compiled dist/ or src/ through tsx', () => {
     });
     sups.push(s);
     const first = await childLines(s, 2);
+    for (const l of first)
+      assert.ok(
+        (l.nodeFlags as string[]).includes('--max-semi-space-size=4'),
+        'children get the worker node flags',
+      );
     assert.deepEqual(
       first.map((l) => [l.from, l.tsx]),
       [
