@@ -31,7 +31,11 @@
 local token = ARGV[1]
 local sep = '\0'
 
-if redis.call('GET', KEYS[2]) == token then
+-- One read for both checks, so an idle worker's poll costs four commands. Any string value of the
+-- pause flag pauses (Ruby writes "true").
+local last_token, paused = unpack(redis.call('MGET', KEYS[2], KEYS[5]))
+
+if last_token == token then
   local again = {}
   local prefix = token .. '#'
   for _, entry in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
@@ -40,7 +44,7 @@ if redis.call('GET', KEYS[2]) == token then
   return again
 end
 
-if redis.call('EXISTS', KEYS[5]) == 1 then return {} end
+if paused then return {} end
 
 local wanted = tonumber(ARGV[2])
 local queues = {}
