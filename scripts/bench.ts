@@ -41,7 +41,7 @@ const USAGE = `usage: npm run bench -- [options]
   --prefetch N          jobs our workers reserve beyond concurrency (150; ours-c1 and ours-p0 run 0)
   --log-level L         our log level for 'ours' (info; the daemon's default)
   --rate N              latency: jobs/s (500)   --latency-jobs N (2500)
-  --idle-seconds S      idle Redis commands/s window (10)
+  --idle-seconds S      idle Redis commands/s window (20; ours polls every 5 s: 4 or 5 polls per worker)
   --idle-settle S       seconds between the workers' start and the idle window (15)
   --enqueue-one N       jobs enqueued one at a time, awaited (5000)
   --bulk N              jobs in the bulk enqueue (100000)
@@ -66,7 +66,7 @@ const { values: opt } = parseArgs({
     'log-level': { type: 'string', default: 'info' },
     rate: { type: 'string', default: '500' },
     'latency-jobs': { type: 'string', default: '2500' },
-    'idle-seconds': { type: 'string', default: '10' },
+    'idle-seconds': { type: 'string', default: '20' },
     'idle-settle': { type: 'string', default: '15' },
     'enqueue-one': { type: 'string', default: '5000' },
     bulk: { type: 'string', default: '100000' },
