@@ -13,6 +13,7 @@ import {
   type Payload,
 } from '../jobs/payload.ts';
 import { type JobAbort, type JobInfo, jobTimeoutOf, performJob } from '../jobs/perform-job.ts';
+import type { Logger } from '../log.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { InFlightEntry } from './in-flight-entry.ts';
 
@@ -138,4 +139,24 @@ function statusKeyOf(payload: Payload | string, keys: ResqueKeys): string {
   if (!p || p.id === undefined) return '';
   const id = typeof p.id === 'string' ? p.id : String(p.id);
   return id ? keys.jobStatus(id, typeof p.prefix === 'string' ? p.prefix : '') : '';
+}
+
+const EVENT = { done: 'job.done', skipped: 'job.skipped', failed: 'job.failed' } as const;
+
+/** One line per job: info for done or skipped, warn for a failure with its exception. */
+export function logJobReport(log: Logger, report: JobReport): void {
+  // At log level warn and above a successful job costs no log object at all.
+  if (!report.failure && !log.isLevelEnabled('info')) return;
+  const fields = {
+    event: EVENT[report.outcome],
+    jobId: report.jobId,
+    queue: report.queue,
+    class: report.className,
+    ms: report.ms,
+  };
+  if (report.failure) {
+    log.warn({ ...fields, exception: report.failure.exception, error: report.failure.error }, 'job failed');
+  } else {
+    log.info(fields, `job ${report.outcome}`);
+  }
 }

@@ -11,8 +11,9 @@ import type { ScriptedRedis } from '../redis/scripts.ts';
 import { Wakeup } from '../util/wakeup.ts';
 import { type InFlightEntry, parseInFlightEntry } from './in-flight-entry.ts';
 import { OutcomeBatch } from './outcome-batch.ts';
+import { PutBack } from './put-back.ts';
 import { ReserveRoundTrip } from './reserve-round-trip.ts';
-import { type JobReport, runEntry } from './run-entry.ts';
+import { type JobReport, logJobReport, runEntry } from './run-entry.ts';
 import { processTitle, recycleReason } from './worker-process.ts';
 import { WorkerRegistration } from './worker-registration.ts';
 
@@ -90,6 +91,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #stopping: Promise<void> | null = null;
   #deadline = Number.POSITIVE_INFINITY;
   readonly #registration: WorkerRegistration;
+  readonly #putBack: PutBack;
 
   constructor(options: WorkerOptions) {
     super();
@@ -128,6 +130,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#outcomes = new OutcomeBatch(this.keys, this.id, this.#opts.statusTtl);
     const idleFlagMs = Math.ceil(this.#opts.interval * 2000);
     this.#reserve = new ReserveRoundTrip(this.redis, this.keys, this.id, this.#opts.queues, idleFlagMs);
+    this.#putBack = new PutBack(this.redis, this.keys, this.id, this.#log);
     this.#registration = new WorkerRegistration(this.redis, this.keys, this.id, this.#log, this.#opts);
   }
 
@@ -225,10 +228,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
         job.abort.abort(
           Object.assign(new Error('worker stopped at its deadline: job put back'), { name: REQUEUED }),
         );
-      await this.#retrying('requeue', () => this.#requeueRunning(left));
+      await this.#retrying('requeue', () => this.#putBack.running(left.map((j) => j.entry)));
     }
     await this.#retrying('finish', () => this.#outcomes.flush(this.redis));
-    await this.#retrying('requeue', () => this.#requeueUnclaimed());
+    await this.#retrying('requeue', () => this.#putBack.unclaimed());
     await this.#retrying('unregister', () => this.#registration.unregister());
     await this.#close();
     this.#state = 'stopped';
@@ -252,27 +255,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#wakeup.notify();
   }
 
-  async #requeueRunning(left: Running[]): Promise<void> {
-    const moved = await this.#requeue(left.map((j) => j.entry.raw));
-    this.#log.warn(
-      { event: 'worker.requeued', queues: left.map((j) => j.entry.queue), count: moved.length },
-      'stop deadline reached: running jobs put back at the head of their queues',
-    );
-  }
-
-  /**
-   * Whatever is still in the in-flight list now belongs to no running job (a reserve whose reply
-   * never came before the stop): put it back rather than leave it for the pruner.
-   */
-  async #requeueUnclaimed(): Promise<void> {
-    const moved = await this.#requeue([]);
-    if (moved.length > 0)
-      this.#log.warn(
-        { event: 'worker.requeued-unclaimed', count: moved.length },
-        'jobs reserved without a reply (Redis outage) put back at the head of their queues',
-      );
-  }
-
   /**
    * Redis can answer with an error for a while (MISCONF on a full disk, READONLY after a
    * failover): what must be recorded is tried again every second until it is, never given up.
@@ -290,20 +272,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }
-  }
-
-  /** Puts in-flight entries (none given: all of them) back at the head of their queues. */
-  #requeue(entries: Buffer[]): Promise<Buffer[]> {
-    const k = this.keys;
-    return this.redis.requeueBuffer(
-      k.workerInflight(this.id),
-      k.worker(this.id),
-      this.id,
-      k.queuePrefix,
-      k.jobStatusPrefix,
-      Math.floor(Date.now() / 1000),
-      ...entries,
-    );
   }
 
   async #close(): Promise<void> {
@@ -407,13 +375,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Prefetched jobs go back to the head of their queues when this worker pauses or stops. */
   async #putBackPrefetched(why: 'paused' | 'stopping'): Promise<void> {
-    if (this.#prefetched.length === 0) return;
-    const moved = await this.#requeue(this.#prefetched);
+    await this.#putBack.prefetched(this.#prefetched, why);
     this.#prefetched = [];
-    this.#log.info(
-      { event: 'worker.prefetch-returned', count: moved.length, reason: why },
-      'prefetched jobs put back at the head of their queues',
-    );
   }
 
   async #perform(job: Running, payload: Payload | InvalidPayloadError): Promise<void> {
@@ -431,30 +394,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (!this.#running.delete(job)) return; // put back at a stop deadline: its outcome is not recorded
     this.#outcomes.add(ack);
     this.#jobsDone++;
-    this.#report(report);
+    if (this.listenerCount('job') > 0) this.emit('job', report);
+    logJobReport(this.#log, report);
     this.#checkRecycle();
     this.#wake();
-  }
-
-  #report(report: JobReport): void {
-    if (this.listenerCount('job') > 0) this.emit('job', report);
-    // At log level warn and above a successful job costs no log object at all.
-    if (!report.failure && !this.#log.isLevelEnabled('info')) return;
-    const fields = {
-      event: `job.${report.outcome}`,
-      jobId: report.jobId,
-      queue: report.queue,
-      class: report.className,
-      ms: report.ms,
-    };
-    if (report.failure) {
-      this.#log.warn(
-        { ...fields, exception: report.failure.exception, error: report.failure.error },
-        'job failed',
-      );
-    } else {
-      this.#log.info(fields, `job ${report.outcome}`);
-    }
   }
 
   #checkRecycle(): void {

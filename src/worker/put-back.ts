@@ -1,0 +1,59 @@
+/**
+ * Puts a worker's in-flight entries back at the head of their queues, in order (requeue.lua), and
+ * says in the log why: prefetched jobs at a pause or stop, running jobs at a stop deadline, and
+ * entries no running job claims (a reserve whose reply never came before the stop).
+ */
+import type { Logger } from '../log.ts';
+import type { ResqueKeys } from '../redis/keys.ts';
+import type { ScriptedRedis } from '../redis/scripts.ts';
+import type { InFlightEntry } from './in-flight-entry.ts';
+
+export class PutBack {
+  constructor(
+    private readonly redis: ScriptedRedis,
+    private readonly keys: ResqueKeys,
+    private readonly workerId: string,
+    private readonly log: Logger,
+  ) {}
+
+  async prefetched(entries: Buffer[], why: 'paused' | 'stopping'): Promise<void> {
+    if (entries.length === 0) return;
+    const moved = await this.#requeue(entries);
+    this.log.info(
+      { event: 'worker.prefetch-returned', count: moved.length, reason: why },
+      'prefetched jobs put back at the head of their queues',
+    );
+  }
+
+  async running(entries: InFlightEntry[]): Promise<void> {
+    const moved = await this.#requeue(entries.map((e) => e.raw));
+    this.log.warn(
+      { event: 'worker.requeued', queues: entries.map((e) => e.queue), count: moved.length },
+      'stop deadline reached: running jobs put back at the head of their queues',
+    );
+  }
+
+  /** Whatever is still in flight after a stop belongs to no running job: back rather than left for the pruner. */
+  async unclaimed(): Promise<void> {
+    const moved = await this.#requeue([]);
+    if (moved.length > 0)
+      this.log.warn(
+        { event: 'worker.requeued-unclaimed', count: moved.length },
+        'jobs reserved without a reply (Redis outage) put back at the head of their queues',
+      );
+  }
+
+  /** Entries given, or none for every entry in the in-flight list; returns those moved. */
+  #requeue(entries: Buffer[]): Promise<Buffer[]> {
+    const k = this.keys;
+    return this.redis.requeueBuffer(
+      k.workerInflight(this.workerId),
+      k.worker(this.workerId),
+      this.workerId,
+      k.queuePrefix,
+      k.jobStatusPrefix,
+      Math.floor(Date.now() / 1000),
+      ...entries,
+    );
+  }
+}
