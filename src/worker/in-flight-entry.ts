@@ -1,11 +1,10 @@
 /**
  * An in-flight entry as the reserve script writes it: `<token>#<n>\0<run_at>\0<queue>\0<payload>`.
- * Kept as the original bytes, because finishing a job removes exactly those bytes (LREM).
+ * Kept as the original bytes, because finishing a job removes exactly those bytes (LREM). Only the
+ * fields a running job needs are decoded (token and run_at are for the scripts and recovery).
  */
 export interface InFlightEntry {
   readonly raw: Buffer;
-  readonly token: string;
-  readonly runAt: string;
   readonly queue: string;
   readonly payload: string;
 }
@@ -18,8 +17,6 @@ export function parseInFlightEntry(raw: Buffer): InFlightEntry {
     throw new Error(`malformed in-flight entry: ${JSON.stringify(raw.toString().slice(0, 100))}`);
   return {
     raw,
-    token: raw.toString('utf8', 0, a),
-    runAt: raw.toString('utf8', a + 1, b),
     queue: raw.toString('utf8', b + 1, c),
     payload: raw.toString('utf8', c + 1),
   };
