@@ -150,9 +150,12 @@ local now = nil
 for _, payload in ipairs(popped_payloads) do
   local key, unconfirmed = status_key_candidate(payload)
   local current = key and redis.call('GET', key)
-  if current and unconfirmed and status_key(payload) ~= key then
-    key = status_key(payload)
-    current = key and redis.call('GET', key)
+  if current and unconfirmed then
+    local confirmed = status_key(payload)
+    if confirmed ~= key then
+      key = confirmed
+      current = key and redis.call('GET', key)
+    end
   end
   if current then
     now = now or tonumber(redis.call('TIME')[1])
