@@ -79,9 +79,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #prefetched: Buffer[] = [];
   /** The finish + reserve round trip in flight: at most one, so a lost reply's token is reused. */
   #roundTrip: Promise<void> | null = null;
-  /** No reserve before this time (ms) unless woken: after an empty reserve or a Redis error. */
+  /**
+   * No reserve before this time (ms) unless an enqueue wakes the worker: its last reserve drained
+   * its queues (and set the idle flag, so an enqueue of ours will wake it).
+   */
   #holdUntil = 0;
-  /** Counts wake-ups, so an empty reserve that crossed one does not put the worker on hold. */
+  /** No round trip of any kind before this time (ms): Redis failed the last one. */
+  #backoffUntil = 0;
+  /** Counts enqueue wake-ups, so a reserve that crossed one does not put the worker on hold. */
   #wakes = 0;
   #lastTitle = '';
   #state: State = 'new';
@@ -283,10 +288,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
   // ---- the loop ----
 
   /**
-   * One pass per wake-up: start prefetched jobs in free slots, then send the next round trip
-   * (finish what is done + reserve more) if there is room for more jobs and none is in flight.
-   * With prefetch the round trip goes out while the jobs just started run, so the worker does not
-   * sit idle waiting for Redis; without it this is Resque's reserve-run-repeat.
+   * One pass per wake-up: start prefetched jobs in free slots, then send the next round trip if
+   * none is in flight: finish what is done + reserve more when there is room for more jobs, or
+   * only finish when the queues were drained. With prefetch the round trip goes out while the jobs
+   * just started run, so the worker does not sit idle waiting for Redis; without it this is
+   * Resque's reserve-run-repeat.
    */
   async #run(): Promise<void> {
     const capacity = this.#opts.concurrency + this.#opts.prefetch;
@@ -314,11 +320,25 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.#prefetched.length < this.#opts.concurrency
           ? capacity - this.#running.size - this.#prefetched.length
           : 0;
-      const held = this.#holdUntil - Date.now();
-      if (wanted > 0 && !this.#roundTrip && held <= 0) this.#roundTrip = this.#reserveMore(wanted);
-      await this.#wakeup.wait(wanted > 0 && !this.#roundTrip && held > 0 ? held : undefined);
+      await this.#wakeup.wait(this.#roundTrip ? undefined : this.#nextRoundTrip(wanted));
     }
     await this.#roundTrip;
+  }
+
+  /**
+   * Starts the round trip that is due, if any; else returns how long (ms) the loop may sleep
+   * before one is (undefined: until woken). A job that finishes while the queues are drained
+   * sends its outcome alone: reserving again would only find them empty and cost a round trip.
+   */
+  #nextRoundTrip(wanted: number): number | undefined {
+    const now = Date.now();
+    const backoff = this.#backoffUntil - now;
+    const held = this.#holdUntil - now;
+    const due = this.#outcomes.size > 0 || (wanted > 0 && held <= 0);
+    if (!due) return wanted > 0 ? held : undefined;
+    if (backoff > 0) return backoff;
+    this.#roundTrip = wanted > 0 && held <= 0 ? this.#reserveMore(wanted) : this.#recordOutcomes();
+    return undefined;
   }
 
   /** Sends one round trip; its reply lands in the prefetch list, then the loop is woken. */
@@ -326,29 +346,50 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const wakesBefore = this.#wakes;
     try {
       const entries = await this.#reserve.run(wanted, this.#outcomes);
-      if (entries.length > 0) {
-        for (const entry of entries) this.#prefetched.push(entry);
-      } else {
-        // A wake-up during the round trip may be for a job this reserve ran too early to see.
-        if (this.#wakes === wakesBefore) this.#holdUntil = Date.now() + this.#opts.interval * 1000;
-        if (this.#running.size === 0 && this.#prefetched.length === 0) {
-          this.#title();
-          this.emit('idle');
-        }
+      for (const entry of entries) this.#prefetched.push(entry);
+      // Fewer than wanted: the queues are drained. A wake-up during the round trip may be for a
+      // job this reserve ran too early to see, so it lifts the hold.
+      if (entries.length < wanted && this.#wakes === wakesBefore) {
+        this.#holdUntil = Date.now() + this.#opts.interval * 1000;
+        this.#emitIdleIfSo();
       }
     } catch (err) {
       this.#log.error(
         { event: 'worker.reserve-error', err: (err as Error).message },
         'reserve failed; retrying',
       );
-      this.#holdUntil = Date.now() + 1000;
+      this.#backoffUntil = Date.now() + 1000;
     } finally {
       this.#roundTrip = null;
       this.#wakeup.notify();
     }
   }
 
-  /** Wakes the loop and lifts a hold: a job finished (its outcome is due) or jobs were enqueued. */
+  /** Records finished jobs' outcomes without reserving (the queues were drained). */
+  async #recordOutcomes(): Promise<void> {
+    try {
+      await this.#outcomes.flush(this.redis);
+      this.#emitIdleIfSo();
+    } catch (err) {
+      this.#log.error(
+        { event: 'worker.finish-error', err: (err as Error).message },
+        'recording outcomes failed; retrying',
+      );
+      this.#backoffUntil = Date.now() + 1000;
+    } finally {
+      this.#roundTrip = null;
+      this.#wakeup.notify();
+    }
+  }
+
+  #emitIdleIfSo(): void {
+    if (this.#running.size > 0 || this.#prefetched.length > 0 || this.#outcomes.size > 0) return;
+    if (this.#holdUntil <= Date.now()) return;
+    this.#title();
+    this.emit('idle');
+  }
+
+  /** An enqueue (or resume) wakes the loop and lifts a hold, so the worker reserves at once. */
   #wake(): void {
     this.#wakes++;
     this.#holdUntil = 0;
@@ -397,7 +438,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.listenerCount('job') > 0) this.emit('job', report);
     logJobReport(this.#log, report);
     this.#checkRecycle();
-    this.#wake();
+    // Its outcome is due: the loop sends it (with a reserve unless the queues are drained).
+    this.#wakeup.notify();
   }
 
   #checkRecycle(): void {

@@ -158,6 +158,25 @@ describe('worker round trip', () => {
     });
   }
 
+  test('a job picked up by a woken worker costs one reserve and one finish, no empty reserves', async () => {
+    const r = db.redis.client();
+    const w = await startWorker({ interval: 30, concurrency: 5, prefetch: 5 });
+    await new Promise<void>((res) => w.once('idle', res));
+    const scriptCalls = async () => {
+      const stats = await r.info('commandstats');
+      // EVAL the first time ioredis runs a script on this server, EVALSHA after.
+      return [...stats.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    const before = await scriptCalls();
+    const idle = new Promise<void>((res) => w.once('idle', res));
+    await db.client.enqueue('default', 'Echo', []);
+    await idle; // the outcome is recorded and the worker waits again
+    assert.equal(await r.get(keys.statProcessed), '1');
+    // enqueue + reserve (takes the job, fewer than wanted: drained) + finish. Reserving again
+    // while the queue is known to be empty would add one or two.
+    assert.equal((await scriptCalls()) - before, 3);
+  });
+
   test('function jobs, object jobs and async jobs; args spread', async () => {
     const a = await db.client.enqueue('default', 'asyncAdd', [2, 3], { trackStatus: true });
     const b = await db.client.enqueue('default', 'ObjectJob', [{ k: 'v' }], { trackStatus: true });

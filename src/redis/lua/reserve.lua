@@ -23,7 +23,8 @@
   ARGV[6]  idle flag TTL in ms
   ARGV[7]  job status key prefix         (<ns>:job:)
   ARGV[8..] queue names in priority order; '*' or a name with '*' matches known queues, sorted
-  Returns the in-flight entries taken: '<token>#<n>\0<run_at>\0<queue>\0<payload>'. A queue key
+  Returns the in-flight entries taken: '<token>#<n>\0<run_at>\0<queue>\0<payload>'; fewer than
+  ARGV[2] (when not paused) means the queues were drained and the idle flag is set. A queue key
   that is not a list is skipped (and logged by Redis), never half-popped.
 ]]
 -- @include worker-record
@@ -119,10 +120,11 @@ for _, q in ipairs(queues) do
   end
 end
 
-if #entries == 0 then
-  redis.call('SET', KEYS[6], '1', 'PX', ARGV[6])
-  return entries
-end
+-- Fewer jobs than wanted: this worker's queues are drained, so it waits for a wake-up (or its next
+-- poll). Setting the flag in the same atomic step as the LPOPs means an enqueue that lands after
+-- them sees the flag and PUBLISHes: none can slip between the look and the flag.
+if #entries < wanted then redis.call('SET', KEYS[6], '1', 'PX', ARGV[6]) end
+if #entries == 0 then return entries end
 
 for i = 1, #entries, 5000 do
   redis.call('RPUSH', KEYS[1], unpack(entries, i, math.min(i + 4999, #entries)))
