@@ -13,7 +13,7 @@ import {
   type Payload,
 } from '../jobs/payload.ts';
 import { type JobAbort, type JobInfo, jobTimeoutOf, performJob } from '../jobs/perform-job.ts';
-import type { Logger } from '../log.ts';
+import { type Logger, writeJobLine } from '../log.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { InFlightEntry } from './in-flight-entry.ts';
 
@@ -142,11 +142,19 @@ function statusKeyOf(payload: Payload | string, keys: ResqueKeys): string {
 }
 
 const EVENT = { done: 'job.done', skipped: 'job.skipped', failed: 'job.failed' } as const;
+const MSG = { done: 'job done', skipped: 'job skipped', failed: 'job failed' } as const;
 
 /** One line per job: info for done or skipped, warn for a failure with its exception. */
 export function logJobReport(log: Logger, report: JobReport): void {
-  // At log level warn and above a successful job costs no log object at all.
-  if (!report.failure && !log.isLevelEnabled('info')) return;
+  if (!report.failure) {
+    // At log level warn and above a successful job costs no log object at all.
+    if (!log.isLevelEnabled('info')) return;
+    const { outcome } = report;
+    if (
+      writeJobLine(log, EVENT[outcome], MSG[outcome], report.jobId, report.queue, report.className, report.ms)
+    )
+      return;
+  }
   const fields = {
     event: EVENT[report.outcome],
     jobId: report.jobId,
@@ -157,6 +165,6 @@ export function logJobReport(log: Logger, report: JobReport): void {
   if (report.failure) {
     log.warn({ ...fields, exception: report.failure.exception, error: report.failure.error }, 'job failed');
   } else {
-    log.info(fields, `job ${report.outcome}`);
+    log.info(fields, MSG[report.outcome]);
   }
 }

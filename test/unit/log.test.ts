@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import { createLogger, type Logger, writeJobLine } from '../../src/log.ts';
+
+/** A child of one of our loggers whose lines land in an array instead of stdout. */
+function capturing(log: Logger): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const child = log.child({ workerId: 'host:42:high,"quoted"' });
+  (child as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] = {
+    write: (s: string) => lines.push(s),
+  };
+  return { log: child, lines };
+}
+
+const sameTime = (line: string) => line.replace(/"time":"[^"]+"/, '"time":"T"');
+
+test('the hand-built job line is byte for byte what pino writes', () => {
+  const { log, lines } = capturing(createLogger('info', { role: 'worker' }));
+  const cases: [string | undefined, string, string | undefined, number][] = [
+    ['0f3a', 'default', 'SendEmail', 0.012],
+    [undefined, 'odd "queue" \\ ü', undefined, 12],
+    ['id\n\u2028', 'q', 'Mod::Klass', 1234.5],
+  ];
+  for (const [jobId, queue, className, ms] of cases) {
+    lines.length = 0;
+    log.info({ event: 'job.done', jobId, queue, class: className, ms }, 'job done');
+    assert.equal(writeJobLine(log, 'job.done', 'job done', jobId, queue, className, ms), true);
+    assert.equal(lines.length, 2);
+    assert.equal(sameTime(lines[1]!), sameTime(lines[0]!));
+    assert.deepEqual(Object.keys(JSON.parse(lines[1]!)).slice(0, 4), ['level', 'time', 'pid', 'role']);
+  }
+});
+
+test('a logger not made by createLogger is left to pino', () => {
+  const foreign = pino({ level: 'info' }, { write: () => assert.fail('nothing written by hand') });
+  assert.equal(writeJobLine(foreign, 'job.done', 'job done', 'x', 'q', 'C', 1), false);
+});
