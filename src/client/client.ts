@@ -12,7 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ReplyError } from 'ioredis';
 import { assertQueueName } from '../config/schema.ts';
 import type { JobArgs } from '../jobs/job.ts';
-import { buildPayload, newJobId } from '../jobs/payload.ts';
+import { buildPayload, newJobId, runAtNow } from '../jobs/payload.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { closeRedis, createRedis } from '../redis/connection.ts';
 import { DEFAULT_NAMESPACE, type ResqueKeys, resqueKeys } from '../redis/keys.ts';
@@ -136,26 +136,20 @@ export class ResqueClient {
       if (options.trackStatus) {
         const now = Math.floor(Date.now() / 1000);
         const initial = JSON.stringify({ status: 1, updated: now, started: now, result: null });
+        // biome-ignore format: the enqueue.lua header, one line per KEYS/ARGV group
         await this.redis.enqueue(
-          4,
-          k.queues,
-          k.queue(queue),
-          k.idleWorkers,
+          7,
+          k.queues, k.queue(queue), k.idleWorkers, k.pauseAllWorkers, k.ourWorkers, k.handOffSeq,
           k.jobStatus(id),
-          queue,
-          k.wakeChannel,
-          initial,
+          queue, k.worker(''), initial, k.workerChannel(''), runAtNow(),
           payload,
         );
       } else {
+        // biome-ignore format: as above
         await this.redis.enqueue(
-          3,
-          k.queues,
-          k.queue(queue),
-          k.idleWorkers,
-          queue,
-          k.wakeChannel,
-          '',
+          6,
+          k.queues, k.queue(queue), k.idleWorkers, k.pauseAllWorkers, k.ourWorkers, k.handOffSeq,
+          queue, k.worker(''), '', k.workerChannel(''), runAtNow(),
           payload,
         );
       }
@@ -188,6 +182,7 @@ export class ResqueClient {
     const initial = options.trackStatus
       ? JSON.stringify({ status: 1, updated: now, started: now, result: null })
       : '';
+    const runAt = runAtNow();
     const ids: string[] = [];
     const pipe = this.redis.pipeline() as unknown as ScriptedRedis & {
       exec(): ReturnType<ScriptedRedis['exec']>;
@@ -201,15 +196,12 @@ export class ResqueClient {
         payloads.push(buildPayload(job.className, job.args ?? [], id));
         if (options.trackStatus) statusKeys.push(k.jobStatus(id));
       }
+      // biome-ignore format: the enqueue.lua header, one line per KEYS/ARGV group
       pipe.enqueue(
-        3 + statusKeys.length,
-        k.queues,
-        k.queue(queue),
-        k.idleWorkers,
+        6 + statusKeys.length,
+        k.queues, k.queue(queue), k.idleWorkers, k.pauseAllWorkers, k.ourWorkers, k.handOffSeq,
         ...statusKeys,
-        queue,
-        k.wakeChannel,
-        initial,
+        queue, k.worker(''), initial, k.workerChannel(''), runAt,
         ...payloads,
       );
     }

@@ -84,6 +84,11 @@ export interface FailureInfo {
   backtrace: string[];
 }
 
+/** A worker record's `run_at`, as Ruby writes it: ISO 8601 UTC to the second. */
+export function runAtNow(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 /** Ruby's `failed_at`: `2026/01/12 20:23:55 UTC` (resque-web parses it with DateTime.parse). */
 export function rubyFailedAt(date = new Date()): string {
   const iso = date.toISOString(); // 2026-01-12T20:23:55.123Z

@@ -38,10 +38,20 @@ export interface ResqueKeys {
   workerInflight(id: string): string;
   /** STRING: token of the worker's last reservation, to make a re-sent reserve idempotent. */
   workerLastReserve(id: string): string;
-  /** STRING with TTL: set while some worker waits for work, so an enqueue knows to wake it. */
+  /**
+   * ZSET worker id -> jobs it can take now, for workers whose queues are drained: an enqueue hands
+   * a job straight to the one with the most room (see enqueue.lua), or wakes them.
+   */
   readonly idleWorkers: string;
-  /** PUBSUB channel on which an enqueue wakes idle workers (message: queue name). */
-  readonly wakeChannel: string;
+  /**
+   * PUBSUB channel of one worker: `e<in-flight entry>` hands it a job that enqueue.lua already put
+   * in its in-flight list; `w` tells it to reserve now.
+   */
+  workerChannel(id: string): string;
+  /** `workerChannel` without the id, for enqueue.lua. */
+  readonly workerChannelPrefix: string;
+  /** STRING counter: makes the in-flight entries of handed-off jobs unique (`h<n>#1`). */
+  readonly handOffSeq: string;
   /** STRING counter (24 h TTL): times a job was in flight on a worker that died (poison-job limit). */
   readonly recoveredPrefix: string;
   /** STRING with TTL: lock held by the supervisor that prunes dead workers. */
@@ -77,8 +87,10 @@ export function resqueKeys(namespace: string = DEFAULT_NAMESPACE): ResqueKeys {
     queuePrefix: `${p}queue:`,
     workerInflight: (id) => `${p}worker:${id}:inflight`,
     workerLastReserve: (id) => `${p}worker:${id}:last-reserve`,
-    idleWorkers: `${p}rw:idle-workers`,
-    wakeChannel: `${p}rw:wake`,
+    idleWorkers: `${p}rw:idle`,
+    workerChannel: (id) => `${p}rw:worker:${id}`,
+    workerChannelPrefix: `${p}rw:worker:`,
+    handOffSeq: `${p}rw:hand-off-seq`,
     recoveredPrefix: `${p}rw:recovered:`,
     pruneLock: `${p}rw:prune-lock`,
     ourWorkers: `${p}rw:workers`,

@@ -26,6 +26,11 @@ export class OutcomeBatch {
     this.#pending.push(ack);
   }
 
+  /** In-flight entries of the pending outcomes. */
+  *entries(): Iterable<Buffer> {
+    for (const ack of this.#pending) yield ack.entry;
+  }
+
   /** Takes every pending outcome, to be sent; hand them back with `putBack` if sending failed. */
   take(): Ack[] {
     const acks = this.#pending;

@@ -7,6 +7,7 @@
  * token with the jobs that reservation already took instead of taking more.
  */
 import { randomBytes } from 'node:crypto';
+import { runAtNow } from '../jobs/payload.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import type { OutcomeBatch } from './outcome-batch.ts';
@@ -23,8 +24,6 @@ export class ReserveRoundTrip {
     private readonly keys: ResqueKeys,
     private readonly workerId: string,
     private readonly queues: readonly string[],
-    /** How long an empty reserve marks this worker idle (it polls again before then). */
-    private readonly idleFlagMs: number,
   ) {}
 
   async run(count: number, outcomes: OutcomeBatch): Promise<Buffer[]> {
@@ -43,10 +42,9 @@ export class ReserveRoundTrip {
       k.idleWorkers,
       token,
       count,
-      new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      runAtNow(),
       this.workerId,
       k.queuePrefix,
-      this.idleFlagMs,
       k.jobStatusPrefix,
       ...this.queues,
     );

@@ -16,6 +16,7 @@ import type { ScriptedRedis } from '../redis/scripts.ts';
 import { pidNamespace } from '../util/process-alive.ts';
 
 export interface RegistrationOptions {
+  queues: readonly string[];
   heartbeatInterval: number;
   deadWorkerJobs: 'requeue' | 'fail';
   poisonLimit: number;
@@ -73,6 +74,7 @@ export class WorkerRegistration {
       )
       .hdel(k.heartbeats, this.id)
       .hdel(k.ourWorkers, this.id)
+      .zrem(k.idleWorkers, this.id)
       .exec();
   }
 
@@ -89,6 +91,7 @@ export class WorkerRegistration {
       process.pid,
       mode,
       new Date().toISOString(),
+      JSON.stringify(this.opts.queues),
     );
   }
 

@@ -14,6 +14,7 @@ import { OutcomeBatch } from './outcome-batch.ts';
 import { PutBack } from './put-back.ts';
 import { ReserveRoundTrip } from './reserve-round-trip.ts';
 import { type JobReport, logJobReport, runEntry } from './run-entry.ts';
+import { findStrayHandOffs, HAND_OFF_MESSAGE } from './stray-hand-offs.ts';
 import { processTitle, recycleReason } from './worker-process.ts';
 import { WorkerRegistration } from './worker-registration.ts';
 
@@ -86,6 +87,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #holdUntil = 0;
   /** No round trip of any kind before this time (ms): Redis failed the last one. */
   #backoffUntil = 0;
+  /** Looking for lost hand-offs: no round trip goes out meanwhile (see findStrayHandOffs). */
+  #sweeping = false;
+  /** This worker left the idle set for its pause: enqueues hand it nothing. */
+  #leftIdleSet = false;
   /** Counts enqueue wake-ups, so a reserve that crossed one does not put the worker on hold. */
   #wakes = 0;
   #lastTitle = '';
@@ -133,8 +138,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       connectTimeoutMs,
     });
     this.#outcomes = new OutcomeBatch(this.keys, this.id, this.#opts.statusTtl);
-    const idleFlagMs = Math.ceil(this.#opts.interval * 2000);
-    this.#reserve = new ReserveRoundTrip(this.redis, this.keys, this.id, this.#opts.queues, idleFlagMs);
+    this.#reserve = new ReserveRoundTrip(this.redis, this.keys, this.id, this.#opts.queues);
     this.#putBack = new PutBack(this.redis, this.keys, this.id, this.#log);
     this.#registration = new WorkerRegistration(this.redis, this.keys, this.id, this.#log, this.#opts);
   }
@@ -155,8 +159,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new Error(`worker ${this.id} already started`);
     this.#state = 'running';
-    await this.#subscriber.subscribe(this.keys.wakeChannel);
-    this.#subscriber.on('message', () => this.#wake());
+    this.#subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.#onMessage(message));
+    await this.#subscriber.subscribe(this.keys.workerChannel(this.id));
+    // From now on a 'ready' is a reconnect, which may have lost hand-off messages.
+    this.#subscriber.on('ready', () => void this.#adoptStrays());
     await assertRedisVersion(this.redis);
     await this.#registration.register(() => this.#state === 'running');
     this.#log.info(
@@ -178,6 +184,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   resume(): void {
     if (!this.#paused || this.#state !== 'running') return;
     this.#paused = false;
+    this.#leftIdleSet = false; // its next reserve that drains the queues joins again
     this.#log.info({ event: 'worker.resume' }, 'resumed');
     this.#title();
     this.#wake();
@@ -217,6 +224,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#title();
     this.#wakeup.notify();
     await this.#loop;
+    await this.#leaveIdleSet();
     // Other workers can take them while this one finishes what it runs.
     await this.#retrying('requeue', () => this.#putBackPrefetched('stopping'));
     for (
@@ -305,6 +313,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
       if (this.#paused) {
         await this.#roundTrip;
+        await this.#leaveIdleSet();
         await this.#retrying('requeue', () => this.#putBackPrefetched('paused'));
         await this.#retrying('finish', () => this.#outcomes.flush(this.redis));
         if (this.#paused) {
@@ -331,6 +340,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * sends its outcome alone: reserving again would only find them empty and cost a round trip.
    */
   #nextRoundTrip(wanted: number): number | undefined {
+    if (this.#sweeping) return undefined;
     const now = Date.now();
     const backoff = this.#backoffUntil - now;
     const held = this.#holdUntil - now;
@@ -387,6 +397,61 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.#holdUntil <= Date.now()) return;
     this.#title();
     this.emit('idle');
+  }
+
+  /** A message on this worker's channel: a job handed off by an enqueue, or "reserve now". */
+  #onMessage(message: Buffer): void {
+    if (message[0] === HAND_OFF_MESSAGE) {
+      // Already in this worker's in-flight list: it runs as a prefetched job would.
+      this.#prefetched.push(message.subarray(1));
+      this.#wakeup.notify();
+    } else {
+      this.#wake();
+    }
+  }
+
+  /** After the subscriber reconnected: runs hand-offs whose messages were lost with the connection. */
+  async #adoptStrays(): Promise<void> {
+    if (this.#sweeping || this.#state !== 'running') return;
+    this.#sweeping = true;
+    try {
+      await this.#roundTrip;
+      const strays = await findStrayHandOffs(
+        this.redis,
+        this.#subscriber,
+        this.keys.workerInflight(this.id),
+        () => this.#heldEntries(),
+      );
+      if (strays.length > 0) {
+        this.#log.warn(
+          { event: 'worker.hand-offs-recovered', count: strays.length },
+          'jobs handed to this worker while its subscriber reconnected: running them',
+        );
+        for (const entry of strays) this.#prefetched.push(entry);
+      }
+    } catch (err) {
+      // The next reconnect looks again; at a stop, unclaimed entries go back to their queues.
+      this.#log.warn(
+        { event: 'worker.hand-off-check-failed', err: (err as Error).message },
+        'could not look for lost hand-offs',
+      );
+    } finally {
+      this.#sweeping = false;
+      this.#wake(); // reserve at once: Redis may have restarted and forgotten the idle set
+    }
+  }
+
+  *#heldEntries(): Iterable<Buffer> {
+    yield* this.#prefetched;
+    for (const job of this.#running) yield job.entry.raw;
+    yield* this.#outcomes.entries();
+  }
+
+  /** Pausing or stopping: no more hand-offs (one already sent is put back with the prefetched). */
+  async #leaveIdleSet(): Promise<void> {
+    if (this.#leftIdleSet) return;
+    await this.#retrying('leave idle set', () => this.redis.zrem(this.keys.idleWorkers, this.id));
+    this.#leftIdleSet = true;
   }
 
   /** An enqueue (or resume) wakes the loop and lifts a hold, so the worker reserves at once. */

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
-import { fixturePool, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import { fixturePool, jobStartMarker, SupervisorProcess } from '../helpers/supervisor-process.ts';
 import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -24,10 +24,9 @@ describe('supervisor under signals to the whole process group', () => {
       config: fixturePool(db.redis.url, 'g', { supervisor: { count: 2, shutdownTimeout: 20 } }),
     });
     await s.waitForEvent('supervisor.ready', { timeout: 30_000 });
-    const running = await db.client.enqueue('g', 'Stubborn', [1500], { trackStatus: true });
-    await waitFor(async () => (await db.client.status(running)).status === 'running', {
-      what: 'job running',
-    });
+    const marker = jobStartMarker();
+    const running = await db.client.enqueue('g', 'Stubborn', [1500, marker.file], { trackStatus: true });
+    await marker.started();
 
     s.killGroup('SIGUSR2');
     await s.waitForEvent('supervisor.pause');

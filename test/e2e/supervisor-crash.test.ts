@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
-import { FIXTURE_JOBS, fixturePool, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import {
+  FIXTURE_JOBS,
+  fixturePool,
+  jobStartMarker,
+  SupervisorProcess,
+} from '../helpers/supervisor-process.ts';
 import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -86,8 +91,9 @@ describe('supervisor: dying and hung children', () => {
     });
     sups.push(s);
     await s.waitForEvent('supervisor.ready', { timeout: 30_000 });
-    const id = await db.client.enqueue('long', 'Stubborn', [60_000], { trackStatus: true });
-    await waitFor(async () => (await db.client.status(id)).status === 'running', { what: 'job running' });
+    const marker = jobStartMarker();
+    const id = await db.client.enqueue('long', 'Stubborn', [60_000, marker.file], { trackStatus: true });
+    await marker.started();
     const t0 = Date.now();
     s.kill('SIGTERM');
     const { code } = await s.exit;

@@ -7,7 +7,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
-import { FIXTURE_JOBS, fixturePool, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import {
+  FIXTURE_JOBS,
+  fixturePool,
+  jobStartMarker,
+  SupervisorProcess,
+} from '../helpers/supervisor-process.ts';
 import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -59,16 +64,12 @@ describe('supervisor lifecycle', () => {
     sups.push(s);
     await s.waitForEvent('supervisor.ready');
     assert.equal(readFileSync(s.pidfile, 'utf8').trim(), String(s.pid));
+    const markers = [jobStartMarker(), jobStartMarker()];
     const jobs = [
-      await db.client.enqueue('work', 'Stubborn', [1500], { trackStatus: true }),
-      await db.client.enqueue('work', 'Stubborn', [1500], { trackStatus: true }),
+      await db.client.enqueue('work', 'Stubborn', [1500, markers[0]!.file], { trackStatus: true }),
+      await db.client.enqueue('work', 'Stubborn', [1500, markers[1]!.file], { trackStatus: true }),
     ];
-    await waitFor(
-      async () =>
-        (await db.client.status(jobs[0]!)).status === 'running' &&
-        (await db.client.status(jobs[1]!)).status === 'running',
-      { what: 'both jobs running' },
-    );
+    for (const m of markers) await m.started();
     const t0 = Date.now();
     s.kill('SIGTERM');
     const { code } = await s.exit;

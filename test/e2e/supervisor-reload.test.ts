@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { ResqueClient } from '../../src/client/client.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
-import { FIXTURE_JOBS, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import { FIXTURE_JOBS, jobStartMarker, SupervisorProcess } from '../helpers/supervisor-process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const keys = resqueKeys();
@@ -84,8 +84,9 @@ describe('supervisor reload (HUP)', () => {
 
   test('a paused pool stays paused across a HUP that restarts its group (rolling), and no job is lost', async () => {
     const r = redis.client();
-    const running = await client.enqueue('q', 'Stubborn', [1500], { trackStatus: true });
-    await waitFor(async () => (await client.status(running)).status === 'running', { what: 'job running' });
+    const marker = jobStartMarker();
+    const running = await client.enqueue('q', 'Stubborn', [1500, marker.file], { trackStatus: true });
+    await marker.started();
     s.kill('SIGUSR2');
     await s.waitForEvent('supervisor.pause');
     // New queue list = a changed group: its children are replaced one by one.

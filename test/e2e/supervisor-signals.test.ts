@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { ResqueClient } from '../../src/client/client.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
-import { fixturePool, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import { fixturePool, jobStartMarker, SupervisorProcess } from '../helpers/supervisor-process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const keys = resqueKeys();
@@ -80,8 +80,9 @@ describe('supervisor signals', () => {
     // the worker retired by the TTOU above may still be exiting
     await waitFor(() => s.childPids().length === 2, { timeout: 20_000, what: '2 child processes' });
     const before = s.childPids().sort();
-    const id = await client.enqueue('q', 'Sleepy', [30_000], { trackStatus: true });
-    await waitFor(async () => (await client.status(id)).status === 'running', { what: 'job running' });
+    const marker = jobStartMarker();
+    const id = await client.enqueue('q', 'Stubborn', [30_000, marker.file], { trackStatus: true });
+    await marker.started();
     s.kill('SIGUSR1');
     await waitFor(async () => (await client.status(id)).status === 'failed', { what: 'job killed' });
     const failure = JSON.parse((await r.lindex(keys.failed, 0))!);

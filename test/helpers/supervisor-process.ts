@@ -3,7 +3,7 @@
  * (its own and its children's: they share stdout), and waits for events in them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,6 +11,20 @@ import { waitFor } from './wait.ts';
 
 const BIN = new URL('../../bin/resque-worker.mjs', import.meta.url).pathname;
 export const FIXTURE_JOBS = new URL('../fixtures/jobs/', import.meta.url).pathname;
+
+/**
+ * A file for a `Stubborn` job to create when its perform starts, and a wait for it: a job's
+ * php-resque status says "running" as soon as a worker holds it, which can be just before it starts.
+ */
+export function jobStartMarker(): { file: string; started: () => Promise<void> } {
+  const file = join(mkdtempSync(join(tmpdir(), 'rw-started-')), 'started');
+  return {
+    file,
+    started: async () => {
+      await waitFor(() => existsSync(file), { what: `job start (${file})` });
+    },
+  };
+}
 
 /** A pool on the fixture jobs: the config most supervisor tests start with. */
 export function fixturePool(

@@ -185,7 +185,6 @@ describe('Redis outages', () => {
           '2026-11-26T12:00:00Z',
           workerId,
           keys.queuePrefix,
-          1000,
           keys.jobStatusPrefix,
           ...queues,
         ),

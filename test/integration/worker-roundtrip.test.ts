@@ -158,10 +158,11 @@ describe('worker round trip', () => {
     });
   }
 
-  test('a job picked up by a woken worker costs one reserve and one finish, no empty reserves', async () => {
+  test('an idle worker is handed a new job by the enqueue itself: no reserve, one finish', async () => {
     const r = db.redis.client();
     const w = await startWorker({ interval: 30, concurrency: 5, prefetch: 5 });
     await new Promise<void>((res) => w.once('idle', res));
+    assert.equal(await r.zscore(keys.idleWorkers, w.id), '10', 'in the idle set with its room');
     const scriptCalls = async () => {
       const stats = await r.info('commandstats');
       // EVAL the first time ioredis runs a script on this server, EVALSHA after.
@@ -169,12 +170,14 @@ describe('worker round trip', () => {
     };
     const before = await scriptCalls();
     const idle = new Promise<void>((res) => w.once('idle', res));
-    await db.client.enqueue('default', 'Echo', []);
+    const id = await db.client.enqueue('default', 'Echo', [], { trackStatus: true });
     await idle; // the outcome is recorded and the worker waits again
+    assert.equal((await db.client.status(id)).status, 'complete');
     assert.equal(await r.get(keys.statProcessed), '1');
-    // enqueue + reserve (takes the job, fewer than wanted: drained) + finish. Reserving again
-    // while the queue is known to be empty would add one or two.
-    assert.equal((await scriptCalls()) - before, 3);
+    // enqueue (hands the job over) + finish. A wake-up and a reserve would add one or two.
+    assert.equal((await scriptCalls()) - before, 2);
+    assert.equal(await r.zscore(keys.idleWorkers, w.id), '9', 'one job of its room used');
+    assert.equal(await r.llen(keys.workerInflight(w.id)), 0);
   });
 
   test('function jobs, object jobs and async jobs; args spread', async () => {
@@ -388,7 +391,7 @@ describe('worker when Redis answers writes with errors (NOREPLICAS, like MISCONF
     await w.start();
     try {
       const id = await db.client.enqueue('err', 'Sleepy', [300], { trackStatus: true });
-      await waitFor(async () => (await db.client.status(id)).status === 'running');
+      await waitFor(() => w.busy === 1, { what: 'the job started' });
       await r.config('SET', 'min-replicas-to-write', '1'); // every write now fails
       w.pause(); // flushes outcomes while paused: must not crash on the error reply
       const stopped = w.stop(Date.now() + 60_000);

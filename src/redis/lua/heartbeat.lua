@@ -1,8 +1,8 @@
 --[[
   Record a worker's heartbeat with Redis's clock, as Ruby Resque does, so workers on hosts with
   skewed clocks are judged by one time. Also marks the worker as ours (host, pid namespace, pid,
-  beat) for our pruner, and registers it: at start ('register'), or again on a beat ('ensure')
-  when a peer's prune unregistered a live worker of ours.
+  beat, queues) for our pruner and enqueue.lua, and registers it: at start ('register'), or again
+  on a beat ('ensure') when a peer's prune unregistered a live worker of ours.
 
   KEYS[1]  heartbeat hash                (<ns>:workers:heartbeat)
   KEYS[2]  our workers hash              (<ns>:rw:workers)
@@ -14,6 +14,7 @@
   ARGV[4]  pid
   ARGV[5]  'register' (SADD + started), 'ensure' (SADD if missing) or '' (beat only)
   ARGV[6]  started time, ISO 8601
+  ARGV[7]  the worker's queue list as JSON (enqueue.lua reads it to hand jobs to idle workers)
   Returns {time written (ISO 8601 UTC), 1 if this call (re-)added the worker to the workers set}.
 ]]
 local t = redis.call('TIME')
@@ -32,7 +33,8 @@ local sod = secs % 86400
 local iso = string.format('%04d-%02d-%02dT%02d:%02d:%02dZ', y, m, d,
   math.floor(sod / 3600), math.floor(sod % 3600 / 60), sod % 60)
 redis.call('HSET', KEYS[1], ARGV[1], iso)
-redis.call('HSET', KEYS[2], ARGV[1], cjson.encode({ host = ARGV[2], pidns = ARGV[3], pid = tonumber(ARGV[4]), beat = secs }))
+redis.call('HSET', KEYS[2], ARGV[1], cjson.encode({ host = ARGV[2], pidns = ARGV[3], pid = tonumber(ARGV[4]), beat = secs,
+  queues = cjson.decode(ARGV[7]) }))
 local added = 0
 if ARGV[5] == 'register' then
   added = redis.call('SADD', KEYS[3], ARGV[1])

@@ -14,20 +14,21 @@
   KEYS[3]  worker record                 (<ns>:worker:<id>)
   KEYS[4]  queues set                    (<ns>:queues)
   KEYS[5]  pause-all-workers flag        (<ns>:pause-all-workers)
-  KEYS[6]  idle-workers flag             (<ns>:rw:idle-workers)
+  KEYS[6]  idle workers                   (<ns>:rw:idle)
   ARGV[1]  reservation token (unique per worker)
   ARGV[2]  maximum number of jobs to take
   ARGV[3]  run_at, ISO 8601 UTC
   ARGV[4]  worker id
   ARGV[5]  queue key prefix              (<ns>:queue:)
-  ARGV[6]  idle flag TTL in ms
-  ARGV[7]  job status key prefix         (<ns>:job:)
-  ARGV[8..] queue names in priority order; '*' or a name with '*' matches known queues, sorted
+  ARGV[6]  job status key prefix         (<ns>:job:)
+  ARGV[7..] queue names in priority order; '*' or a name with '*' matches known queues, sorted
   Returns the in-flight entries taken: '<token>#<n>\0<run_at>\0<queue>\0<payload>'; fewer than
-  ARGV[2] (when not paused) means the queues were drained and the idle flag is set. A queue key
-  that is not a list is skipped (and logged by Redis), never half-popped.
+  ARGV[2] (when not paused) means the queues were drained, and the worker is in the idle set with
+  the room it has left, for enqueue.lua to hand jobs to. A queue key that is not a list is skipped
+  (and logged by Redis), never half-popped.
 ]]
 -- @include worker-record
+-- @include queue-glob
 
 local token = ARGV[1]
 local sep = '\0'
@@ -50,14 +51,14 @@ if paused then return {} end
 local wanted = tonumber(ARGV[2])
 local queues = {}
 local known = nil
-for i = 8, #ARGV do
+for i = 7, #ARGV do
   local q = ARGV[i]
   if string.find(q, '*', 1, true) then
     if not known then
       known = redis.call('SMEMBERS', KEYS[4])
       table.sort(known)
     end
-    local pattern = '^' .. string.gsub(string.gsub(q, '[%^%$%(%)%%%.%[%]%+%-%?]', '%%%0'), '%*', '.*') .. '$'
+    local pattern = glob_pattern(q)
     for _, name in ipairs(known) do
       if string.find(name, pattern) then queues[#queues + 1] = name end
     end
@@ -94,9 +95,9 @@ local function status_key(payload)
   end
   local prefix = p.prefix
   if type(prefix) == 'string' and prefix ~= '' then
-    return ARGV[7] .. prefix .. '_' .. id .. ':status'
+    return ARGV[6] .. prefix .. '_' .. id .. ':status'
   end
-  return ARGV[7] .. id .. ':status'
+  return ARGV[6] .. id .. ':status'
 end
 
 -- Each entry's token field is '<token>#<n>', so two identical payloads (Ruby's have no id) still
@@ -120,10 +121,14 @@ for _, q in ipairs(queues) do
   end
 end
 
--- Fewer jobs than wanted: this worker's queues are drained, so it waits for a wake-up (or its next
--- poll). Setting the flag in the same atomic step as the LPOPs means an enqueue that lands after
--- them sees the flag and PUBLISHes: none can slip between the look and the flag.
-if #entries < wanted then redis.call('SET', KEYS[6], '1', 'PX', ARGV[6]) end
+-- Fewer jobs than wanted: this worker's queues are drained, so it joins the idle set with the room
+-- it has left and waits for a hand-off or a wake-up (or its next poll). Joining in the same atomic
+-- step as the LPOPs means an enqueue that lands after them finds it: none slips in between.
+if #entries < wanted then
+  redis.call('ZADD', KEYS[6], wanted - #entries, ARGV[4])
+else
+  redis.call('ZREM', KEYS[6], ARGV[4])
+end
 if #entries == 0 then return entries end
 
 for i = 1, #entries, 5000 do
@@ -141,7 +146,7 @@ local function status_key_candidate(payload)
     and not string.find(payload, '"prefix"', 1, true) then
     local close = string.find(payload, '"', e + 1, true)
     local id = close and string.sub(payload, e + 1, close - 1)
-    if id and id ~= '' and not string.find(id, '\\', 1, true) then return ARGV[7] .. id .. ':status', true end
+    if id and id ~= '' and not string.find(id, '\\', 1, true) then return ARGV[6] .. id .. ':status', true end
   end
   if not string.find(payload, '"id"', 1, true) then return nil end
   return status_key(payload), false

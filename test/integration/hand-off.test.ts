@@ -1,0 +1,153 @@
+/**
+ * Hand-off: an enqueue puts a job straight into an idle worker's in-flight list and tells that
+ * worker on its channel (enqueue.lua), so an idle worker starts a job in one hop.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { buildPayload } from '../../src/jobs/payload.ts';
+import { resqueKeys } from '../../src/redis/keys.ts';
+import type { JobReport } from '../../src/worker/run-entry.ts';
+import { Worker, type WorkerOptions } from '../../src/worker/worker.ts';
+import { useTestRedis } from '../helpers/use-test-redis.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const FIXTURES = new URL('../fixtures/jobs/', import.meta.url).pathname;
+const keys = resqueKeys();
+
+describe('hand-off to idle workers', () => {
+  const workers: Worker[] = [];
+  const db = useTestRedis({
+    jobs: [FIXTURES],
+    flushEach: true,
+    release: () => Promise.all(workers.splice(0).map((w) => w.stop())),
+  });
+
+  /** A started worker that is idle (in the idle set), with the jobs it ran. */
+  async function idleWorker(opts: Partial<WorkerOptions> = {}): Promise<{ w: Worker; ran: JobReport[] }> {
+    const w = new Worker({
+      redisUrl: db.redis.url,
+      queues: ['default'],
+      registry: db.registry,
+      interval: 30, // a job it runs was handed to it or woke it: the poll is too far off to matter
+      concurrency: 5,
+      ...opts,
+    });
+    workers.push(w);
+    const ran: JobReport[] = [];
+    w.on('job', (report) => ran.push(report));
+    const idle = new Promise<void>((res) => w.once('idle', res));
+    await w.start();
+    await idle;
+    return { w, ran };
+  }
+
+  const r = () => db.redis.client();
+
+  test('a job goes to the idle worker that serves its queue (exact name or glob), with the most room', async () => {
+    const small = await idleWorker({ queues: ['mail*'], concurrency: 2, id: 'host:1:mail*' });
+    const big = await idleWorker({ queues: ['high', 'mail-eu'], concurrency: 4, id: 'host:2:high,mail-eu' });
+    const other = await idleWorker({ queues: ['other'], concurrency: 9, id: 'host:3:other' });
+    await db.client.enqueue('mail-eu', 'Echo', [1]);
+    await waitFor(() => big.ran.length === 1, { what: 'the job ran on the worker with room 4' });
+    await db.client.enqueue('mail-us', 'Echo', [2]);
+    await waitFor(() => small.ran.length === 1, { what: 'the job ran on the only worker serving mail-us' });
+    assert.equal(other.ran.length, 0);
+    assert.equal(
+      await r().zscore(keys.idleWorkers, other.w.id),
+      '9',
+      'a worker of other queues keeps its room',
+    );
+    assert.equal(await r().llen(keys.queue('mail-eu')), 0);
+    assert.equal(await r().llen(keys.queue('mail-us')), 0);
+    assert.deepEqual(
+      await r()
+        .smembers(keys.queues)
+        .then((q) => q.sort()),
+      ['mail-eu', 'mail-us'],
+    );
+  });
+
+  test('a bulk enqueue hands out what the idle workers have room for and queues the rest, each job run once', async () => {
+    const a = await idleWorker({ id: 'host:1:default' });
+    const b = await idleWorker({ id: 'host:2:default' });
+    const ids = await db.client.enqueueMany(
+      'default',
+      Array.from({ length: 40 }, (_, i) => ({ className: 'Echo', args: [i] })),
+    );
+    await waitFor(() => a.ran.length + b.ran.length === 40, { what: 'all 40 jobs run' });
+    assert.ok(a.ran.length > 0 && b.ran.length > 0, `both took jobs: ${a.ran.length} + ${b.ran.length}`);
+    const seen = [...a.ran, ...b.ran].map((j) => j.jobId).sort();
+    assert.deepEqual(seen, [...ids].sort());
+    assert.equal(await r().get(keys.statProcessed), '40');
+  });
+
+  test('jobs already queued (pushed by a Ruby client) are not overtaken: the worker is woken and reserves in order', async () => {
+    const { ran } = await idleWorker({ concurrency: 1 });
+    // Ruby's enqueue: RPUSH + SADD, no wake-up; the idle worker's poll is 30 s away.
+    await r().rpush(keys.queue('default'), JSON.stringify({ class: 'Echo', args: ['ruby'] }));
+    await db.client.enqueue('default', 'Echo', ['ours']);
+    await waitFor(() => ran.length === 2, { what: 'both jobs run' });
+    assert.deepEqual(
+      ran.map((j) => j.jobId ?? 'ruby'),
+      ['ruby', ran[1]!.jobId],
+    );
+  });
+
+  test('a paused worker is handed nothing, and neither is any worker while pause-all-workers is set', async () => {
+    const { w, ran } = await idleWorker();
+    const paused = new Promise<void>((res) => w.once('paused', res));
+    w.pause();
+    await paused;
+    assert.equal(await r().zscore(keys.idleWorkers, w.id), null, 'left the idle set');
+    await db.client.enqueue('default', 'Echo', ['while paused']);
+    assert.equal(await r().llen(keys.queue('default')), 1, 'queued');
+    assert.equal(await r().llen(keys.workerInflight(w.id)), 0);
+    const idle = new Promise<void>((res) => w.once('idle', res));
+    w.resume();
+    await idle;
+    assert.equal(ran.length, 1);
+
+    await r().set(keys.pauseAllWorkers, 'true');
+    await db.client.enqueue('default', 'Echo', ['paused by Ruby']);
+    assert.equal(await r().llen(keys.queue('default')), 1, 'queued');
+    assert.equal(await r().llen(keys.workerInflight(w.id)), 0);
+  });
+
+  test('a worker that is gone is skipped: its entry is taken back and it leaves the idle set', async () => {
+    const { w, ran } = await idleWorker();
+    // A worker that died without unregistering: in the idle set with more room, no subscriber.
+    const ghost = 'host:999999:default';
+    await r().hset(
+      keys.ourWorkers,
+      ghost,
+      JSON.stringify({ host: 'host', pid: 999999, queues: ['default'] }),
+    );
+    await r().zadd(keys.idleWorkers, 100, ghost);
+    await db.client.enqueue('default', 'Echo', []);
+    await waitFor(() => ran.length === 1, { what: 'the live worker ran it' });
+    assert.equal(await r().llen(keys.workerInflight(ghost)), 0);
+    assert.equal(await r().zscore(keys.idleWorkers, ghost), null);
+    assert.ok(await r().zscore(keys.idleWorkers, w.id));
+  });
+
+  test('hand-offs whose messages were lost with the subscriber connection run once it reconnects; none runs twice', async () => {
+    const { w, ran } = await idleWorker({ concurrency: 2 });
+    // One job handed off properly and still running while the connection drops.
+    await db.client.enqueue('default', 'Sleepy', [600]);
+    await waitFor(() => w.busy === 1, { what: 'Sleepy running' });
+    // One whose message never arrived: its entry is in the in-flight list, as enqueue.lua leaves it.
+    const lost = buildPayload('Echo', ['lost'], 'lost-job');
+    await r().rpush(keys.workerInflight(w.id), `h424242#1\x002026-11-27T05:00:00Z\x00default\x00${lost}`);
+    const clients = String(await r().client('LIST')).split('\n');
+    const line = clients.find((l) => l.includes(`name=resque-worker:${w.id}:wake`));
+    const clientId = /\bid=(\d+)/.exec(line ?? '')?.[1];
+    assert.ok(clientId, 'found the subscriber connection');
+    await r().client('KILL', 'ID', clientId);
+    await waitFor(() => ran.length === 2, { what: 'the lost hand-off and Sleepy ran', timeout: 5000 });
+    assert.deepEqual(ran.map((j) => j.className).sort(), ['Echo', 'Sleepy']);
+    await waitFor(async () => (await r().llen(keys.workerInflight(w.id))) === 0, { what: 'both recorded' });
+    await w.stop(); // waits for every job started, so a double run would be counted here
+    assert.equal(ran.length, 2);
+    assert.equal(await r().get(keys.statProcessed), '2');
+  });
+});
