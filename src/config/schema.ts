@@ -214,9 +214,9 @@ export const schema = {
       env: 'INTERVAL',
     },
     heartbeatInterval: {
-      doc: 'Seconds between worker heartbeats (Ruby Resque prunes workers silent for 300 s).',
+      doc: "Seconds between worker heartbeats: Ruby Resque's 60 by default (it prunes workers silent for 300 s; a worker whose event loop stalls is the supervisor's hangTimeout's business).",
       format: positiveSeconds,
-      default: 30,
+      default: 60,
       env: 'HEARTBEAT_INTERVAL',
     },
     statusTtl: {

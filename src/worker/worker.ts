@@ -112,7 +112,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       concurrency: options.concurrency ?? 1,
       prefetch: options.prefetch ?? 0,
       interval: options.interval ?? 5,
-      heartbeatInterval: options.heartbeatInterval ?? 30,
+      heartbeatInterval: options.heartbeatInterval ?? 60,
       statusTtl: options.statusTtl ?? 86400,
       jobTimeout: options.jobTimeout ?? null,
       maxJobs: options.maxJobs ?? null,

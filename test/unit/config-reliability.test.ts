@@ -16,11 +16,11 @@ test('defaults: dead after 300 s like Ruby, poison limit 3, prune every 60 s, re
 
 test('env variables set them', () => {
   const c = loadConfig({
-    env: { DEAD_AFTER: '120', POISON_LIMIT: '5', PRUNE_INTERVAL: '10', DEAD_WORKER_JOBS: 'fail' },
+    env: { DEAD_AFTER: '180', POISON_LIMIT: '5', PRUNE_INTERVAL: '10', DEAD_WORKER_JOBS: 'fail' },
   });
   assert.deepEqual(
     [c.worker.deadAfter, c.worker.poisonLimit, c.supervisor.pruneInterval, c.supervisor.deadWorkerJobs],
-    [120, 5, 10, 'fail'],
+    [180, 5, 10, 'fail'],
   );
 });
 
