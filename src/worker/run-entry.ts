@@ -88,7 +88,8 @@ export async function runEntry(
         })
       : '',
     result,
-    statusKey: statusKeyOf(payload ?? entry.payload, ctx.keys),
+    // Untracked (most jobs): finish.lua skips the status, which saves it a GET per job.
+    statusKey: entry.tracked ? statusKeyOf(payload ?? entry.payload, ctx.keys) : '',
   };
   const report: JobReport = {
     queue: entry.queue,

@@ -9,7 +9,7 @@
   KEYS[5]  stat:processed:<worker id>
   KEYS[6]  stat:failed:<worker id>
   KEYS[7]  failed list
-  KEYS[7+i] php-resque status key of job i, or '' when the payload has no id
+  KEYS[7+i] php-resque status key of job i, or '' when untracked (no 't' mark from reserve.lua)
   ARGV[1]  worker id
   ARGV[2]  now, unix seconds
   ARGV[3]  status TTL in seconds for a final status

@@ -22,10 +22,10 @@
   ARGV[5]  queue key prefix              (<ns>:queue:)
   ARGV[6]  job status key prefix         (<ns>:job:)
   ARGV[7..] queue names in priority order; '*' or a name with '*' matches known queues, sorted
-  Returns the in-flight entries taken: '<token>#<n>\0<run_at>\0<queue>\0<payload>'; fewer than
-  ARGV[2] (when not paused) means the queues were drained, and the worker is in the idle set with
-  the room it has left, for enqueue.lua to hand jobs to. A queue key that is not a list is skipped
-  (and logged by Redis), never half-popped.
+  Returns the in-flight entries taken: '<token>#<n>[t]\0<run_at>\0<queue>\0<payload>' ('t': a
+  php-resque status key existed, see below). Fewer than ARGV[2] (when not paused) means the queues
+  were drained, and the worker is in the idle set with the room it has left, for enqueue.lua to
+  hand jobs to. A queue key that is not a list is skipped (and logged by Redis), never half-popped.
 ]]
 -- @include worker-record
 -- @include queue-glob
@@ -100,13 +100,10 @@ local function status_key(payload)
   return ARGV[6] .. id .. ':status'
 end
 
--- Each entry's token field is '<token>#<n>', so two identical payloads (Ruby's have no id) still
--- make distinct entries, and finishing one can never remove the other's.
-local entries = {}
+local popped_queues = {}
 local popped_payloads = {}
-local tail = sep .. ARGV[3] .. sep
 for _, q in ipairs(queues) do
-  local need = wanted - #entries
+  local need = wanted - #popped_payloads
   if need <= 0 then break end
   -- pcall: a queue key that is not a list (WRONGTYPE) is skipped. An error raised here would
   -- abort the script after earlier queues were popped, and those jobs would be lost.
@@ -115,7 +112,7 @@ for _, q in ipairs(queues) do
     redis.log(redis.LOG_WARNING, 'resque-worker: skipping queue ' .. q .. ': ' .. popped.err)
   elseif popped then
     for _, payload in ipairs(popped) do
-      entries[#entries + 1] = token .. '#' .. (#entries + 1) .. tail .. q .. sep .. payload
+      popped_queues[#popped_queues + 1] = q
       popped_payloads[#popped_payloads + 1] = payload
     end
   end
@@ -124,17 +121,12 @@ end
 -- Fewer jobs than wanted: this worker's queues are drained, so it joins the idle set with the room
 -- it has left and waits for a hand-off or a wake-up (or its next poll). Joining in the same atomic
 -- step as the LPOPs means an enqueue that lands after them finds it: none slips in between.
-if #entries < wanted then
-  redis.call('ZADD', KEYS[6], wanted - #entries, ARGV[4])
+if #popped_payloads < wanted then
+  redis.call('ZADD', KEYS[6], wanted - #popped_payloads, ARGV[4])
 else
   redis.call('ZREM', KEYS[6], ARGV[4])
 end
-if #entries == 0 then return entries end
-
-for i = 1, #entries, 5000 do
-  redis.call('RPUSH', KEYS[1], unpack(entries, i, math.min(i + 4999, #entries)))
-end
-redis.call('SET', KEYS[2], token)
+if #popped_payloads == 0 then return {} end
 
 -- Where a tracked job's status key may be, found without decoding the payload: the text after
 -- the payload's only '"id":"', when nothing else could change the key (no prefix, no escapes).
@@ -152,11 +144,15 @@ local function status_key_candidate(payload)
   return status_key(payload), false
 end
 
--- Mark tracked jobs running: only an existing status key is updated, as php-resque does.
+-- Mark tracked jobs running: only an existing status key is updated, as php-resque does. A job
+-- for which some status key existed gets the 't' mark in its entry, so the worker's finish looks at
+-- its status again; for every other job (most) finish skips the status altogether.
 local now = nil
-for _, payload in ipairs(popped_payloads) do
+local marks = {}
+for i, payload in ipairs(popped_payloads) do
   local key, unconfirmed = status_key_candidate(payload)
   local current = key and redis.call('GET', key)
+  marks[i] = current and 't' or ''
   if current and unconfirmed then
     local confirmed = status_key(payload)
     if confirmed ~= key then
@@ -165,6 +161,7 @@ for _, payload in ipairs(popped_payloads) do
     end
   end
   if current then
+    marks[i] = 't'
     now = now or tonumber(redis.call('TIME')[1])
     local okc, old = pcall(cjson.decode, current)
     local started = (okc and type(old) == 'table' and old.started) or now
@@ -172,6 +169,18 @@ for _, payload in ipairs(popped_payloads) do
       ',"result":null}', 'KEEPTTL')
   end
 end
+
+-- Each entry's token field is '<token>#<n>' (+ 't' when tracked), so two identical payloads
+-- (Ruby's have no id) still make distinct entries, and finishing one never removes the other's.
+local entries = {}
+local tail = sep .. ARGV[3] .. sep
+for i, payload in ipairs(popped_payloads) do
+  entries[i] = token .. '#' .. i .. marks[i] .. tail .. popped_queues[i] .. sep .. payload
+end
+for i = 1, #entries, 5000 do
+  redis.call('RPUSH', KEYS[1], unpack(entries, i, math.min(i + 4999, #entries)))
+end
+redis.call('SET', KEYS[2], token)
 if redis.call('EXISTS', KEYS[3]) == 0 then
   set_worker_record(KEYS[3], ARGV[4], entries[1])
 end
