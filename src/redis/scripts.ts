@@ -17,7 +17,7 @@ export interface ScriptDef {
 export const SCRIPTS = {
   enqueue: {},
   reserve: { numberOfKeys: 6 },
-  finish: {},
+  finish: { numberOfKeys: 7 },
   heartbeat: { numberOfKeys: 4 },
   requeue: { numberOfKeys: 2 },
   recover: { numberOfKeys: 12 },
@@ -47,7 +47,7 @@ export interface ResqueScripts {
   enqueue(numKeys: number, ...args: ScriptArg[]): Promise<number>;
   /** Buffer variant: in-flight entries are matched byte for byte when they are finished. */
   reserveBuffer(...args: ScriptArg[]): Promise<Buffer[]>;
-  finish(numKeys: number, ...args: ScriptArg[]): Promise<number>;
+  finish(...args: ScriptArg[]): Promise<number>;
   heartbeat(...args: ScriptArg[]): Promise<[string, number]>;
   requeueBuffer(...args: ScriptArg[]): Promise<Buffer[]>;
   recover(...args: ScriptArg[]): Promise<[number, number, number]>;

@@ -46,7 +46,7 @@ export class OutcomeBatch {
   queueFinish(pipe: Pipeline, acks: Ack[]): void {
     const k = this.keys;
     const id = this.workerId;
-    const keys: string[] = [
+    const args: (string | number | Buffer)[] = [
       k.workerInflight(id),
       k.worker(id),
       k.statProcessed,
@@ -54,13 +54,13 @@ export class OutcomeBatch {
       k.workerStatProcessed(id),
       k.workerStatFailed(id),
       k.failed,
+      id,
+      Math.floor(Date.now() / 1000),
+      this.statusTtl,
+      k.jobStatusPrefix,
     ];
-    const args: (string | number | Buffer)[] = [id, Math.floor(Date.now() / 1000), this.statusTtl];
-    for (const ack of acks) {
-      keys.push(ack.statusKey);
-      args.push(ack.entry, ack.failure, ack.result);
-    }
-    (pipe as unknown as ScriptedRedis).finish(keys.length, ...keys, ...args);
+    for (const ack of acks) args.push(ack.entry, ack.failure, ack.result);
+    (pipe as unknown as ScriptedRedis).finish(...args);
   }
 
   /** Records everything pending now; rejects (keeping it pending) if Redis does not answer. */

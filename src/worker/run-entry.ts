@@ -14,17 +14,14 @@ import {
 } from '../jobs/payload.ts';
 import { type JobAbort, type JobInfo, jobTimeoutOf, performJob } from '../jobs/perform-job.ts';
 import { type Logger, writeJobLine } from '../log.ts';
-import type { ResqueKeys } from '../redis/keys.ts';
 import type { InFlightEntry } from './in-flight-entry.ts';
 
 export interface Ack {
   entry: Buffer;
   /** Failure record JSON, or '' when the job succeeded (or was skipped). */
   failure: string;
-  /** perform's return value as JSON for the php-resque status, or ''. */
+  /** perform's return value as JSON for the php-resque status (finish.lua finds its key), or ''. */
   result: string;
-  /** php-resque status key, or '' when the payload has no id. */
-  statusKey: string;
 }
 
 export interface JobReport {
@@ -37,7 +34,6 @@ export interface JobReport {
 }
 
 export interface RunContext {
-  keys: ResqueKeys;
   registry: JobRegistry;
   workerId: string;
   defaultTimeout: number | null;
@@ -88,8 +84,6 @@ export async function runEntry(
         })
       : '',
     result,
-    // Untracked (most jobs): finish.lua skips the status, which saves it a GET per job.
-    statusKey: entry.tracked ? statusKeyOf(payload ?? entry.payload, ctx.keys) : '',
   };
   const report: JobReport = {
     queue: entry.queue,
@@ -118,28 +112,6 @@ function isJsonObject(raw: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * The php-resque status key the finish script updates. For a payload that failed our checks but
- * is a JSON object with an id (say, args that are not an array) it is still derived, so a tracked
- * job that reserve.lua marked running ends as failed rather than staying running.
- */
-function statusKeyOf(payload: Payload | string, keys: ResqueKeys): string {
-  let p: { id?: unknown; prefix?: unknown } | undefined;
-  if (typeof payload === 'string') {
-    try {
-      const data: unknown = JSON.parse(payload);
-      if (data && typeof data === 'object' && !Array.isArray(data)) p = data as typeof p;
-    } catch {
-      return '';
-    }
-  } else {
-    p = payload;
-  }
-  if (!p || p.id === undefined) return '';
-  const id = typeof p.id === 'string' ? p.id : String(p.id);
-  return id ? keys.jobStatus(id, typeof p.prefix === 'string' ? p.prefix : '') : '';
 }
 
 const EVENT = { done: 'job.done', skipped: 'job.skipped', failed: 'job.failed' } as const;

@@ -490,7 +490,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
       job.entry,
       payload,
       {
-        keys: this.keys,
         registry: this.#opts.registry,
         workerId: this.id,
         defaultTimeout: this.#opts.jobTimeout,

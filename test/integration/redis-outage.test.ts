@@ -190,7 +190,6 @@ describe('Redis outages', () => {
         ),
       finish: (entry: Buffer) =>
         r.finish(
-          8,
           keys.workerInflight(workerId),
           keys.worker(workerId),
           keys.statProcessed,
@@ -198,10 +197,10 @@ describe('Redis outages', () => {
           keys.workerStatProcessed(workerId),
           keys.workerStatFailed(workerId),
           keys.failed,
-          '',
           workerId,
           1,
           86400,
+          keys.jobStatusPrefix,
           entry,
           '',
           '',

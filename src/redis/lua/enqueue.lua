@@ -96,8 +96,7 @@ if redis.call('LLEN', KEYS[2]) == 0 then
     end
     if not best then break end
     local n = next_payload - FIRST + 1
-    local entry = 'h' .. (last_seq - count + n) .. (tracked and '#1t' or '#1') .. sep .. ARGV[5] .. sep .. queue ..
-      sep .. ARGV[next_payload]
+    local entry = 'h' .. (last_seq - count + n) .. '#1' .. sep .. ARGV[5] .. sep .. queue .. sep .. ARGV[next_payload]
     local inflight = ARGV[2] .. best.id .. ':inflight'
     redis.call('RPUSH', inflight, entry)
     if redis.call('PUBLISH', ARGV[4] .. best.id, 'e' .. entry) == 0 then

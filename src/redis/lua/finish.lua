@@ -9,21 +9,24 @@
   KEYS[5]  stat:processed:<worker id>
   KEYS[6]  stat:failed:<worker id>
   KEYS[7]  failed list
-  KEYS[7+i] php-resque status key of job i, or '' when untracked (no 't' mark from reserve.lua)
   ARGV[1]  worker id
   ARGV[2]  now, unix seconds
   ARGV[3]  status TTL in seconds for a final status
-  then 3 values per job i, at ARGV[4 + 3(i-1)]:
+  ARGV[4]  job status key prefix         (<ns>:job:)
+  then 3 values per job i, at ARGV[5 + 3(i-1)]:
     in-flight entry | failure record JSON ('' for success) | perform's result as JSON ('' for none)
   Returns the number of jobs recorded.
+
+  The status key of a tracked job is found here, from the entry's payload, at the moment the job
+  ends: php-resque creates it right after pushing the job, so it may not have existed yet when the
+  job was reserved (php-resque's own worker checks at the end too).
 ]]
 -- @include worker-record
+-- @include status-key
 
 local now = tonumber(ARGV[2])
 local processed, failed = 0, 0
-local job = 0
-for i = 4, #ARGV, 3 do
-  job = job + 1
+for i = 5, #ARGV, 3 do
   if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
     processed = processed + 1
     local failure = ARGV[i + 1]
@@ -31,17 +34,15 @@ for i = 4, #ARGV, 3 do
       failed = failed + 1
       redis.call('RPUSH', KEYS[7], failure)
     end
-    local status_key = KEYS[7 + job]
-    if status_key ~= '' then
-      local current = redis.call('GET', status_key)
-      if current then
-        local ok, old = pcall(cjson.decode, current)
-        local started = (ok and type(old) == 'table' and old.started) or now
-        local result = ARGV[i + 2]
-        if result == '' then result = 'null' end
-        redis.call('SET', status_key, '{"status":' .. (failure ~= '' and 3 or 4) .. ',"updated":' .. now ..
-          ',"started":' .. cjson.encode(started) .. ',"result":' .. result .. '}', 'EX', ARGV[3])
-      end
+    local _, _, payload = split_entry(ARGV[i])
+    local status_key, current = find_job_status(payload, ARGV[4], false)
+    if status_key then
+      local ok, old = pcall(cjson.decode, current)
+      local started = (ok and type(old) == 'table' and old.started) or now
+      local result = ARGV[i + 2]
+      if result == '' then result = 'null' end
+      redis.call('SET', status_key, '{"status":' .. (failure ~= '' and 3 or 4) .. ',"updated":' .. now ..
+        ',"started":' .. cjson.encode(started) .. ',"result":' .. result .. '}', 'EX', ARGV[3])
     end
   end
 end

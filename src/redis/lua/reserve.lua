@@ -22,13 +22,14 @@
   ARGV[5]  queue key prefix              (<ns>:queue:)
   ARGV[6]  job status key prefix         (<ns>:job:)
   ARGV[7..] queue names in priority order; '*' or a name with '*' matches known queues, sorted
-  Returns the in-flight entries taken: '<token>#<n>[t]\0<run_at>\0<queue>\0<payload>' ('t': a
-  php-resque status key existed, see below). Fewer than ARGV[2] (when not paused) means the queues
-  were drained, and the worker is in the idle set with the room it has left, for enqueue.lua to
-  hand jobs to. A queue key that is not a list is skipped (and logged by Redis), never half-popped.
+  Returns the in-flight entries taken: '<token>#<n>\0<run_at>\0<queue>\0<payload>'; fewer than
+  ARGV[2] (when not paused) means the queues were drained, and the worker is in the idle set with
+  the room it has left, for enqueue.lua to hand jobs to. A queue key that is not a list is skipped
+  (and logged by Redis), never half-popped.
 ]]
 -- @include worker-record
 -- @include queue-glob
+-- @include status-key
 
 local token = ARGV[1]
 local sep = '\0'
@@ -67,43 +68,13 @@ for i = 7, #ARGV do
   end
 end
 
--- The php-resque status key of a payload, by the worker's rules (payload.ts parsePayload and
--- keys.ts jobStatus): a JSON object with a non-empty string class, args absent/null/an array, and
--- an id; a non-string id is read as JavaScript's String() would. nil when there is none.
-local function status_key(payload)
-  local ok, p = pcall(cjson.decode, payload)
-  if not ok or type(p) ~= 'table' then return nil end
-  if type(p.class) ~= 'string' or p.class == '' then return nil end
-  local args = p.args
-  if args ~= nil and args ~= cjson.null then
-    if type(args) ~= 'table' then return nil end
-    for k in pairs(args) do
-      if type(k) ~= 'number' then return nil end
-    end
-  end
-  local id = p.id
-  if id == nil or id == '' then return nil end
-  if id == cjson.null then
-    id = 'null'
-  elseif type(id) == 'number' then
-    if id ~= math.floor(id) or math.abs(id) >= 9007199254740992 then return nil end
-    id = string.format('%d', id)
-  elseif type(id) == 'boolean' then
-    id = tostring(id)
-  elseif type(id) ~= 'string' then
-    return nil
-  end
-  local prefix = p.prefix
-  if type(prefix) == 'string' and prefix ~= '' then
-    return ARGV[6] .. prefix .. '_' .. id .. ':status'
-  end
-  return ARGV[6] .. id .. ':status'
-end
-
-local popped_queues = {}
+-- Each entry's token field is '<token>#<n>', so two identical payloads (Ruby's have no id) still
+-- make distinct entries, and finishing one can never remove the other's.
+local entries = {}
 local popped_payloads = {}
+local tail = sep .. ARGV[3] .. sep
 for _, q in ipairs(queues) do
-  local need = wanted - #popped_payloads
+  local need = wanted - #entries
   if need <= 0 then break end
   -- pcall: a queue key that is not a list (WRONGTYPE) is skipped. An error raised here would
   -- abort the script after earlier queues were popped, and those jobs would be lost.
@@ -112,7 +83,7 @@ for _, q in ipairs(queues) do
     redis.log(redis.LOG_WARNING, 'resque-worker: skipping queue ' .. q .. ': ' .. popped.err)
   elseif popped then
     for _, payload in ipairs(popped) do
-      popped_queues[#popped_queues + 1] = q
+      entries[#entries + 1] = token .. '#' .. (#entries + 1) .. tail .. q .. sep .. payload
       popped_payloads[#popped_payloads + 1] = payload
     end
   end
@@ -121,47 +92,23 @@ end
 -- Fewer jobs than wanted: this worker's queues are drained, so it joins the idle set with the room
 -- it has left and waits for a hand-off or a wake-up (or its next poll). Joining in the same atomic
 -- step as the LPOPs means an enqueue that lands after them finds it: none slips in between.
-if #popped_payloads < wanted then
-  redis.call('ZADD', KEYS[6], wanted - #popped_payloads, ARGV[4])
+if #entries < wanted then
+  redis.call('ZADD', KEYS[6], wanted - #entries, ARGV[4])
 else
   redis.call('ZREM', KEYS[6], ARGV[4])
 end
-if #popped_payloads == 0 then return {} end
+if #entries == 0 then return entries end
 
--- Where a tracked job's status key may be, found without decoding the payload: the text after
--- the payload's only '"id":"', when nothing else could change the key (no prefix, no escapes).
--- A candidate that exists is confirmed by status_key; when the text is not that plain, status_key
--- decides alone. A payload with no '"id"' at all (Ruby's) has no status key.
-local function status_key_candidate(payload)
-  local s, e = string.find(payload, '"id":"', 1, true)
-  if s and string.find(payload, '"id":', 1, true) == s and not string.find(payload, '"id":', e, true)
-    and not string.find(payload, '"prefix"', 1, true) then
-    local close = string.find(payload, '"', e + 1, true)
-    local id = close and string.sub(payload, e + 1, close - 1)
-    if id and id ~= '' and not string.find(id, '\\', 1, true) then return ARGV[6] .. id .. ':status', true end
-  end
-  if not string.find(payload, '"id"', 1, true) then return nil end
-  return status_key(payload), false
+for i = 1, #entries, 5000 do
+  redis.call('RPUSH', KEYS[1], unpack(entries, i, math.min(i + 4999, #entries)))
 end
+redis.call('SET', KEYS[2], token)
 
--- Mark tracked jobs running: only an existing status key is updated, as php-resque does. A job
--- for which some status key existed gets the 't' mark in its entry, so the worker's finish looks at
--- its status again; for every other job (most) finish skips the status altogether.
+-- Mark tracked jobs running: only an existing status key is updated, as php-resque does.
 local now = nil
-local marks = {}
-for i, payload in ipairs(popped_payloads) do
-  local key, unconfirmed = status_key_candidate(payload)
-  local current = key and redis.call('GET', key)
-  marks[i] = current and 't' or ''
-  if current and unconfirmed then
-    local confirmed = status_key(payload)
-    if confirmed ~= key then
-      key = confirmed
-      current = key and redis.call('GET', key)
-    end
-  end
-  if current then
-    marks[i] = 't'
+for _, payload in ipairs(popped_payloads) do
+  local key, current = find_job_status(payload, ARGV[6], true)
+  if key then
     now = now or tonumber(redis.call('TIME')[1])
     local okc, old = pcall(cjson.decode, current)
     local started = (okc and type(old) == 'table' and old.started) or now
@@ -169,18 +116,6 @@ for i, payload in ipairs(popped_payloads) do
       ',"result":null}', 'KEEPTTL')
   end
 end
-
--- Each entry's token field is '<token>#<n>' (+ 't' when tracked), so two identical payloads
--- (Ruby's have no id) still make distinct entries, and finishing one never removes the other's.
-local entries = {}
-local tail = sep .. ARGV[3] .. sep
-for i, payload in ipairs(popped_payloads) do
-  entries[i] = token .. '#' .. i .. marks[i] .. tail .. popped_queues[i] .. sep .. payload
-end
-for i = 1, #entries, 5000 do
-  redis.call('RPUSH', KEYS[1], unpack(entries, i, math.min(i + 4999, #entries)))
-end
-redis.call('SET', KEYS[2], token)
 if redis.call('EXISTS', KEYS[3]) == 0 then
   set_worker_record(KEYS[3], ARGV[4], entries[1])
 end
