@@ -12,6 +12,14 @@ import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import type { OutcomeBatch } from './outcome-batch.ts';
 
+/** What reserve.lua says besides the jobs (see its header). */
+export type ReserveState = 'more' | 'idle' | 'paused' | 'again';
+
+export interface Reservation {
+  state: ReserveState;
+  entries: Buffer[];
+}
+
 export class ReserveRoundTrip {
   /** Per instance, so two workers that share an id (a bug, or a reused pid) never share a token. */
   readonly #tokenPrefix = `${randomBytes(4).toString('hex')}.`;
@@ -26,7 +34,8 @@ export class ReserveRoundTrip {
     private readonly queues: readonly string[],
   ) {}
 
-  async run(count: number, outcomes: OutcomeBatch): Promise<Buffer[]> {
+  /** `fresh`: `count` includes every job handed to this worker so far (see reserve.lua ARGV[7]). */
+  async run(count: number, outcomes: OutcomeBatch, fresh: boolean): Promise<Reservation> {
     const k = this.keys;
     const acks = outcomes.take();
     const pipe = this.redis.pipeline();
@@ -46,6 +55,7 @@ export class ReserveRoundTrip {
       this.workerId,
       k.queuePrefix,
       k.jobStatusPrefix,
+      fresh ? 'fresh' : '',
       ...this.queues,
     );
     let results: [Error | null, unknown][] | null;
@@ -63,6 +73,7 @@ export class ReserveRoundTrip {
     const last = results?.[results.length - 1];
     if (!last || last[0]) throw last?.[0] ?? new Error('reserve: no reply');
     this.#unansweredToken = null;
-    return last[1] as Buffer[];
+    const [state, ...entries] = last[1] as Buffer[];
+    return { state: String(state) as ReserveState, entries };
   }
 }

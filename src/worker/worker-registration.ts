@@ -37,6 +37,9 @@ export class WorkerRegistration {
   /** Registers and starts heartbeating; `alive()` says whether a re-registration is news. */
   async register(alive: () => boolean): Promise<void> {
     const k = this.keys;
+    // A dead predecessor with this id may still be in the idle set: nothing is handed to this
+    // worker until its own first reserve says how much room it has.
+    await this.redis.zrem(k.idleWorkers, this.id);
     // A pid reused after a restart (pid 1 in a container) may find a dead predecessor's jobs.
     if ((await this.redis.llen(k.workerInflight(this.id))) > 0) {
       const r = await recoverWorker(this.redis, k, this.id, {

@@ -88,7 +88,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** No round trip of any kind before this time (ms): Redis failed the last one. */
   #backoffUntil = 0;
   /** Looking for lost hand-offs: no round trip goes out meanwhile (see findStrayHandOffs). */
-  #sweeping = false;
+  #sweep: Promise<void> | null = null;
+  /** Another look is due when the one running ends (the subscriber reconnected meanwhile). */
+  #sweepAgain = false;
+  #strayTimer: NodeJS.Timeout | null = null;
+  /** The last reserve found jobs but drained the queues: a finished job lifts its hold. */
+  #liftHoldOnJobDone = false;
+  /** A 'w' arrived: the next reserve's room counts every job handed to this worker (reserve.lua). */
+  #roomIsFresh = false;
   /** This worker left the idle set for its pause: enqueues hand it nothing. */
   #leftIdleSet = false;
   /** Counts enqueue wake-ups, so a reserve that crossed one does not put the worker on hold. */
@@ -159,12 +166,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new Error(`worker ${this.id} already started`);
     this.#state = 'running';
+    await assertRedisVersion(this.redis);
+    // Registering first recovers what a dead worker with this id left; only then may jobs be
+    // handed to this one (before it subscribes, a hand-off to this id reaches nobody and is undone).
+    await this.#registration.register(() => this.#state === 'running');
     this.#subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.#onMessage(message));
     await this.#subscriber.subscribe(this.keys.workerChannel(this.id));
-    // From now on a 'ready' is a reconnect, which may have lost hand-off messages.
-    this.#subscriber.on('ready', () => void this.#adoptStrays());
-    await assertRedisVersion(this.redis);
-    await this.#registration.register(() => this.#state === 'running');
+    // From now on a 'ready' is a reconnect, which may have lost hand-off messages; a connection
+    // that died silently is found by the periodic look (its PING goes unanswered).
+    this.#subscriber.on('ready', () => this.#lookForStrays('reconnect'));
+    this.#strayTimer = setInterval(
+      () => this.#lookForStrays('periodic'),
+      this.#opts.heartbeatInterval * 1000,
+    );
+    this.#strayTimer.unref();
     this.#log.info(
       { event: 'worker.start', queues: this.#opts.queues, concurrency: this.#opts.concurrency },
       'worker started',
@@ -188,6 +203,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#log.info({ event: 'worker.resume' }, 'resumed');
     this.#title();
     this.#wake();
+    if (this.#sweepAgain) {
+      this.#sweepAgain = false;
+      this.#lookForStrays('resume');
+    }
   }
 
   /** Resque's USR1: fail the running jobs now (their abort signals fire), keep the worker. */
@@ -224,6 +243,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#title();
     this.#wakeup.notify();
     await this.#loop;
+    await this.#sweep;
     await this.#leaveIdleSet();
     // Other workers can take them while this one finishes what it runs.
     await this.#retrying('requeue', () => this.#putBackPrefetched('stopping'));
@@ -258,6 +278,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    */
   crash(): void {
     this.#state = 'stopped';
+    if (this.#strayTimer) clearInterval(this.#strayTimer);
     this.#registration.stopHeartbeat();
     this.redis.disconnect();
     this.#subscriber.disconnect();
@@ -288,6 +309,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   async #close(): Promise<void> {
+    if (this.#strayTimer) clearInterval(this.#strayTimer);
     this.#registration.stopHeartbeat();
     this.#subscriber.disconnect();
     await closeRedis(this.redis);
@@ -313,6 +335,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
       if (this.#paused) {
         await this.#roundTrip;
+        await this.#sweep;
         await this.#leaveIdleSet();
         await this.#retrying('requeue', () => this.#putBackPrefetched('paused'));
         await this.#retrying('finish', () => this.#outcomes.flush(this.redis));
@@ -340,7 +363,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * sends its outcome alone: reserving again would only find them empty and cost a round trip.
    */
   #nextRoundTrip(wanted: number): number | undefined {
-    if (this.#sweeping) return undefined;
+    if (this.#sweep) return undefined;
     const now = Date.now();
     const backoff = this.#backoffUntil - now;
     const held = this.#holdUntil - now;
@@ -354,13 +377,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Sends one round trip; its reply lands in the prefetch list, then the loop is woken. */
   async #reserveMore(wanted: number): Promise<void> {
     const wakesBefore = this.#wakes;
+    const fresh = this.#roomIsFresh;
+    this.#roomIsFresh = false;
     try {
-      const entries = await this.#reserve.run(wanted, this.#outcomes);
+      const { state, entries } = await this.#reserve.run(wanted, this.#outcomes, fresh);
       for (const entry of entries) this.#prefetched.push(entry);
-      // Fewer than wanted: the queues are drained. A wake-up during the round trip may be for a
-      // job this reserve ran too early to see, so it lifts the hold.
-      if (entries.length < wanted && this.#wakes === wakesBefore) {
+      // Drained (this worker is now in the idle set, so enqueues reach it) or paused by the flag:
+      // wait for a wake-up or the next poll. A wake-up during the round trip may be for a job
+      // this reserve ran too early to see, so it lifts the hold.
+      if ((state === 'idle' || state === 'paused') && this.#wakes === wakesBefore) {
         this.#holdUntil = Date.now() + this.#opts.interval * 1000;
+        // Jobs were there a moment ago: others (pushed by peers' clients, which wake nobody) may
+        // follow, so a slot that frees looks again, as it did before a reserve ever held.
+        this.#liftHoldOnJobDone = entries.length > 0;
         this.#emitIdleIfSo();
       }
     } catch (err) {
@@ -406,14 +435,35 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.#prefetched.push(message.subarray(1));
       this.#wakeup.notify();
     } else {
+      this.#roomIsFresh = true;
       this.#wake();
     }
   }
 
-  /** After the subscriber reconnected: runs hand-offs whose messages were lost with the connection. */
+  /**
+   * After the subscriber reconnected, and every heartbeat interval (a connection can die without
+   * a word): runs hand-offs whose messages were lost. Not while paused (the pause puts back what
+   * it holds at that moment): resume looks.
+   */
+  #lookForStrays(why: 'reconnect' | 'periodic' | 'resume'): void {
+    if (this.#state !== 'running') return;
+    if (this.#sweep || this.#paused) {
+      this.#sweepAgain = true;
+      return;
+    }
+    this.#sweep = this.#adoptStrays().finally(() => {
+      this.#sweep = null;
+      // After a reconnect, reserve at once: Redis may have restarted and forgotten the idle set.
+      if (why === 'periodic') this.#wakeup.notify();
+      else this.#wake();
+      if (this.#sweepAgain) {
+        this.#sweepAgain = false;
+        this.#lookForStrays('reconnect');
+      }
+    });
+  }
+
   async #adoptStrays(): Promise<void> {
-    if (this.#sweeping || this.#state !== 'running') return;
-    this.#sweeping = true;
     try {
       await this.#roundTrip;
       const strays = await findStrayHandOffs(
@@ -430,14 +480,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
         for (const entry of strays) this.#prefetched.push(entry);
       }
     } catch (err) {
-      // The next reconnect looks again; at a stop, unclaimed entries go back to their queues.
+      // The next reconnect or periodic look tries again; at a stop, unclaimed entries go back.
       this.#log.warn(
         { event: 'worker.hand-off-check-failed', err: (err as Error).message },
         'could not look for lost hand-offs',
       );
-    } finally {
-      this.#sweeping = false;
-      this.#wake(); // reserve at once: Redis may have restarted and forgotten the idle set
     }
   }
 
@@ -502,6 +549,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.listenerCount('job') > 0) this.emit('job', report);
     logJobReport(this.#log, report);
     this.#checkRecycle();
+    if (this.#liftHoldOnJobDone) this.#holdUntil = 0;
     // Its outcome is due: the loop sends it (with a reserve unless the queues are drained).
     this.#wakeup.notify();
   }

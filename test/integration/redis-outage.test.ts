@@ -170,24 +170,31 @@ describe('Redis outages', () => {
   /** reserve.lua and finish.lua called directly, as the worker's round trip does. */
   const scriptsFor = (workerId: string) => {
     const r = defineScripts(redis.client());
+    /** The entries taken, and reserve.lua's state word as `state`; `fresh` is its ARGV[7]. */
+    const reserveFresh = async (fresh: string, token: string, count: number, ...queues: string[]) => {
+      const [state, ...entries] = await r.reserveBuffer(
+        keys.workerInflight(workerId),
+        keys.workerLastReserve(workerId),
+        keys.worker(workerId),
+        keys.queues,
+        keys.pauseAllWorkers,
+        keys.idleWorkers,
+        token,
+        count,
+        '2026-11-26T12:00:00Z',
+        workerId,
+        keys.queuePrefix,
+        keys.jobStatusPrefix,
+        fresh,
+        ...queues,
+      );
+      return Object.assign(entries, { state: String(state) });
+    };
     return {
       r,
+      reserveFresh,
       reserve: (token: string, count: number, ...queues: string[]) =>
-        r.reserveBuffer(
-          keys.workerInflight(workerId),
-          keys.workerLastReserve(workerId),
-          keys.worker(workerId),
-          keys.queues,
-          keys.pauseAllWorkers,
-          keys.idleWorkers,
-          token,
-          count,
-          '2026-11-26T12:00:00Z',
-          workerId,
-          keys.queuePrefix,
-          keys.jobStatusPrefix,
-          ...queues,
-        ),
+        reserveFresh('', token, count, ...queues),
       finish: (entry: Buffer) =>
         r.finish(
           keys.workerInflight(workerId),
@@ -208,6 +215,18 @@ describe('Redis outages', () => {
     };
   };
 
+  test("an idle worker's room only goes down until it counts afresh (a hand-off may still be on its way)", async () => {
+    const id = 'h:4:empty';
+    const { r, reserve, reserveFresh } = scriptsFor(id);
+    assert.equal((await reserve('e.1', 5, 'empty')).state, 'idle');
+    assert.equal(await r.zscore(keys.idleWorkers, id), '5');
+    await r.zadd(keys.idleWorkers, 0, id); // enqueue.lua used up its room and sent 'w'
+    await reserve('e.2', 5, 'empty'); // a poll that counted its room before the hand-off arrived
+    assert.equal(await r.zscore(keys.idleWorkers, id), '0', 'a stale count does not raise it');
+    await reserveFresh('fresh', 'e.3', 4, 'empty'); // the reserve the 'w' asked for
+    assert.equal(await r.zscore(keys.idleWorkers, id), '4');
+  });
+
   test('reserve and finish are safe to repeat: a re-sent reserve returns what it took, a re-sent finish counts once', async () => {
     await enqueueRecords(5);
     const id = 'h:1:q';
@@ -216,7 +235,13 @@ describe('Redis outages', () => {
     const first = await reserve('a.1');
     const again = await reserve('a.1'); // the same command once more, as after a lost reply
     assert.equal(first.length, 2);
-    assert.deepEqual(again, first);
+    assert.equal(first.state, 'more');
+    assert.deepEqual([...again], [...first]);
+    assert.equal(
+      again.state,
+      'again',
+      'says it is a reservation sent again (the worker must not take it as drained)',
+    );
     assert.equal(await r.llen(keys.queue('q')), 3, 'no second pair taken');
     assert.equal((await reserve('a.2')).length, 2, 'a new token takes new jobs');
     const finish = () => finishEntry(first[0]!);
@@ -249,6 +274,8 @@ describe('Redis outages', () => {
     await enqueueRecords(3);
     const taken = await reserve('b.1', 5, 'q', 'broken'); // more than q holds: it goes on to the broken key
     assert.equal(taken.length, 3);
+    assert.equal(taken.state, 'idle');
+    assert.equal(await r.zscore(keys.idleWorkers, id), '2', 'drained: in the idle set with its room');
     assert.equal(await r.llen(keys.workerInflight(id)), 3, 'in flight, not lost');
     assert.equal(await r.get(keys.queue('broken')), 'not a list');
   });

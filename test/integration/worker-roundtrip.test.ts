@@ -180,6 +180,20 @@ describe('worker round trip', () => {
     assert.equal(await r.llen(keys.workerInflight(w.id)), 0);
   });
 
+  test("a worker that drained its queues while taking jobs looks again as they finish (peers' jobs wake nobody)", async () => {
+    const r = db.redis.client();
+    const ruby = (n: number) => JSON.stringify({ class: 'Sleepy', args: [150 + n] }); // Ruby's RPUSH: no wake-up
+    await r.rpush(keys.queue('default'), ruby(1), ruby(2));
+    const w = await startWorker({ interval: 30, concurrency: 5 }); // takes both: fewer than 5, drained
+    let ran = 0;
+    w.on('job', () => ran++);
+    await waitFor(() => w.busy === 2, { what: 'both running' });
+    await r.rpush(keys.queue('default'), ruby(3));
+    const t0 = performance.now();
+    await waitFor(() => ran === 3, { what: 'the third job, long before the 30 s poll' });
+    assert.ok(performance.now() - t0 < 5000);
+  });
+
   test('function jobs, object jobs and async jobs; args spread', async () => {
     const a = await db.client.enqueue('default', 'asyncAdd', [2, 3], { trackStatus: true });
     const b = await db.client.enqueue('default', 'ObjectJob', [{ k: 'v' }], { trackStatus: true });

@@ -10,8 +10,10 @@
   like any other. A PUBLISH that nobody receives (the worker is gone, or its subscriber is
   reconnecting) is undone at once and that worker leaves the idle set.
 
-  Payloads not handed off are RPUSHed. Idle workers that serve the queue and were not handed a
-  job, or whose room ran out, get 'w' (reserve now) and leave the idle set until they reserve.
+  Payloads not handed off are RPUSHed. When some are (the queue was not empty, or the idle
+  workers' room ran out), every idle worker serving the queue gets 'w' (reserve now) and its room
+  is set to 0 until its reserve counts it afresh: reserve.lua never raises a score from a count
+  that may miss a hand-off still on its way.
 
   KEYS[1]  queues set                  (<ns>:queues)
   KEYS[2]  queue list                  (<ns>:queue:<name>)
@@ -100,7 +102,8 @@ if redis.call('LLEN', KEYS[2]) == 0 then
     local inflight = ARGV[2] .. best.id .. ':inflight'
     redis.call('RPUSH', inflight, entry)
     if redis.call('PUBLISH', ARGV[4] .. best.id, 'e' .. entry) == 0 then
-      redis.call('RPOP', inflight) -- the entry just pushed: nobody will run it
+      -- Nobody will run it. The script is atomic, so the list's last entry is the one just pushed.
+      redis.call('RPOP', inflight)
       redis.call('ZREM', KEYS[3], best.id)
       best.room = 0
       best.gone = true
@@ -133,7 +136,7 @@ local queued = next_payload <= #ARGV
 for _, w in ipairs(serving) do
   if not w.gone then
     if queued or w.room <= 0 then
-      redis.call('ZREM', KEYS[3], w.id)
+      redis.call('ZADD', KEYS[3], 'XX', 0, w.id)
       redis.call('PUBLISH', ARGV[4] .. w.id, 'w')
     elseif w.used then
       redis.call('ZADD', KEYS[3], 'XX', w.room, w.id)

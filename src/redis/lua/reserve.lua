@@ -21,11 +21,14 @@
   ARGV[4]  worker id
   ARGV[5]  queue key prefix              (<ns>:queue:)
   ARGV[6]  job status key prefix         (<ns>:job:)
-  ARGV[7..] queue names in priority order; '*' or a name with '*' matches known queues, sorted
-  Returns the in-flight entries taken: '<token>#<n>\0<run_at>\0<queue>\0<payload>'; fewer than
-  ARGV[2] (when not paused) means the queues were drained, and the worker is in the idle set with
-  the room it has left, for enqueue.lua to hand jobs to. A queue key that is not a list is skipped
-  (and logged by Redis), never half-popped.
+  ARGV[7]  'fresh' when the worker's room (ARGV[2]) counts every job handed to it so far (it got
+           a 'w' from enqueue.lua since its last reserve), else ''
+  ARGV[8..] queue names in priority order; '*' or a name with '*' matches known queues, sorted
+  Returns {state, entries...}: the in-flight entries taken, '<token>#<n>\0<run_at>\0<queue>\0<payload>',
+  after one of: 'more' (took ARGV[2] jobs: there may be more), 'idle' (the queues are drained; the
+  worker is in the idle set for enqueue.lua to hand jobs to), 'paused' (pause-all-workers is set)
+  or 'again' (this token's reservation, sent again). A queue key that is not a list is skipped (and
+  logged by Redis), never half-popped.
 ]]
 -- @include worker-record
 -- @include queue-glob
@@ -39,7 +42,7 @@ local sep = '\0'
 local last_token, paused = unpack(redis.call('MGET', KEYS[2], KEYS[5]))
 
 if last_token == token then
-  local again = {}
+  local again = { 'again' }
   local prefix = token .. '#'
   for _, entry in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
     if string.sub(entry, 1, #prefix) == prefix then again[#again + 1] = entry end
@@ -47,12 +50,12 @@ if last_token == token then
   return again
 end
 
-if paused then return {} end
+if paused then return { 'paused' } end
 
 local wanted = tonumber(ARGV[2])
 local queues = {}
 local known = nil
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   local q = ARGV[i]
   if string.find(q, '*', 1, true) then
     if not known then
@@ -92,12 +95,21 @@ end
 -- Fewer jobs than wanted: this worker's queues are drained, so it joins the idle set with the room
 -- it has left and waits for a hand-off or a wake-up (or its next poll). Joining in the same atomic
 -- step as the LPOPs means an enqueue that lands after them finds it: none slips in between.
+-- A hand-off that ran after the worker counted its room (its message still on the way) has
+-- already lowered the worker's score, and enqueue.lua leaves a worker out of room at 0: unless
+-- the worker's count is fresh, the score may only go down (LT), never back to a stale room.
+local state = 'more'
 if #entries < wanted then
-  redis.call('ZADD', KEYS[6], wanted - #entries, ARGV[4])
+  state = 'idle'
+  if ARGV[7] == 'fresh' then
+    redis.call('ZADD', KEYS[6], wanted - #entries, ARGV[4])
+  else
+    redis.call('ZADD', KEYS[6], 'LT', wanted - #entries, ARGV[4])
+  end
 else
   redis.call('ZREM', KEYS[6], ARGV[4])
 end
-if #entries == 0 then return entries end
+if #entries == 0 then return { state } end
 
 for i = 1, #entries, 5000 do
   redis.call('RPUSH', KEYS[1], unpack(entries, i, math.min(i + 4999, #entries)))
@@ -119,4 +131,5 @@ end
 if redis.call('EXISTS', KEYS[3]) == 0 then
   set_worker_record(KEYS[3], ARGV[4], entries[1])
 end
+table.insert(entries, 1, state)
 return entries
