@@ -82,7 +82,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #roundTrip: Promise<void> | null = null;
   /**
    * No reserve before this time (ms) unless an enqueue wakes the worker: its last reserve drained
-   * its queues (and set the idle flag, so an enqueue of ours will wake it).
+   * its queues and put it in the idle set, where an enqueue of ours finds it.
    */
   #holdUntil = 0;
   /** No round trip of any kind before this time (ms): Redis failed the last one. */
@@ -96,7 +96,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #liftHoldOnJobDone = false;
   /** A 'w' arrived: the next reserve's room counts every job handed to this worker (reserve.lua). */
   #roomIsFresh = false;
-  /** This worker left the idle set for its pause: enqueues hand it nothing. */
+  /** This worker left the idle set (paused or stopping): enqueues hand it nothing. */
   #leftIdleSet = false;
   /** Counts enqueue wake-ups, so a reserve that crossed one does not put the worker on hold. */
   #wakes = 0;

@@ -29,6 +29,11 @@
   ARGV[5]  run_at for handed-off jobs, ISO 8601 UTC
   ARGV[6..] payload JSON, one per job
   Returns the number of jobs handed off.
+
+  A worker's in-flight list, record and channel are named from ARGV prefixes, not KEYS (which worker
+  is chosen inside the script): fine on a single Redis, as Resque's layout is; not Cluster-safe.
+  Order is kept per queue: a worker on several queues may be handed a job of a lower one while a
+  peer's client has just pushed to a higher one (its next reserve takes that).
 ]]
 -- @include worker-record
 -- @include queue-glob
