@@ -393,14 +393,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.#emitIdleIfSo();
       }
     } catch (err) {
-      this.#log.error(
-        { event: 'worker.reserve-error', err: (err as Error).message },
-        'reserve failed; retrying',
-      );
-      this.#backoffUntil = Date.now() + 1000;
+      this.#roundTripFailed('worker.reserve-error', 'reserve', err);
     } finally {
-      this.#roundTrip = null;
-      this.#wakeup.notify();
+      this.#roundTripDone();
     }
   }
 
@@ -410,15 +405,21 @@ export class Worker extends EventEmitter<WorkerEvents> {
       await this.#outcomes.flush(this.redis);
       this.#emitIdleIfSo();
     } catch (err) {
-      this.#log.error(
-        { event: 'worker.finish-error', err: (err as Error).message },
-        'recording outcomes failed; retrying',
-      );
-      this.#backoffUntil = Date.now() + 1000;
+      this.#roundTripFailed('worker.finish-error', 'recording outcomes', err);
     } finally {
-      this.#roundTrip = null;
-      this.#wakeup.notify();
+      this.#roundTripDone();
     }
+  }
+
+  /** Redis failed a round trip: what it carried is kept, and nothing goes out for a second. */
+  #roundTripFailed(event: string, what: string, err: unknown): void {
+    this.#log.error({ event, err: (err as Error).message }, `${what} failed; retrying`);
+    this.#backoffUntil = Date.now() + 1000;
+  }
+
+  #roundTripDone(): void {
+    this.#roundTrip = null;
+    this.#wakeup.notify();
   }
 
   #emitIdleIfSo(): void {
@@ -453,9 +454,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     this.#sweep = this.#adoptStrays().finally(() => {
       this.#sweep = null;
-      // After a reconnect, reserve at once: Redis may have restarted and forgotten the idle set.
-      if (why === 'periodic') this.#wakeup.notify();
-      else this.#wake();
+      if (why === 'periodic') {
+        this.#wakeup.notify();
+      } else {
+        // Reserve at once, with a fresh count of its room (it now holds every entry in its list):
+        // Redis may have restarted and forgotten the idle set, or a 'w' may have been lost.
+        this.#roomIsFresh = true;
+        this.#wake();
+      }
       if (this.#sweepAgain) {
         this.#sweepAgain = false;
         this.#lookForStrays('reconnect');

@@ -136,11 +136,12 @@ for i = next_payload, #ARGV, 5000 do
   redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 4999, #ARGV)))
 end
 -- Jobs are left queued (the queue was not empty, or room ran out): idle workers serving it reserve.
--- A worker handed jobs keeps its place in the idle set with the room it has left.
+-- A worker handed jobs keeps its place in the idle set with the room it has left; one already at 0
+-- got its 'w' when its room ran out.
 local queued = next_payload <= #ARGV
 for _, w in ipairs(serving) do
   if not w.gone then
-    if queued or w.room <= 0 then
+    if (queued and w.room > 0) or (w.used and w.room <= 0) then
       redis.call('ZADD', KEYS[3], 'XX', 0, w.id)
       redis.call('PUBLISH', ARGV[4] .. w.id, 'w')
     elseif w.used then
