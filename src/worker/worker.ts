@@ -9,12 +9,12 @@ import { assertRedisVersion, closeRedis, createRedis } from '../redis/connection
 import { type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import { Wakeup } from '../util/wakeup.ts';
+import { HandOffs } from './hand-offs.ts';
 import { type InFlightEntry, parseInFlightEntry } from './in-flight-entry.ts';
 import { OutcomeBatch } from './outcome-batch.ts';
 import { PutBack } from './put-back.ts';
 import { ReserveRoundTrip } from './reserve-round-trip.ts';
 import { type JobReport, logJobReport, runEntry } from './run-entry.ts';
-import { findStrayHandOffs, HAND_OFF_MESSAGE } from './stray-hand-offs.ts';
 import { processTitle, recycleReason } from './worker-process.ts';
 import { WorkerRegistration } from './worker-registration.ts';
 
@@ -87,17 +87,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #holdUntil = 0;
   /** No round trip of any kind before this time (ms): Redis failed the last one. */
   #backoffUntil = 0;
-  /** Looking for lost hand-offs: no round trip goes out meanwhile (see findStrayHandOffs). */
-  #sweep: Promise<void> | null = null;
-  /** Another look is due when the one running ends (the subscriber reconnected meanwhile). */
-  #sweepAgain = false;
-  #strayTimer: NodeJS.Timeout | null = null;
   /** The last reserve found jobs but drained the queues: a finished job lifts its hold. */
   #liftHoldOnJobDone = false;
   /** A 'w' arrived: the next reserve's room counts every job handed to this worker (reserve.lua). */
   #roomIsFresh = false;
-  /** This worker left the idle set (paused or stopping): enqueues hand it nothing. */
-  #leftIdleSet = false;
   /** Counts enqueue wake-ups, so a reserve that crossed one does not put the worker on hold. */
   #wakes = 0;
   #lastTitle = '';
@@ -109,6 +102,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #deadline = Number.POSITIVE_INFINITY;
   readonly #registration: WorkerRegistration;
   readonly #putBack: PutBack;
+  readonly #handOffs: HandOffs;
 
   constructor(options: WorkerOptions) {
     super();
@@ -148,6 +142,24 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#reserve = new ReserveRoundTrip(this.redis, this.keys, this.id, this.#opts.queues);
     this.#putBack = new PutBack(this.redis, this.keys, this.id, this.#log);
     this.#registration = new WorkerRegistration(this.redis, this.keys, this.id, this.#log, this.#opts);
+    this.#handOffs = new HandOffs({
+      redis: this.redis,
+      subscriber: this.#subscriber,
+      keys: this.keys,
+      id: this.id,
+      log: this.#log,
+      running: () => this.#state === 'running',
+      paused: () => this.#paused,
+      roundTrip: () => this.#roundTrip,
+      held: () => this.#heldEntries(),
+      adopt: (entry) => this.#prefetched.push(entry),
+      reserveNow: (freshRoom) => {
+        if (freshRoom) this.#roomIsFresh = true;
+        this.#wake();
+      },
+      notify: () => this.#wakeup.notify(),
+      retrying: (what, step) => this.#retrying(what, step),
+    });
   }
 
   get state(): State {
@@ -170,16 +182,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // Registering first recovers what a dead worker with this id left; only then may jobs be
     // handed to this one (before it subscribes, a hand-off to this id reaches nobody and is undone).
     await this.#registration.register(() => this.#state === 'running');
-    this.#subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.#onMessage(message));
-    await this.#subscriber.subscribe(this.keys.workerChannel(this.id));
-    // From now on a 'ready' is a reconnect, which may have lost hand-off messages; a connection
-    // that died silently is found by the periodic look (its PING goes unanswered).
-    this.#subscriber.on('ready', () => this.#lookForStrays('reconnect'));
-    this.#strayTimer = setInterval(
-      () => this.#lookForStrays('periodic'),
-      this.#opts.heartbeatInterval * 1000,
-    );
-    this.#strayTimer.unref();
+    await this.#handOffs.listen(this.#opts.heartbeatInterval * 1000);
     this.#log.info(
       { event: 'worker.start', queues: this.#opts.queues, concurrency: this.#opts.concurrency },
       'worker started',
@@ -199,14 +202,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   resume(): void {
     if (!this.#paused || this.#state !== 'running') return;
     this.#paused = false;
-    this.#leftIdleSet = false; // its next reserve that drains the queues joins again
     this.#log.info({ event: 'worker.resume' }, 'resumed');
     this.#title();
     this.#wake();
-    if (this.#sweepAgain) {
-      this.#sweepAgain = false;
-      this.#lookForStrays('resume');
-    }
+    this.#handOffs.resumed();
   }
 
   /** Resque's USR1: fail the running jobs now (their abort signals fire), keep the worker. */
@@ -243,8 +242,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#title();
     this.#wakeup.notify();
     await this.#loop;
-    await this.#sweep;
-    await this.#leaveIdleSet();
+    await this.#handOffs.settled();
+    await this.#handOffs.leaveIdleSet();
     // Other workers can take them while this one finishes what it runs.
     await this.#retrying('requeue', () => this.#putBackPrefetched('stopping'));
     for (
@@ -278,7 +277,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    */
   crash(): void {
     this.#state = 'stopped';
-    if (this.#strayTimer) clearInterval(this.#strayTimer);
+    this.#handOffs.stopListening();
     this.#registration.stopHeartbeat();
     this.redis.disconnect();
     this.#subscriber.disconnect();
@@ -309,7 +308,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   async #close(): Promise<void> {
-    if (this.#strayTimer) clearInterval(this.#strayTimer);
+    this.#handOffs.stopListening();
     this.#registration.stopHeartbeat();
     this.#subscriber.disconnect();
     await closeRedis(this.redis);
@@ -335,8 +334,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
       if (this.#paused) {
         await this.#roundTrip;
-        await this.#sweep;
-        await this.#leaveIdleSet();
+        await this.#handOffs.settled();
+        await this.#handOffs.leaveIdleSet();
         await this.#retrying('requeue', () => this.#putBackPrefetched('paused'));
         await this.#retrying('finish', () => this.#outcomes.flush(this.redis));
         if (this.#paused) {
@@ -363,7 +362,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * sends its outcome alone: reserving again would only find them empty and cost a round trip.
    */
   #nextRoundTrip(wanted: number): number | undefined {
-    if (this.#sweep) return undefined;
+    if (this.#handOffs.looking) return undefined;
     const now = Date.now();
     const backoff = this.#backoffUntil - now;
     const held = this.#holdUntil - now;
@@ -429,82 +428,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.emit('idle');
   }
 
-  /** A message on this worker's channel: a job handed off by an enqueue, or "reserve now". */
-  #onMessage(message: Buffer): void {
-    if (message[0] === HAND_OFF_MESSAGE) {
-      // Already in this worker's in-flight list: it runs as a prefetched job would.
-      this.#prefetched.push(message.subarray(1));
-      this.#wakeup.notify();
-    } else {
-      this.#roomIsFresh = true;
-      this.#wake();
-    }
-  }
-
-  /**
-   * After the subscriber reconnected, and every heartbeat interval (a connection can die without
-   * a word): runs hand-offs whose messages were lost. Not while paused (the pause puts back what
-   * it holds at that moment): resume looks.
-   */
-  #lookForStrays(why: 'reconnect' | 'periodic' | 'resume'): void {
-    if (this.#state !== 'running') return;
-    if (this.#sweep || this.#paused) {
-      this.#sweepAgain = true;
-      return;
-    }
-    this.#sweep = this.#adoptStrays().finally(() => {
-      this.#sweep = null;
-      if (why === 'periodic') {
-        this.#wakeup.notify();
-      } else {
-        // Reserve at once, with a fresh count of its room (it now holds every entry in its list):
-        // Redis may have restarted and forgotten the idle set, or a 'w' may have been lost.
-        this.#roomIsFresh = true;
-        this.#wake();
-      }
-      if (this.#sweepAgain) {
-        this.#sweepAgain = false;
-        this.#lookForStrays('reconnect');
-      }
-    });
-  }
-
-  async #adoptStrays(): Promise<void> {
-    try {
-      await this.#roundTrip;
-      const strays = await findStrayHandOffs(
-        this.redis,
-        this.#subscriber,
-        this.keys.workerInflight(this.id),
-        () => this.#heldEntries(),
-      );
-      if (strays.length > 0) {
-        this.#log.warn(
-          { event: 'worker.hand-offs-recovered', count: strays.length },
-          'jobs handed to this worker while its subscriber reconnected: running them',
-        );
-        for (const entry of strays) this.#prefetched.push(entry);
-      }
-    } catch (err) {
-      // The next reconnect or periodic look tries again; at a stop, unclaimed entries go back.
-      this.#log.warn(
-        { event: 'worker.hand-off-check-failed', err: (err as Error).message },
-        'could not look for lost hand-offs',
-      );
-    }
-  }
-
+  /** Every entry this worker holds: prefetched, running, finished but not yet recorded. */
   *#heldEntries(): Iterable<Buffer> {
     yield* this.#prefetched;
     for (const job of this.#running) yield job.entry.raw;
     yield* this.#outcomes.entries();
-  }
-
-  /** Pausing or stopping: no more hand-offs (one already sent is put back with the prefetched). */
-  async #leaveIdleSet(): Promise<void> {
-    if (this.#leftIdleSet) return;
-    await this.#retrying('leave idle set', () => this.redis.zrem(this.keys.idleWorkers, this.id));
-    this.#leftIdleSet = true;
   }
 
   /** An enqueue (or resume) wakes the loop and lifts a hold, so the worker reserves at once. */
