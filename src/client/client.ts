@@ -368,6 +368,11 @@ export class ResqueClient {
 
 /** Sent, then Redis went away before it answered: the jobs may or may not be queued. */
 function lostEnqueue(queue: string, ids: string[], err: Error): RedisUnavailableError {
+  // ioredis refuses a command before writing it when the connection just closed and it has not
+  // noticed yet (no offline queue here): then nothing was written, as when the outage was known.
+  if (err.message.startsWith("Stream isn't writeable")) {
+    return new RedisUnavailableError(`Redis is unreachable (${err.message}); nothing was written`);
+  }
   const shown = `${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}`;
   return new RedisUnavailableError(
     `Redis went away during the enqueue of ${ids.length} job(s) to "${queue}" (${err.message}); they may or may not have been queued (ids ${shown})`,

@@ -37,12 +37,15 @@ describe('Redis outages', () => {
     registry = await new JobRegistry().load([RECORD_JOBS]);
   });
   after(async () => {
+    if (!redis.running) await redis.restart();
     await Promise.all(workers.map((w) => w.stop(Date.now())));
     closeRecordConnection();
     await client.close();
     await redis.stop();
   });
   beforeEach(async () => {
+    // A test that failed while Redis was down must not leave the next one (and the stops) waiting.
+    if (!redis.running) await redis.restart();
     await Promise.all(workers.splice(0).map((w) => w.stop(Date.now())));
     await redis.client().flushall();
   });
