@@ -48,8 +48,6 @@ export interface ResqueKeys {
    * in its in-flight list; `w` tells it to reserve now.
    */
   workerChannel(id: string): string;
-  /** `workerChannel` without the id, for enqueue.lua. */
-  readonly workerChannelPrefix: string;
   /** STRING counter: makes the in-flight entries of handed-off jobs unique (`h<n>#1`). */
   readonly handOffSeq: string;
   /** STRING counter (24 h TTL): times a job was in flight on a worker that died (poison-job limit). */
@@ -89,7 +87,6 @@ export function resqueKeys(namespace: string = DEFAULT_NAMESPACE): ResqueKeys {
     workerLastReserve: (id) => `${p}worker:${id}:last-reserve`,
     idleWorkers: `${p}rw:idle`,
     workerChannel: (id) => `${p}rw:worker:${id}`,
-    workerChannelPrefix: `${p}rw:worker:`,
     handOffSeq: `${p}rw:hand-off-seq`,
     recoveredPrefix: `${p}rw:recovered:`,
     pruneLock: `${p}rw:prune-lock`,

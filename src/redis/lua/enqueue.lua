@@ -76,18 +76,18 @@ local function idle_workers_serving()
   return serving
 end
 
-local serving = idle_workers_serving()
-if #serving == 0 then
-  for i = FIRST, #ARGV, 5000 do
+-- RPUSHes the payloads from ARGV[first] on, in chunks that stay within Lua's unpack limit.
+local function queue_from(first)
+  for i = first, #ARGV, 5000 do
     redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 4999, #ARGV)))
   end
-  return 0
 end
-if redis.call('GET', KEYS[4]) then
-  -- Paused (any value, as in reserve.lua): queue them; nobody is to start anything.
-  for i = FIRST, #ARGV, 5000 do
-    redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 4999, #ARGV)))
-  end
+
+-- No idle worker serves the queue, or workers are paused (any value, as in reserve.lua): queue
+-- them; nobody is to start anything.
+local serving = idle_workers_serving()
+if #serving == 0 or redis.call('GET', KEYS[4]) then
+  queue_from(FIRST)
   return 0
 end
 
@@ -132,9 +132,7 @@ if redis.call('LLEN', KEYS[2]) == 0 then
   end
 end
 
-for i = next_payload, #ARGV, 5000 do
-  redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 4999, #ARGV)))
-end
+queue_from(next_payload)
 -- Jobs are left queued (the queue was not empty, or room ran out): idle workers serving it reserve.
 -- A worker handed jobs keeps its place in the idle set with the room it has left; one already at 0
 -- got its 'w' when its room ran out.
