@@ -37,12 +37,9 @@ for i = 5, #ARGV, 3 do
     local _, _, payload = split_entry(ARGV[i])
     local status_key, current = find_job_status(payload, ARGV[4], false)
     if status_key then
-      local ok, old = pcall(cjson.decode, current)
-      local started = (ok and type(old) == 'table' and old.started) or now
       local result = ARGV[i + 2]
       if result == '' then result = 'null' end
-      redis.call('SET', status_key, '{"status":' .. (failure ~= '' and 3 or 4) .. ',"updated":' .. now ..
-        ',"started":' .. cjson.encode(started) .. ',"result":' .. result .. '}', 'EX', ARGV[3])
+      redis.call('SET', status_key, status_record(failure ~= '' and 3 or 4, now, current, result), 'EX', ARGV[3])
     end
   end
 end

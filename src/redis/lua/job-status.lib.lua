@@ -1,4 +1,4 @@
--- Shared by the scripts that include it with `-- @include job-status`.
+-- Shared by the scripts that include it with `-- @include job-status` (after `status-key`).
 -- Writes php-resque's status record `{"status","updated","started","result":null}` of a tracked
 -- job: a decoded payload with a string `id` (and maybe a `prefix`), whose key
 -- '<status key prefix>[<prefix>_]<id>:status' already exists (an untracked job never gets one).
@@ -9,8 +9,6 @@ local function set_job_status(status_key_prefix, decoded, code, now)
   local key = status_key_prefix .. prefix .. decoded.id .. ':status'
   local current = redis.call('GET', key)
   if not current then return nil end
-  local ok, old = pcall(cjson.decode, current)
-  local started = (ok and type(old) == 'table' and old.started) or tonumber(now)
-  redis.call('SET', key, '{"status":' .. code .. ',"updated":' .. now .. ',"started":' .. cjson.encode(started) .. ',"result":null}')
+  redis.call('SET', key, status_record(code, now, current, 'null'))
   return key
 end

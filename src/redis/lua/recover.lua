@@ -43,6 +43,7 @@
   Returns {requeued, failed, skipped (1 when the guard no longer holds)}.
 ]]
 -- @include worker-record
+-- @include status-key
 -- @include job-status
 
 local worker_id, mode, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])

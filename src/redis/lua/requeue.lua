@@ -13,6 +13,7 @@
   Returns the entries put back.
 ]]
 -- @include worker-record
+-- @include status-key
 -- @include job-status
 
 local entries = {}

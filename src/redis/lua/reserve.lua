@@ -122,10 +122,7 @@ for _, payload in ipairs(popped_payloads) do
   local key, current = find_job_status(payload, ARGV[6], true)
   if key then
     now = now or tonumber(redis.call('TIME')[1])
-    local okc, old = pcall(cjson.decode, current)
-    local started = (okc and type(old) == 'table' and old.started) or now
-    redis.call('SET', key, '{"status":2,"updated":' .. now .. ',"started":' .. cjson.encode(started) ..
-      ',"result":null}', 'KEEPTTL')
+    redis.call('SET', key, status_record(2, now, current, 'null'), 'KEEPTTL')
   end
 end
 if redis.call('EXISTS', KEYS[3]) == 0 then

@@ -1,6 +1,16 @@
 -- Shared by the scripts that include it with `-- @include status-key`.
 -- Finds the php-resque status key of a payload and reads it, as reserve.lua (marking a job
--- running) and finish.lua (recording its end) need to for every job they touch.
+-- running) and finish.lua (recording its end) need to for every job they touch, and builds the
+-- status record every script writes (job-status.lib.lua too: include this one before it).
+
+-- php-resque's status record `{"status","updated","started","result"}`. `started` is kept from
+-- the record being replaced (`current`, its JSON), else it becomes `now`; `result` is JSON.
+local function status_record(code, now, current, result)
+  local ok, old = pcall(cjson.decode, current)
+  local started = (ok and type(old) == 'table' and old.started) or tonumber(now)
+  return '{"status":' .. code .. ',"updated":' .. now .. ',"started":' .. cjson.encode(started) ..
+    ',"result":' .. result .. '}'
+end
 
 -- The status key of a payload, or nil: a JSON object with an id (a non-string id is read as
 -- JavaScript's String() would), and with `strict` also the worker's payload rules (payload.ts
