@@ -12,7 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ReplyError } from 'ioredis';
 import { assertQueueName } from '../config/schema.ts';
 import type { JobArgs } from '../jobs/job.ts';
-import { buildPayload, newJobId, runAtNow } from '../jobs/payload.ts';
+import { buildPayload, newJobId } from '../jobs/payload.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { closeRedis, createRedis } from '../redis/connection.ts';
 import { DEFAULT_NAMESPACE, type ResqueKeys, resqueKeys } from '../redis/keys.ts';
@@ -133,26 +133,9 @@ export class ResqueClient {
     const id = options.id || newJobId();
     const payload = buildPayload(className, args, id);
     try {
-      if (options.trackStatus) {
-        const now = Math.floor(Date.now() / 1000);
-        const initial = JSON.stringify({ status: 1, updated: now, started: now, result: null });
-        // biome-ignore format: the enqueue.lua header, one line per KEYS/ARGV group
-        await this.redis.enqueue(
-          7,
-          k.queues, k.queue(queue), k.idleWorkers, k.pauseAllWorkers, k.ourWorkers, k.handOffSeq,
-          k.jobStatus(id),
-          queue, k.worker(''), initial, k.workerChannel(''), runAtNow(),
-          payload,
-        );
-      } else {
-        // biome-ignore format: as above
-        await this.redis.enqueue(
-          6,
-          k.queues, k.queue(queue), k.idleWorkers, k.pauseAllWorkers, k.ourWorkers, k.handOffSeq,
-          queue, k.worker(''), '', k.workerChannel(''), runAtNow(),
-          payload,
-        );
-      }
+      if (options.trackStatus)
+        await this.redis.enqueue(3, k.queues, k.queue(queue), k.jobStatus(id), k.prefix, queue, '1', payload);
+      else await this.redis.enqueue(2, k.queues, k.queue(queue), k.prefix, queue, '', payload);
     } catch (err) {
       if (err instanceof ReplyError) throw err;
       throw lostEnqueue(queue, [id], err as Error);
@@ -178,11 +161,6 @@ export class ResqueClient {
     assertQueueName(queue);
     await this.#ensureUp();
     const k = this.keys;
-    const now = Math.floor(Date.now() / 1000);
-    const initial = options.trackStatus
-      ? JSON.stringify({ status: 1, updated: now, started: now, result: null })
-      : '';
-    const runAt = runAtNow();
     const ids: string[] = [];
     const pipe = this.redis.pipeline() as unknown as ScriptedRedis & {
       exec(): ReturnType<ScriptedRedis['exec']>;
@@ -198,10 +176,9 @@ export class ResqueClient {
       }
       // biome-ignore format: the enqueue.lua header, one line per KEYS/ARGV group
       pipe.enqueue(
-        6 + statusKeys.length,
-        k.queues, k.queue(queue), k.idleWorkers, k.pauseAllWorkers, k.ourWorkers, k.handOffSeq,
-        ...statusKeys,
-        queue, k.worker(''), initial, k.workerChannel(''), runAt,
+        2 + statusKeys.length,
+        k.queues, k.queue(queue), ...statusKeys,
+        k.prefix, queue, options.trackStatus ? '1' : '',
         ...payloads,
       );
     }

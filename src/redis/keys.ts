@@ -1,11 +1,15 @@
 /**
  * Every Redis key this project reads or writes, in one place: this file is the wire-compatibility
  * contract with Ruby Resque, php-resque and node-resque (see README, "Wire format").
- * No other module spells a key name.
+ * No other TypeScript module spells a key name. enqueue.lua names the `rw:*`, worker and
+ * pause keys from `prefix` itself, spelling them as below (its header lists them; a unit test in
+ * keys.test.ts holds the two together).
  */
 
 export interface ResqueKeys {
   readonly namespace: string;
+  /** `<namespace>:` (or '' for no namespace): what every key here starts with. */
+  readonly prefix: string;
   /** SET of queue names; SADD with every push. */
   readonly queues: string;
   /** LIST of payload JSON; RPUSH to enqueue, consumers take from the left. */
@@ -68,6 +72,7 @@ export function resqueKeys(namespace: string = DEFAULT_NAMESPACE): ResqueKeys {
   const p = namespace === '' ? '' : `${namespace}:`;
   return {
     namespace,
+    prefix: p,
     queues: `${p}queues`,
     queue: (name) => `${p}queue:${name}`,
     workers: `${p}workers`,

@@ -3,6 +3,7 @@
  * worker on its channel (enqueue.lua), so an idle worker starts a job in one hop.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { buildPayload } from '../../src/jobs/payload.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
@@ -149,5 +150,39 @@ describe('hand-off to idle workers', () => {
     await w.stop(); // waits for every job started, so a double run would be counted here
     assert.equal(ran.length, 2);
     assert.equal(await r().get(keys.statProcessed), '2');
+  });
+
+  test("enqueue.lua's run_at for a handed-off job is JavaScript's ISO 8601 time, at every calendar edge", async () => {
+    const lib = readFileSync(new URL('../../src/redis/lua/iso-time.lib.lua', import.meta.url), 'utf8');
+    const script = `${lib}\nlocal out = {}\nfor i, s in ipairs(ARGV) do out[i] = iso8601_utc(tonumber(s)) end\nreturn out`;
+    const edges = [
+      '1970-01-01T00:00:00Z',
+      '2000-02-29T23:59:59Z',
+      '2000-03-01T00:00:00Z',
+      '2024-12-31T23:59:59Z',
+      '2026-11-27T07:30:05Z',
+      '2100-02-28T12:00:00Z',
+      '2100-03-01T00:00:00Z',
+      '2400-02-29T00:00:00Z',
+    ];
+    const seconds = edges.map((iso) => Date.parse(iso) / 1000);
+    for (let s = 0; s < 4e9; s += 86_399 * 37) seconds.push(s); // every month for 126 years, at varying times
+    const got = (await r().eval(script, 0, ...seconds.map(String))) as string[];
+    assert.deepEqual(
+      got,
+      seconds.map((s) => new Date(s * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')),
+    );
+  });
+
+  test("a tracked job handed off is running at once, with Ruby's worker record naming its run_at", async () => {
+    const { w } = await idleWorker({ id: 'host:1:default' });
+    const before = Math.floor(Date.now() / 1000);
+    const id = await db.client.enqueue('default', 'Sleepy', [3000], { trackStatus: true });
+    assert.equal((await db.client.status(id)).status, 'running', 'running from the moment it was handed off');
+    const record = JSON.parse((await r().get(keys.worker(w.id))) ?? 'null');
+    assert.equal(record.payload.id, id);
+    const runAt = Date.parse(record.run_at) / 1000;
+    assert.match(record.run_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.ok(runAt >= before && runAt <= Date.now() / 1000 + 1, `run_at ${record.run_at}`);
   });
 });

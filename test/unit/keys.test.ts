@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
+import { scriptSource } from '../../src/redis/scripts.ts';
 
 test('Resque keys under the default namespace', () => {
   const k = resqueKeys();
@@ -68,4 +69,24 @@ test('our extension keys never collide with a Resque key for a worker id', () =>
   const resque = [k.worker(id), k.workerStarted(id), k.workerStatProcessed(id), k.workerStatFailed(id)];
   for (const key of ours) assert.ok(!resque.includes(key), key);
   assert.ok(ours.every((key) => key.startsWith('resque:')));
+});
+
+test('enqueue.lua spells the keys it names from the prefix as the key builders do', () => {
+  const source = scriptSource('enqueue');
+  const k = resqueKeys('ns');
+  const literal = (key: string) => `'${key.slice(k.prefix.length)}'`;
+  for (const key of [k.idleWorkers, k.pauseAllWorkers, k.ourWorkers, k.handOffSeq])
+    assert.ok(source.includes(`ns .. ${literal(key)}`), key);
+  // Per-worker keys: ns .. '<before id>' .. <id> [.. '<after id>']
+  for (const [name, key] of [
+    ['record', k.worker('ID')],
+    ['in-flight list', k.workerInflight('ID')],
+    ['channel', k.workerChannel('ID')],
+  ] as const) {
+    const [before, after] = key.slice(k.prefix.length).split('ID') as [string, string];
+    const spelled = new RegExp(
+      `ns \\.\\. '${before}' \\.\\. [\\w.]+${after ? ` \\.\\. '${after}'` : "(?! \\.\\. ')"}`,
+    );
+    assert.match(source, spelled, name);
+  }
 });
