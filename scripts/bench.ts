@@ -14,7 +14,7 @@
  * Run `npm run bench -- --help` for the knobs.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,11 +43,12 @@ const USAGE = `usage: npm run bench -- [options]
   --rate N              latency: jobs/s (500)   --latency-jobs N (2500)
   --idle-seconds S      idle Redis commands/s window (20; ours polls every 5 s: 4 or 5 polls per worker)
   --idle-settle S       seconds between the workers' start and the idle window (15)
-  --enqueue-one N       jobs enqueued one at a time, awaited (5000)
+  --enqueue-one N       jobs enqueued one at a time, awaited (5000), in 10 blocks interleaved with the other systems'
   --bulk N              jobs in the bulk enqueue (100000)
   --scale-jobs N        scale: jobs across --scale-queues queues (100000, 50); --failures N (10000)
   --long-jobs N         our long run for RSS (1000000, the issue's figure)
   --cpu-prof DIR        run our workers with --cpu-prof into DIR
+  --latency-dump DIR    append each latency run's jobs to DIR/<system>.txt: seq, worker, ms
   --node-args 'A B'     extra node flags for our workers, e.g. '--max-semi-space-size=2'
   --out FILE            (bench/RESULTS.md)   --json FILE (bench/results.json)
   --render JSON         only rewrite --out from a results JSON of an earlier run`;
@@ -75,6 +76,7 @@ const { values: opt } = parseArgs({
     failures: { type: 'string', default: '10000' },
     'long-jobs': { type: 'string', default: '1000000' },
     'cpu-prof': { type: 'string' },
+    'latency-dump': { type: 'string' },
     'node-args': { type: 'string', default: '' },
     out: { type: 'string', default: 'bench/RESULTS.md' },
     json: { type: 'string', default: 'bench/results.json' },
@@ -99,6 +101,8 @@ const CONCURRENCY = int('concurrency');
 const PREFETCH = int('prefetch');
 const WORKERS = 2;
 const QUEUE = 'bench';
+/** Blocks per system that the one-at-a-time enqueue is split into, interleaved with the others'. */
+const ENQUEUE_BLOCKS = 10;
 
 type Metrics = Record<string, number>;
 /** results[workload][system] = one Metrics per round */
@@ -388,6 +392,13 @@ async function latency(system: SystemName): Promise<void> {
     await assertBooks(system, [QUEUE], n);
     const lat: number[] = [];
     for (let s = 0; s < n; s++) for (const r of reports) if (r.counts[s]) lat.push(r.lat![s]!);
+    if (opt['latency-dump']) {
+      // One line per job, in enqueue order: seq, worker index, latency ms (to see where a tail is).
+      const rows: string[] = [];
+      for (let s = 0; s < n; s++)
+        for (const [w, r] of reports.entries()) if (r.counts[s]) rows.push(`${s} ${w} ${r.lat![s]}`);
+      appendFileSync(join(opt['latency-dump'], `${system}.txt`), `${rows.join('\n')}\n`);
+    }
     lat.sort((a, b) => a - b);
     const m = {
       ...idle,
@@ -404,28 +415,50 @@ async function latency(system: SystemName): Promise<void> {
   }
 }
 
-async function enqueue(system: SystemName): Promise<void> {
+/**
+ * Enqueue: one at a time, awaited, with the systems interleaved in blocks (A B C D, B C D A, ...)
+ * inside the round: each job is one round trip, so a noisy neighbour moves the rate by more than
+ * the systems differ, and only blocks side by side share the noise. Then bulk, system by system.
+ * Each system pushes to a queue of its own (ours and node-resque share Resque's layout).
+ */
+async function enqueueRound(systems: readonly SystemName[]): Promise<void> {
   const one = int('enqueue-one');
   const bulk = int('bulk');
-  const p = await producer(system);
+  const blocks = Math.min(ENQUEUE_BLOCKS, one);
+  const queueOf = (system: SystemName) => `${QUEUE}-${system}`;
   await fresh();
-  let t = monoMs();
-  for (let i = 0; i < one; i++) await p.enqueueOne(QUEUE, i, 0);
-  const oneSec = (monoMs() - t) / 1000;
-  await assertQueued(system, p, one);
-  await fresh();
-  t = monoMs();
-  await p.enqueueBulk(QUEUE, 0, bulk);
-  const bulkSec = (monoMs() - t) / 1000;
-  await assertQueued(system, p, bulk);
-  put('enqueue', system, { oneJobsPerSec: one / oneSec, bulkSeconds: bulkSec });
-  log(
-    `  enqueue ${system}: ${(one / oneSec).toFixed(0)} jobs/s one at a time, ${bulk} in ${bulkSec.toFixed(2)} s bulk`,
-  );
+  const seconds = new Map(systems.map((s) => [s, 0]));
+  const sent = new Map(systems.map((s) => [s, 0]));
+  for (let b = 0; b < blocks; b++) {
+    const n = Math.floor(((b + 1) * one) / blocks) - Math.floor((b * one) / blocks);
+    for (let k = 0; k < systems.length; k++) {
+      const system = systems[(b + k) % systems.length]!;
+      const p = await producer(system);
+      const from = sent.get(system)!;
+      const t = monoMs();
+      for (let i = from; i < from + n; i++) await p.enqueueOne(queueOf(system), i, 0);
+      seconds.set(system, seconds.get(system)! + (monoMs() - t) / 1000);
+      sent.set(system, from + n);
+    }
+  }
+  for (const system of systems) await assertQueued(system, await producer(system), one, queueOf(system));
+  for (const system of systems) {
+    const p = await producer(system);
+    await fresh();
+    const t = monoMs();
+    await p.enqueueBulk(QUEUE, 0, bulk);
+    const bulkSec = (monoMs() - t) / 1000;
+    await assertQueued(system, p, bulk);
+    const oneRate = one / seconds.get(system)!;
+    put('enqueue', system, { oneJobsPerSec: oneRate, bulkSeconds: bulkSec });
+    log(
+      `  enqueue ${system}: ${oneRate.toFixed(0)} jobs/s one at a time, ${bulk} in ${bulkSec.toFixed(2)} s bulk`,
+    );
+  }
 }
 
-async function assertQueued(system: SystemName, p: Producer, n: number): Promise<void> {
-  const c = await p.counters([QUEUE]);
+async function assertQueued(system: SystemName, p: Producer, n: number, queue = QUEUE): Promise<void> {
+  const c = await p.counters([queue]);
   if (c.left !== n) throw new Error(`${system}: enqueued ${n} jobs but ${c.left} are queued`);
 }
 
@@ -543,7 +576,7 @@ try {
     if (WORKLOADS.has('throughput')) for (const s of SYSTEMS) await throughput(s);
     if (WORKLOADS.has('latency'))
       for (const s of SYSTEMS) if (s !== 'ours-warn' && s !== 'ours-c1' && s !== 'ours-p0') await latency(s);
-    if (WORKLOADS.has('enqueue')) for (const s of SYSTEMS) if (!s.startsWith('ours-')) await enqueue(s);
+    if (WORKLOADS.has('enqueue')) await enqueueRound(SYSTEMS.filter((s) => !s.startsWith('ours-')));
     if (WORKLOADS.has('scale') && SYSTEMS.includes('ours')) await scale();
   }
   if (WORKLOADS.has('long')) await long();
