@@ -397,6 +397,7 @@ async function latency(system: SystemName): Promise<void> {
       const rows: string[] = [];
       for (let s = 0; s < n; s++)
         for (const [w, r] of reports.entries()) if (r.counts[s]) rows.push(`${s} ${w} ${r.lat![s]}`);
+      mkdirSync(opt['latency-dump'], { recursive: true });
       appendFileSync(join(opt['latency-dump'], `${system}.txt`), `${rows.join('\n')}\n`);
     }
     lat.sort((a, b) => a - b);

@@ -10,10 +10,11 @@ import { runBenchWorker, settings } from './recorder.mjs';
 const fromSource = settings().system === 'ours-tsx';
 const lib = (path) =>
   import(new URL(fromSource ? `../../src/${path}.ts` : `../../dist/${path}.js`, import.meta.url).href);
-const [{ JobRegistry }, { createLogger }, { Worker }] = await Promise.all([
+const [{ JobRegistry }, { createLogger }, { Worker }, { collectStartupGarbage }] = await Promise.all([
   lib('jobs/job-registry'),
   lib('log'),
   lib('worker/worker'),
+  lib('worker/worker-process'),
 ]);
 
 let worker;
@@ -35,6 +36,7 @@ await runBenchWorker({
       setProcessTitle: true,
     });
     await worker.redis.ping();
+    collectStartupGarbage(); // as the supervisor's worker child does before it starts
   },
   go: () => worker.start(),
   stop: () => worker.stop(),

@@ -21,6 +21,7 @@ import { createLogger } from '../log.ts';
 import { RUNNING_FROM, tsxRegistered } from '../util/runtime.ts';
 import { Worker } from '../worker/worker.ts';
 import { workerOptionsFrom } from '../worker/worker-options.ts';
+import { collectStartupGarbage } from '../worker/worker-process.ts';
 import {
   BEAT_INTERVAL_MS,
   CHILD_SPEC_ENV,
@@ -151,6 +152,7 @@ export async function runWorkerChild(): Promise<never> {
     `${registry.names.length} job classes loaded`,
   );
   if (stopAt !== undefined) return exit(0);
+  collectStartupGarbage();
 
   const w = new Worker(
     workerOptionsFrom(config, {

@@ -36,12 +36,27 @@ export function recycleReason(
 }
 
 /**
- * Node flags for worker processes (the supervisor's children). V8 sizes the young generation for
- * throughput-heavy apps (16 MiB semi-spaces); a worker's garbage is short-lived per-job objects,
- * and 4 MiB costs ~10 MB less RSS per worker at the same jobs/s (measured in scripts/bench).
+ * Node flags for worker processes (the supervisor's children):
+ *  - `--max-semi-space-size=4`: V8 sizes the young generation for throughput-heavy apps (16 MiB
+ *    semi-spaces); a worker's garbage is short-lived per-job objects, and 4 MiB costs ~10 MB less
+ *    RSS per worker at the same jobs/s (measured in scripts/bench).
+ *  - `--expose-gc`, for collectStartupGarbage.
  * A flag the user set in NODE_OPTIONS or on the command line wins.
  */
 export function workerNodeFlags(execArgv: readonly string[], nodeOptions = ''): string[] {
   const given = `${execArgv.join(' ')} ${nodeOptions}`;
-  return given.includes('--max-semi-space-size') ? [] : ['--max-semi-space-size=4'];
+  const flags: string[] = [];
+  if (!given.includes('--max-semi-space-size')) flags.push('--max-semi-space-size=4');
+  if (!given.includes('--expose-gc')) flags.push('--expose-gc');
+  return flags;
+}
+
+/**
+ * One full GC after start-up (modules compiled, job modules loaded), before the first job. Left to
+ * V8, that garbage is collected by the first major GC, which came ~170 jobs into a worker's life
+ * and paused it for 10-20 ms on a 2-core machine: jobs handed to it meanwhile waited (pickup
+ * latency, scripts/bench --latency-dump). A no-op when the process runs without --expose-gc.
+ */
+export function collectStartupGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
 }

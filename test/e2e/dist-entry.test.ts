@@ -122,8 +122,9 @@ describe('bin/resque-worker.mjs: compiled dist/ or src/ through tsx', () => {
     sups.push(s);
     const first = await childLines(s, 2);
     for (const l of first)
-      assert.ok(
-        (l.nodeFlags as string[]).includes('--max-semi-space-size=4'),
+      assert.deepEqual(
+        (l.nodeFlags as string[]).filter((f) => f === '--max-semi-space-size=4' || f === '--expose-gc'),
+        ['--max-semi-space-size=4', '--expose-gc'],
         'children get the worker node flags',
       );
     assert.deepEqual(
