@@ -19,6 +19,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Redis } from 'ioredis';
 import { workerNodeFlags } from '../src/worker/worker-process.ts';
 import { TestRedis } from '../test/helpers/redis-server.ts';
@@ -43,12 +45,12 @@ const USAGE = `usage: npm run bench -- [options]
   --rate N              latency: jobs/s (500)   --latency-jobs N (2500)
   --idle-seconds S      idle Redis commands/s window (20; ours polls every 5 s: 4 or 5 polls per worker)
   --idle-settle S       seconds between the workers' start and the idle window (15)
-  --enqueue-one N       jobs enqueued one at a time, awaited (5000), in 10 blocks interleaved with the other systems'
+  --enqueue-one N       jobs enqueued one at a time, awaited (5000), in ~10 blocks interleaved with the other systems'
   --bulk N              jobs in the bulk enqueue (100000)
   --scale-jobs N        scale: jobs across --scale-queues queues (100000, 50); --failures N (10000)
   --long-jobs N         our long run for RSS (1000000, the issue's figure)
   --cpu-prof DIR        run our workers with --cpu-prof into DIR
-  --latency-dump DIR    append each latency run's jobs to DIR/<system>.txt: seq, worker, ms
+  --latency-dump DIR    append each latency run's jobs to DIR/<system>.txt: round, seq, worker, ms
   --node-args 'A B'     extra node flags for our workers, e.g. '--max-semi-space-size=2'
   --out FILE            (bench/RESULTS.md)   --json FILE (bench/results.json)
   --render JSON         only rewrite --out from a results JSON of an earlier run`;
@@ -101,8 +103,11 @@ const CONCURRENCY = int('concurrency');
 const PREFETCH = int('prefetch');
 const WORKERS = 2;
 const QUEUE = 'bench';
-/** Blocks per system that the one-at-a-time enqueue is split into, interleaved with the others'. */
+/** About how many blocks the one-at-a-time enqueue is split into (a whole number of cycles). */
 const ENQUEUE_BLOCKS = 10;
+/** A full GC of this process, between timed blocks (V8 flag set at run time: tsx starts us). */
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 type Metrics = Record<string, number>;
 /** results[workload][system] = one Metrics per round */
@@ -393,10 +398,11 @@ async function latency(system: SystemName): Promise<void> {
     const lat: number[] = [];
     for (let s = 0; s < n; s++) for (const r of reports) if (r.counts[s]) lat.push(r.lat![s]!);
     if (opt['latency-dump']) {
-      // One line per job, in enqueue order: seq, worker index, latency ms (to see where a tail is).
+      // One line per job, in enqueue order: round, seq, worker index, latency ms (where a tail is).
       const rows: string[] = [];
       for (let s = 0; s < n; s++)
-        for (const [w, r] of reports.entries()) if (r.counts[s]) rows.push(`${s} ${w} ${r.lat![s]}`);
+        for (const [w, r] of reports.entries())
+          if (r.counts[s]) rows.push(`${currentRound} ${s} ${w} ${r.lat![s]}`);
       mkdirSync(opt['latency-dump'], { recursive: true });
       appendFileSync(join(opt['latency-dump'], `${system}.txt`), `${rows.join('\n')}\n`);
     }
@@ -417,32 +423,39 @@ async function latency(system: SystemName): Promise<void> {
 }
 
 /**
- * Enqueue: one at a time, awaited, with the systems interleaved in blocks (A B C D, B C D A, ...)
- * inside the round: each job is one round trip, so a noisy neighbour moves the rate by more than
- * the systems differ, and only blocks side by side share the noise. Then bulk, system by system.
- * Each system pushes to a queue of its own (ours and node-resque share Resque's layout).
+ * Enqueue: one at a time, awaited, with the systems interleaved in blocks inside the round: each
+ * job is one round trip, so a noisy neighbour moves the rate by more than the systems differ, and
+ * only blocks side by side share the noise. The order rotates block by block and runs backwards
+ * every other cycle (A B C D, B C D A, C D A B, D A B C, D C B A, ...), so no system always follows
+ * the same one, and each block starts after a full GC of this process, so no system pays for
+ * another's garbage (all producers live here). Each system pushes to a queue of its own (ours and
+ * node-resque share Resque's layout), set up by one untimed enqueue. Then bulk, system by system.
  */
 async function enqueueRound(systems: readonly SystemName[]): Promise<void> {
   const one = int('enqueue-one');
   const bulk = int('bulk');
-  const blocks = Math.min(ENQUEUE_BLOCKS, one);
+  const n = systems.length;
+  const blocks = Math.min(2 * n * Math.max(1, Math.round(ENQUEUE_BLOCKS / (2 * n))), one);
   const queueOf = (system: SystemName) => `${QUEUE}-${system}`;
   await fresh();
+  for (const system of systems) await (await producer(system)).enqueueOne(queueOf(system), 0, 0);
   const seconds = new Map(systems.map((s) => [s, 0]));
   const sent = new Map(systems.map((s) => [s, 0]));
   for (let b = 0; b < blocks; b++) {
-    const n = Math.floor(((b + 1) * one) / blocks) - Math.floor((b * one) / blocks);
-    for (let k = 0; k < systems.length; k++) {
-      const system = systems[(b + k) % systems.length]!;
+    const size = Math.floor(((b + 1) * one) / blocks) - Math.floor((b * one) / blocks);
+    const order = systems.map((_, k) => systems[(b + k) % n]!);
+    if (Math.floor(b / n) % 2 === 1) order.reverse();
+    for (const system of order) {
       const p = await producer(system);
       const from = sent.get(system)!;
+      collectGarbage();
       const t = monoMs();
-      for (let i = from; i < from + n; i++) await p.enqueueOne(queueOf(system), i, 0);
+      for (let i = from; i < from + size; i++) await p.enqueueOne(queueOf(system), i, 0);
       seconds.set(system, seconds.get(system)! + (monoMs() - t) / 1000);
-      sent.set(system, from + n);
+      sent.set(system, from + size);
     }
   }
-  for (const system of systems) await assertQueued(system, await producer(system), one, queueOf(system));
+  for (const system of systems) await assertQueued(system, await producer(system), one + 1, queueOf(system));
   for (const system of systems) {
     const p = await producer(system);
     await fresh();
@@ -569,10 +582,12 @@ function pctDiff(ratio: number): string {
 
 // ---- run ----
 
+let currentRound = 0;
 const began = Date.now();
 const loadBefore = loadavg()[0]!;
 try {
   for (let round = 1; round <= ROUNDS; round++) {
+    currentRound = round;
     log(`round ${round}/${ROUNDS}`);
     if (WORKLOADS.has('throughput')) for (const s of SYSTEMS) await throughput(s);
     if (WORKLOADS.has('latency'))

@@ -47,7 +47,7 @@ export function workerNodeFlags(execArgv: readonly string[], nodeOptions = ''): 
   const given = `${execArgv.join(' ')} ${nodeOptions}`;
   const flags: string[] = [];
   if (!given.includes('--max-semi-space-size')) flags.push('--max-semi-space-size=4');
-  if (!given.includes('--expose-gc')) flags.push('--expose-gc');
+  if (!/--expose[-_]gc/.test(given)) flags.push('--expose-gc');
   return flags;
 }
 

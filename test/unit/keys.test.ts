@@ -85,7 +85,7 @@ test('enqueue.lua spells the keys it names from the prefix as the key builders d
   ] as const) {
     const [before, after] = key.slice(k.prefix.length).split('ID') as [string, string];
     const spelled = new RegExp(
-      `ns \\.\\. '${before}' \\.\\. [\\w.]+${after ? ` \\.\\. '${after}'` : "(?! \\.\\. ')"}`,
+      `ns \\.\\. '${before}' \\.\\. [\\w.]+${after ? ` \\.\\. '${after}'` : "(?![\\w.]| \\.\\. ')"}`,
     );
     assert.match(source, spelled, name);
   }

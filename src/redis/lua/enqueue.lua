@@ -17,10 +17,10 @@
 
   KEYS[1]  queues set                  (<ns>:queues)
   KEYS[2]  queue list                  (<ns>:queue:<name>)
-  KEYS[3..] status key per payload     (<ns>:job:<id>:status), only when ARGV[3] is '1'
+  KEYS[3..] status key per payload     (<ns>:job:<id>:status), only when ARGV[3] is not ''
   ARGV[1]  key prefix                  ('<ns>:'), naming our keys below (keys.ts spells the same)
   ARGV[2]  queue name
-  ARGV[3]  '1': create php-resque statuses (waiting) for the jobs; '' not
+  ARGV[3]  '1': create php-resque statuses (waiting, stamped with Redis' clock); '': none
   ARGV[4..] payload JSON, one per job
   Returns the number of jobs handed off.
 
