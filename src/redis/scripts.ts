@@ -17,7 +17,7 @@ export interface ScriptDef {
 export const SCRIPTS = {
   enqueue: {},
   reserve: { numberOfKeys: 6 },
-  finish: { numberOfKeys: 7 },
+  finish: { numberOfKeys: 8 },
   heartbeat: { numberOfKeys: 4 },
   requeue: { numberOfKeys: 2 },
   recover: { numberOfKeys: 12 },

@@ -54,6 +54,7 @@ export class OutcomeBatch {
       k.workerStatProcessed(id),
       k.workerStatFailed(id),
       k.failed,
+      k.idleWorkers,
       id,
       Math.floor(Date.now() / 1000),
       this.statusTtl,

@@ -68,6 +68,29 @@ describe('hand-off to idle workers', () => {
     );
   });
 
+  test('idle workers take turns, and each gets its room back as its jobs finish', async () => {
+    const a = await idleWorker({ id: 'host:1:default' });
+    const b = await idleWorker({ id: 'host:2:default' });
+    for (let i = 0; i < 6; i++) {
+      await db.client.enqueue('default', 'Echo', [i]);
+      await waitFor(() => a.ran.length + b.ran.length === i + 1, { what: `job ${i} ran` });
+    }
+    assert.deepEqual([a.ran.length, b.ran.length], [3, 3], 'one after the other, as BRPOP serves');
+    await waitFor(
+      async () =>
+        (await r().zscore(keys.idleWorkers, a.w.id)) === '5' &&
+        (await r().zscore(keys.idleWorkers, b.w.id)) === '5',
+      { what: 'both back to their full room (concurrency 5) once their jobs are recorded' },
+    );
+    // The busier worker has less room: the next job goes to the other.
+    await db.client.enqueue('default', 'Sleepy', [2000]);
+    await waitFor(() => a.w.busy + b.w.busy === 1, { what: 'the sleeper started' });
+    const sleeper = a.w.busy === 1 ? a : b;
+    const other = sleeper === a ? b : a;
+    await db.client.enqueue('default', 'Echo', ['next']);
+    await waitFor(() => other.ran.length === 4, { what: 'the next job ran on the idle one' });
+  });
+
   test('a bulk enqueue hands out what the idle workers have room for and queues the rest, each job run once', async () => {
     const a = await idleWorker({ id: 'host:1:default' });
     const b = await idleWorker({ id: 'host:2:default' });

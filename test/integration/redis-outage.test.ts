@@ -207,6 +207,7 @@ describe('Redis outages', () => {
           keys.workerStatProcessed(workerId),
           keys.workerStatFailed(workerId),
           keys.failed,
+          keys.idleWorkers,
           workerId,
           1,
           86400,

@@ -180,7 +180,7 @@ describe('worker round trip', () => {
     assert.equal(await r.get(keys.statProcessed), '1');
     // enqueue (hands the job over) + finish. A wake-up and a reserve would add one or two.
     assert.equal((await scriptCalls()) - before, 2);
-    assert.equal(await r.zscore(keys.idleWorkers, w.id), '9', 'one job of its room used');
+    assert.equal(await r.zscore(keys.idleWorkers, w.id), '10', 'its room given back as the job was recorded');
     assert.equal(await r.llen(keys.workerInflight(w.id)), 0);
   });
 

@@ -107,13 +107,21 @@ if redis.call('LLEN', KEYS[2]) == 0 then
   local run_at = iso8601_utc(tonumber(now or redis.call('TIME')[1]))
   local running = nil
   while next_payload <= #ARGV do
-    local best = nil
-    for _, w in ipairs(serving) do
-      if w.room > 0 and (not best or w.room > best.room) then best = w end
-    end
-    if not best then break end
     local n = next_payload - FIRST + 1
-    local entry = 'h' .. (last_seq - count + n) .. '#1' .. sep .. run_at .. sep .. queue .. sep .. ARGV[next_payload]
+    local seq = last_seq - count + n
+    -- The worker with the most room (the least busy, finish.lua gives room back); among equals,
+    -- each in turn by the hand-off number, as BRPOP serves the longest-waiting client.
+    local most = 0
+    for _, w in ipairs(serving) do
+      if w.room > most then most = w.room end
+    end
+    if most <= 0 then break end
+    local tied = {}
+    for _, w in ipairs(serving) do
+      if w.room == most then tied[#tied + 1] = w end
+    end
+    local best = tied[seq % #tied + 1]
+    local entry = 'h' .. seq .. '#1' .. sep .. run_at .. sep .. queue .. sep .. ARGV[next_payload]
     local inflight = ns .. 'worker:' .. best.id .. ':inflight'
     redis.call('RPUSH', inflight, entry)
     if redis.call('PUBLISH', ns .. 'rw:worker:' .. best.id, 'e' .. entry) == 0 then

@@ -9,6 +9,7 @@
   KEYS[5]  stat:processed:<worker id>
   KEYS[6]  stat:failed:<worker id>
   KEYS[7]  failed list
+  KEYS[8]  idle workers zset             (<ns>:rw:idle)
   ARGV[1]  worker id
   ARGV[2]  now, unix seconds
   ARGV[3]  status TTL in seconds for a final status
@@ -16,6 +17,11 @@
   then 3 values per job i, at ARGV[5 + 3(i-1)]:
     in-flight entry | failure record JSON ('' for success) | perform's result as JSON ('' for none)
   Returns the number of jobs recorded.
+
+  A worker in the idle set gets its room back for each job recorded (ZADD XX INCR), so enqueue.lua
+  hands the next job to the least busy idle worker. The score can only fall short of the room
+  (enqueue.lua sets it to 0 to wait for a fresh count), never exceed it: each job recorded here was
+  held when the score was last counted or was handed off since, which lowered it.
 
   The status key of a tracked job is found here, from the entry's payload, at the moment the job
   ends: php-resque creates it right after pushing the job, so it may not have existed yet when the
@@ -47,6 +53,7 @@ end
 if processed > 0 then
   redis.call('INCRBY', KEYS[3], processed)
   redis.call('INCRBY', KEYS[5], processed)
+  redis.call('ZADD', KEYS[8], 'XX', 'INCR', processed, ARGV[1])
 end
 if failed > 0 then
   redis.call('INCRBY', KEYS[4], failed)
