@@ -440,6 +440,8 @@ async function enqueueRound(systems: readonly SystemName[]): Promise<void> {
   await fresh();
   for (const system of systems) await (await producer(system)).enqueueOne(queueOf(system), 0, 0);
   const seconds = new Map(systems.map((s) => [s, 0]));
+  const clientCpuMs = new Map(systems.map((s) => [s, 0]));
+  const redisCpu = new Map(systems.map((s) => [s, 0]));
   const sent = new Map(systems.map((s) => [s, 0]));
   for (let b = 0; b < blocks; b++) {
     const size = Math.floor(((b + 1) * one) / blocks) - Math.floor((b * one) / blocks);
@@ -449,9 +451,14 @@ async function enqueueRound(systems: readonly SystemName[]): Promise<void> {
       const p = await producer(system);
       const from = sent.get(system)!;
       collectGarbage();
+      const r0 = await redisCpuMs();
+      const c0 = process.cpuUsage();
       const t = monoMs();
       for (let i = from; i < from + size; i++) await p.enqueueOne(queueOf(system), i, 0);
       seconds.set(system, seconds.get(system)! + (monoMs() - t) / 1000);
+      const c = process.cpuUsage(c0);
+      clientCpuMs.set(system, clientCpuMs.get(system)! + (c.user + c.system) / 1000);
+      redisCpu.set(system, redisCpu.get(system)! + (await redisCpuMs()) - r0);
       sent.set(system, from + size);
     }
   }
@@ -464,9 +471,12 @@ async function enqueueRound(systems: readonly SystemName[]): Promise<void> {
     const bulkSec = (monoMs() - t) / 1000;
     await assertQueued(system, p, bulk);
     const oneRate = one / seconds.get(system)!;
-    put('enqueue', system, { oneJobsPerSec: oneRate, bulkSeconds: bulkSec });
+    // CPU per awaited enqueue: the client's (this process) and redis-server's, in µs.
+    const oneClientUs = (clientCpuMs.get(system)! * 1000) / one;
+    const oneRedisUs = (redisCpu.get(system)! * 1000) / one;
+    put('enqueue', system, { oneJobsPerSec: oneRate, bulkSeconds: bulkSec, oneClientUs, oneRedisUs });
     log(
-      `  enqueue ${system}: ${oneRate.toFixed(0)} jobs/s one at a time, ${bulk} in ${bulkSec.toFixed(2)} s bulk`,
+      `  enqueue ${system}: ${oneRate.toFixed(0)} jobs/s one at a time (CPU each: client ${oneClientUs.toFixed(1)} µs, Redis ${oneRedisUs.toFixed(1)} µs), ${bulk} in ${bulkSec.toFixed(2)} s bulk`,
     );
   }
 }
@@ -642,6 +652,7 @@ const meta: Meta = {
   machine,
 };
 writeFileSync(opt.json, `${JSON.stringify({ ...meta, results, extra }, null, 1)}\n`);
+log(`wrote ${opt.json}`);
 writeResults(opt.out, meta);
 
 function stats(xs: number[]): { med: number; min: number; max: number } {
@@ -723,14 +734,19 @@ function writeResults(file: string, meta: Meta): void {
   }
   lines.push('');
   lines.push(
-    'CPU per job in the throughput run (medians): the worker processes (user + system, all threads, µs per job) and redis-server (µs per job; its share of one core in brackets). Less affected by other load on the machine than jobs/s.',
+    'CPU per job in the throughput run (medians): the worker processes (user + system, all threads, µs per job) and redis-server (µs per job; its share of one core in brackets); and per awaited enqueue, the client process and redis-server. Less affected by other load on the machine than jobs/s.',
   );
   lines.push('');
-  lines.push('| system | worker CPU µs/job | Redis CPU µs/job |');
-  lines.push('|---|---|---|');
+  lines.push(
+    '| system | worker CPU µs/job | Redis CPU µs/job | enqueue one at a time: client / Redis CPU µs per job |',
+  );
+  lines.push('|---|---|---|---|');
   for (const s of SYSTEMS) {
+    const enq = s.startsWith('ours') ? 'ours' : s;
+    const perEnqueue =
+      s === enq ? `${cell('enqueue', s, 'oneClientUs', 1)} / ${cell('enqueue', s, 'oneRedisUs', 1)}` : '-';
     lines.push(
-      `| ${label(s, machine)} | ${cell('throughput', s, 'workerUsPerJob', 1)} | ${cell('throughput', s, 'redisUsPerJob', 1)} (${fmtNum(med('throughput', s, 'redisCpuPct'), 0)}%) |`,
+      `| ${label(s, machine)} | ${cell('throughput', s, 'workerUsPerJob', 1)} | ${cell('throughput', s, 'redisUsPerJob', 1)} (${fmtNum(med('throughput', s, 'redisCpuPct'), 0)}%) | ${perEnqueue} |`,
     );
   }
   lines.push('');
@@ -812,7 +828,7 @@ function writeResults(file: string, meta: Meta): void {
   text = re.test(text) ? text.replace(re, block) : `${text}\n${block}\n`;
   mkdirSync(new URL('.', `file://${join(process.cwd(), file)}`).pathname, { recursive: true });
   writeFileSync(file, text);
-  log(`wrote ${file} and ${opt.json}`);
+  log(`wrote ${file}`);
 }
 
 function ratio(r: number): string {
