@@ -175,7 +175,7 @@ describe('hand-off to idle workers', () => {
     assert.equal(await r().get(keys.statProcessed), '2');
   });
 
-  test("enqueue.lua's run_at for a handed-off job is JavaScript's ISO 8601 time, at every calendar edge", async () => {
+  test("iso-time.lib.lua (a hand-off's run_at, a heartbeat) is JavaScript's ISO 8601 time, at every calendar edge", async () => {
     const lib = readFileSync(new URL('../../src/redis/lua/iso-time.lib.lua', import.meta.url), 'utf8');
     const script = `${lib}\nlocal out = {}\nfor i, s in ipairs(ARGV) do out[i] = iso8601_utc(tonumber(s)) end\nreturn out`;
     const edges = [

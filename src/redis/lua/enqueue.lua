@@ -24,7 +24,7 @@
   ARGV[4..] payload JSON, one per job
   Returns the number of jobs handed off.
 
-  Keys named from ARGV[1], so that a one-job enqueue sends 7 arguments, not 12 (each costs the
+  Keys named from ARGV[1], so that a one-job enqueue sends 6 arguments, not 12 (each costs the
   client and Redis about as much as the script's own work):
     <ns>:rw:idle               idle workers zset: worker id -> jobs it can take (reserve.lua)
     <ns>:pause-all-workers     pause flag

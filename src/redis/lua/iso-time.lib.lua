@@ -1,7 +1,8 @@
 -- Shared by the scripts that include it with `-- @include iso-time`.
--- Unix seconds -> ISO 8601 UTC with no fraction ('2026-11-27T07:30:00Z'), the run_at of Ruby's
--- worker record. Redis' Lua has no os.date; this is the proleptic Gregorian calendar by integer
--- arithmetic (days from civil, inverted: eras of 400 years, years starting in March).
+-- Unix seconds -> ISO 8601 UTC with no fraction ('2026-11-27T07:30:00Z'), as Ruby writes a
+-- heartbeat and a worker record's run_at. Redis' Lua has no os.date; this is the proleptic
+-- Gregorian calendar by integer arithmetic (days from civil, inverted: eras of 400 years, years
+-- starting in March).
 local function iso8601_utc(seconds)
   local days = math.floor(seconds / 86400)
   local secs = seconds - days * 86400
