@@ -742,9 +742,10 @@ function writeResults(file: string, meta: Meta): void {
   );
   lines.push('|---|---|---|---|');
   for (const s of SYSTEMS) {
-    const enq = s.startsWith('ours') ? 'ours' : s;
-    const perEnqueue =
-      s === enq ? `${cell('enqueue', s, 'oneClientUs', 1)} / ${cell('enqueue', s, 'oneRedisUs', 1)}` : '-';
+    // Only 'ours' among our variants runs the enqueue workload.
+    const perEnqueue = s.startsWith('ours-')
+      ? '-'
+      : `${cell('enqueue', s, 'oneClientUs', 1)} / ${cell('enqueue', s, 'oneRedisUs', 1)}`;
     lines.push(
       `| ${label(s, machine)} | ${cell('throughput', s, 'workerUsPerJob', 1)} | ${cell('throughput', s, 'redisUsPerJob', 1)} (${fmtNum(med('throughput', s, 'redisCpuPct'), 0)}%) | ${perEnqueue} |`,
     );
