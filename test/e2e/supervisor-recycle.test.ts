@@ -40,10 +40,11 @@ describe('supervisor: recycling worker processes', () => {
       });
       assert.equal(await r.get(keys.statFailed), null);
       assert.equal(await db.client.size('recycle'), 0);
-      assert.ok(
-        s.events('worker.recycle').length >= minRecycles,
-        `${s.events('worker.recycle').length} recycles`,
-      );
+      // A worker's log lines go out after the turn that ran the job, and its outcome may reach
+      // Redis first: wait for the lines, do not expect them with the count.
+      await waitFor(() => s.events('worker.recycle').length >= minRecycles, {
+        what: `${minRecycles} worker.recycle lines`,
+      });
       const exits = await waitFor(
         () => {
           const e = s.events('child.exited');
@@ -56,6 +57,7 @@ describe('supervisor: recycling worker processes', () => {
         'a recycled worker exits cleanly',
       );
       await waitFor(async () => (await r.scard(keys.workers)) === 1, { what: 'a replacement registered' });
+      await waitFor(() => s.events('job.done').length >= jobs, { what: `${jobs} job.done lines` });
       const done = s.events('job.done').map((l) => (l.jobId as string) ?? '');
       assert.equal(new Set(done).size, jobs, 'each job ran once');
       assert.equal(done.length, jobs);
