@@ -19,11 +19,10 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { Redis } from 'ioredis';
 import { workerNodeFlags } from '../src/worker/worker-process.ts';
 import { TestRedis } from '../test/helpers/redis-server.ts';
+import { ENQUEUE_FLOORS, type FloorName, floorFor, nodeRedisVersion } from './bench/enqueue-floors.ts';
 import { type BenchProc, type Report, startWorkers } from './bench/procs.ts';
 import { type Producer, producerFor, type SystemName } from './bench/producers.ts';
 import { monoMs } from './bench/recorder.mjs';
@@ -105,9 +104,8 @@ const WORKERS = 2;
 const QUEUE = 'bench';
 /** About how many blocks the one-at-a-time enqueue is split into (a whole number of cycles). */
 const ENQUEUE_BLOCKS = 10;
-/** A full GC of this process, between timed blocks (V8 flag set at run time: tsx starts us). */
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
+/** Untimed jobs before each timed enqueue block. */
+const ENQUEUE_WARM_JOBS = 50;
 
 type Metrics = Record<string, number>;
 /** results[workload][system] = one Metrics per round */
@@ -156,6 +154,15 @@ const admin: Redis = redis.client();
 const tmp = join(tmpdir(), `rw-bench-${process.pid}`);
 mkdirSync(tmp, { recursive: true });
 const producers = new Map<SystemName, Producer>();
+const floors = new Map<FloorName, Awaited<ReturnType<typeof floorFor>>>();
+const enqueueFloor = async (name: FloorName) => {
+  let f = floors.get(name);
+  if (!f) {
+    f = await floorFor(name, redis.url);
+    floors.set(name, f);
+  }
+  return f;
+};
 const producer = async (s: SystemName) => {
   const base: SystemName = s.startsWith('ours') ? 'ours' : s;
   let p = producers.get(base);
@@ -427,63 +434,84 @@ async function latency(system: SystemName): Promise<void> {
  * job is one round trip, so a noisy neighbour moves the rate by more than the systems differ, and
  * only blocks side by side share the noise. The order rotates block by block and runs backwards
  * every other cycle (A B C D, B C D A, C D A B, D A B C, D C B A, ...), so no system always follows
- * the same one, and each block starts after a full GC of this process, so no system pays for
- * another's garbage (all producers live here). Each system pushes to a queue of its own (ours and
- * node-resque share Resque's layout), set up by one untimed enqueue. Then bulk, system by system.
+ * the same one. Each block starts with ENQUEUE_WARM_JOBS untimed jobs. No GC is forced between
+ * blocks: the enqueue's garbage dies young, and a scavenge costs what survives, not the garbage, so
+ * no system pays for another's; a forced full GC before each block halved every system's rate and
+ * moved the ratios with it (its helper threads ran into the block, and V8 optimised the hot paths
+ * anew each block), which measured the GC rather than the enqueue. Each system pushes to a queue
+ * of its own (ours and node-resque share Resque's layout), set up by one untimed enqueue. The
+ * floors (enqueue-floors.ts) run in the same rotation. Then bulk, system by system.
  */
 async function enqueueRound(systems: readonly SystemName[]): Promise<void> {
   const one = int('enqueue-one');
   const bulk = int('bulk');
-  const n = systems.length;
+  const entries: { name: string; p: Pick<Producer, 'enqueueOne' | 'counters'> }[] = [];
+  for (const system of systems) entries.push({ name: system, p: await producer(system) });
+  for (const floor of ENQUEUE_FLOORS) entries.push({ name: floor, p: await enqueueFloor(floor) });
+  const n = entries.length;
   const blocks = Math.min(2 * n * Math.max(1, Math.round(ENQUEUE_BLOCKS / (2 * n))), one);
-  const queueOf = (system: SystemName) => `${QUEUE}-${system}`;
+  const queueOf = (name: string) => `${QUEUE}-${name}`;
   await fresh();
-  for (const system of systems) await (await producer(system)).enqueueOne(queueOf(system), 0, 0);
-  const seconds = new Map(systems.map((s) => [s, 0]));
-  const clientCpuMs = new Map(systems.map((s) => [s, 0]));
-  const redisCpu = new Map(systems.map((s) => [s, 0]));
-  const sent = new Map(systems.map((s) => [s, 0]));
+  for (const { name, p } of entries) await p.enqueueOne(queueOf(name), 0, 0);
+  const zero = () => new Map(entries.map((e) => [e.name, 0]));
+  const [seconds, clientCpuMs, redisCpu, sent, warmJobs] = [zero(), zero(), zero(), zero(), zero()];
   for (let b = 0; b < blocks; b++) {
     const size = Math.floor(((b + 1) * one) / blocks) - Math.floor((b * one) / blocks);
-    const order = systems.map((_, k) => systems[(b + k) % n]!);
+    const order = entries.map((_, k) => entries[(b + k) % n]!);
     if (Math.floor(b / n) % 2 === 1) order.reverse();
-    for (const system of order) {
-      const p = await producer(system);
-      const from = sent.get(system)!;
-      collectGarbage();
+    for (const { name, p } of order) {
+      const from = sent.get(name)!;
+      for (let i = 0; i < ENQUEUE_WARM_JOBS; i++) await p.enqueueOne(queueOf(name), -1, 0);
+      warmJobs.set(name, warmJobs.get(name)! + ENQUEUE_WARM_JOBS);
       const r0 = await redisCpuMs();
       const c0 = process.cpuUsage();
       const t = monoMs();
-      for (let i = from; i < from + size; i++) await p.enqueueOne(queueOf(system), i, 0);
-      seconds.set(system, seconds.get(system)! + (monoMs() - t) / 1000);
+      for (let i = from; i < from + size; i++) await p.enqueueOne(queueOf(name), i, 0);
+      seconds.set(name, seconds.get(name)! + (monoMs() - t) / 1000);
       const c = process.cpuUsage(c0);
-      clientCpuMs.set(system, clientCpuMs.get(system)! + (c.user + c.system) / 1000);
-      redisCpu.set(system, redisCpu.get(system)! + (await redisCpuMs()) - r0);
-      sent.set(system, from + size);
+      clientCpuMs.set(name, clientCpuMs.get(name)! + (c.user + c.system) / 1000);
+      redisCpu.set(name, redisCpu.get(name)! + (await redisCpuMs()) - r0);
+      sent.set(name, from + size);
     }
   }
-  for (const system of systems) await assertQueued(system, await producer(system), one + 1, queueOf(system));
+  for (const { name, p } of entries)
+    await assertQueued(name, p, one + 1 + warmJobs.get(name)!, queueOf(name));
+  const bulkSeconds = new Map<string, number>();
   for (const system of systems) {
     const p = await producer(system);
     await fresh();
     const t = monoMs();
     await p.enqueueBulk(QUEUE, 0, bulk);
-    const bulkSec = (monoMs() - t) / 1000;
+    bulkSeconds.set(system, (monoMs() - t) / 1000);
     await assertQueued(system, p, bulk);
-    const oneRate = one / seconds.get(system)!;
+  }
+  for (const { name } of entries) {
+    const oneRate = one / seconds.get(name)!;
     // CPU per awaited enqueue: the client's (this process) and redis-server's, in µs.
-    const oneClientUs = (clientCpuMs.get(system)! * 1000) / one;
-    const oneRedisUs = (redisCpu.get(system)! * 1000) / one;
-    put('enqueue', system, { oneJobsPerSec: oneRate, bulkSeconds: bulkSec, oneClientUs, oneRedisUs });
+    const oneClientUs = (clientCpuMs.get(name)! * 1000) / one;
+    const oneRedisUs = (redisCpu.get(name)! * 1000) / one;
+    const bulkSec = bulkSeconds.get(name);
+    put('enqueue', name, {
+      oneJobsPerSec: oneRate,
+      oneClientUs,
+      oneRedisUs,
+      ...(bulkSec && { bulkSeconds: bulkSec }),
+    });
     log(
-      `  enqueue ${system}: ${oneRate.toFixed(0)} jobs/s one at a time (CPU each: client ${oneClientUs.toFixed(1)} µs, Redis ${oneRedisUs.toFixed(1)} µs), ${bulk} in ${bulkSec.toFixed(2)} s bulk`,
+      `  enqueue ${name}: ${oneRate.toFixed(0)} jobs/s one at a time (CPU each: client ${oneClientUs.toFixed(1)} µs, Redis ${oneRedisUs.toFixed(1)} µs)` +
+        (bulkSec ? `, ${bulk} in ${bulkSec.toFixed(2)} s bulk` : ''),
     );
   }
 }
 
-async function assertQueued(system: SystemName, p: Producer, n: number, queue = QUEUE): Promise<void> {
+async function assertQueued(
+  name: string,
+  p: Pick<Producer, 'counters'>,
+  n: number,
+  queue = QUEUE,
+): Promise<void> {
   const c = await p.counters([queue]);
-  if (c.left !== n) throw new Error(`${system}: enqueued ${n} jobs but ${c.left} are queued`);
+  if (c.left !== n) throw new Error(`${name}: enqueued ${n} jobs but ${c.left} are queued`);
 }
 
 async function scale(): Promise<void> {
@@ -607,7 +635,7 @@ try {
   }
   if (WORKLOADS.has('long')) await long();
 } finally {
-  for (const p of producers.values()) await p.close().catch(() => {});
+  for (const p of [...producers.values(), ...floors.values()]) await p.close().catch(() => {});
   await redis.stop();
   rmSync(tmp, { recursive: true, force: true });
 }
@@ -640,6 +668,7 @@ const machine = {
     'node-resque': pkgVersion('node-resque'),
     bullmq: pkgVersion('bullmq'),
     'bee-queue': pkgVersion('bee-queue'),
+    "node-redis (bee-queue's)": nodeRedisVersion(),
   },
 };
 const command =
@@ -768,6 +797,7 @@ function writeResults(file: string, meta: Meta): void {
     }
     lines.push('');
   }
+  if (results.enqueue?.['floor-ioredis'] && results.enqueue?.['floor-node-redis']) writeEnqueueFloors(lines);
   if (results.scale?.ours) {
     lines.push(`Cost per job grows with nothing (ours, ${WORKERS} workers):`);
     lines.push('');
@@ -830,6 +860,54 @@ function writeResults(file: string, meta: Meta): void {
   mkdirSync(new URL('.', `file://${join(process.cwd(), file)}`).pathname, { recursive: true });
   writeFileSync(file, text);
   log(`wrote ${file}`);
+}
+
+/**
+ * One-at-a-time enqueue against the floor of each system's client library (enqueue-floors.ts):
+ * an awaited enqueue is one round trip for every system here, so what is left to compare is what
+ * each adds to its client's cheapest call, and what the clients cost.
+ */
+function writeEnqueueFloors(lines: string[]): void {
+  const clientOf: Record<string, FloorName> = {
+    ours: 'floor-ioredis',
+    'node-resque': 'floor-ioredis',
+    bullmq: 'floor-ioredis',
+    'bee-queue': 'floor-node-redis',
+  };
+  const perRound = (a: string, b: string) => {
+    const xs = get('enqueue', a, 'oneJobsPerSec');
+    const ys = get('enqueue', b, 'oneJobsPerSec');
+    const rs = xs.map((x, i) => x / ys[i]!).filter(Number.isFinite);
+    if (rs.length === 0) return '-';
+    const s = stats(rs);
+    const ahead = rs.filter((r) => r > 1).length;
+    return `${s.med.toFixed(2)}x (${s.min.toFixed(2)}-${s.max.toFixed(2)}; ahead in ${ahead} of ${rs.length} rounds)`;
+  };
+  lines.push(
+    "One-at-a-time enqueue against its floor: the same round trip with nothing around it, an EVALSHA of SADD queues + RPUSH payload (the payload built as ours is), through each client library. Per-round ratios of jobs/s (>1 = faster than what it is compared with); each round's blocks are interleaved, so a round's ratio shares that round's noise.",
+  );
+  lines.push('');
+  lines.push(
+    "| system | jobs/s one at a time | client / Redis CPU µs per job | vs its client library's floor |",
+  );
+  lines.push('|---|---|---|---|');
+  for (const s of SYSTEMS.filter((x) => clientOf[x] && results.enqueue?.[x])) {
+    lines.push(
+      `| ${s} | ${cell('enqueue', s, 'oneJobsPerSec')} | ${cell('enqueue', s, 'oneClientUs', 1)} / ${cell('enqueue', s, 'oneRedisUs', 1)} | ${perRound(s, clientOf[s]!)} vs ${clientOf[s]} |`,
+    );
+  }
+  for (const f of ENQUEUE_FLOORS) {
+    lines.push(
+      `| ${f} | ${cell('enqueue', f, 'oneJobsPerSec')} | ${cell('enqueue', f, 'oneClientUs', 1)} / ${cell('enqueue', f, 'oneRedisUs', 1)} | - |`,
+    );
+  }
+  lines.push('');
+  lines.push(
+    `- floor-ioredis vs floor-node-redis, per round: ${perRound('floor-ioredis', 'floor-node-redis')}.`,
+  );
+  if (results.enqueue?.ours && results.enqueue['bee-queue'])
+    lines.push(`- ours vs bee-queue, per round: ${perRound('ours', 'bee-queue')}.`);
+  lines.push('');
 }
 
 function ratio(r: number): string {
