@@ -41,12 +41,13 @@ export function recycleReason(
  *    semi-spaces); a worker's garbage is short-lived per-job objects, and 4 MiB costs ~10 MB less
  *    RSS per worker at the same jobs/s (measured in scripts/bench).
  *  - `--expose-gc`, for collectStartupGarbage.
- * A flag the user set in NODE_OPTIONS or on the command line wins.
+ * A flag the user set in NODE_OPTIONS or on the command line wins, in either of V8's spellings
+ * (dashes or underscores).
  */
 export function workerNodeFlags(execArgv: readonly string[], nodeOptions = ''): string[] {
   const given = `${execArgv.join(' ')} ${nodeOptions}`;
   const flags: string[] = [];
-  if (!given.includes('--max-semi-space-size')) flags.push('--max-semi-space-size=4');
+  if (!/--max[-_]semi[-_]space[-_]size/.test(given)) flags.push('--max-semi-space-size=4');
   if (!/--expose[-_]gc/.test(given)) flags.push('--expose-gc');
   return flags;
 }

@@ -7,6 +7,7 @@ test('worker children get a small young generation and a callable gc, unless the
   assert.deepEqual(workerNodeFlags([]), ['--max-semi-space-size=4', '--expose-gc']);
   assert.deepEqual(workerNodeFlags(['--max-semi-space-size=16']), ['--expose-gc']);
   assert.deepEqual(workerNodeFlags([], '--expose-gc --max-semi-space-size=8'), []);
+  assert.deepEqual(workerNodeFlags(['--max_semi_space_size=16', '--expose_gc']), []);
 });
 
 test("Resque's procline, which peers look for before they prune a worker", () => {
