@@ -44,6 +44,27 @@ export class OutcomeBatch {
 
   /** Adds one finish.lua call recording `acks` to a pipeline. */
   queueFinish(pipe: Pipeline, acks: Ack[]): void {
+    (pipe as unknown as ScriptedRedis).finish(...this.#finishArgs(acks));
+  }
+
+  /**
+   * Records everything pending now; rejects (keeping it pending) if Redis does not answer. A bare
+   * script call, not a one-command pipeline: an ioredis pipeline copies every script command onto
+   * itself (~2 KB a time), and an idle worker handed one job at a time makes one of these per job.
+   */
+  async flush(redis: ScriptedRedis): Promise<void> {
+    while (this.#pending.length > 0) {
+      const acks = this.take();
+      try {
+        await redis.finish(...this.#finishArgs(acks));
+      } catch (err) {
+        this.putBack(acks);
+        throw err;
+      }
+    }
+  }
+
+  #finishArgs(acks: Ack[]): (string | number | Buffer)[] {
     const k = this.keys;
     const id = this.workerId;
     const args: (string | number | Buffer)[] = [
@@ -61,20 +82,6 @@ export class OutcomeBatch {
       k.jobStatusPrefix,
     ];
     for (const ack of acks) args.push(ack.entry, ack.failure, ack.result);
-    (pipe as unknown as ScriptedRedis).finish(...args);
-  }
-
-  /** Records everything pending now; rejects (keeping it pending) if Redis does not answer. */
-  async flush(redis: ScriptedRedis): Promise<void> {
-    while (this.#pending.length > 0) {
-      const acks = this.take();
-      const pipe = redis.pipeline();
-      this.queueFinish(pipe, acks);
-      const [[err] = [null]] = (await pipe.exec()) ?? [];
-      if (err) {
-        this.putBack(acks);
-        throw err;
-      }
-    }
+    return args;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * One round trip to Redis per batch: record the outcomes waiting in the batch (finish.lua), then
- * take up to `count` new jobs (reserve.lua), in one pipeline.
+ * take up to `count` new jobs (reserve.lua), in one pipeline; a bare reserve when none wait.
  *
  * A reserve whose reply was lost (Redis restarted; ioredis aborts the rest of a pipeline it cannot
  * resend) may still have run: the next attempt reuses its token, and reserve.lua answers a known
@@ -11,6 +11,7 @@ import { runAtNow } from '../jobs/payload.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import type { OutcomeBatch } from './outcome-batch.ts';
+import type { Ack } from './run-entry.ts';
 
 /** What reserve.lua says besides the jobs (see its header). */
 export type ReserveState = 'more' | 'idle' | 'paused' | 'again';
@@ -38,26 +39,34 @@ export class ReserveRoundTrip {
   async run(count: number, outcomes: OutcomeBatch, fresh: boolean): Promise<Reservation> {
     const k = this.keys;
     const acks = outcomes.take();
-    const pipe = this.redis.pipeline();
-    if (acks.length > 0) outcomes.queueFinish(pipe, acks);
     const token = this.#unansweredToken ?? `${this.#tokenPrefix}${++this.#seq}`;
     this.#unansweredToken = token;
-    (pipe as unknown as ScriptedRedis).reserveBuffer(
-      k.workerInflight(this.workerId),
-      k.workerLastReserve(this.workerId),
-      k.worker(this.workerId),
-      k.queues,
-      k.pauseAllWorkers,
-      k.idleWorkers,
-      token,
-      count,
-      runAtNow(),
-      this.workerId,
-      k.queuePrefix,
-      k.jobStatusPrefix,
-      fresh ? 'fresh' : '',
+    // biome-ignore format: the reserve.lua header, one line per KEYS/ARGV group
+    const reserveArgs = [
+      k.workerInflight(this.workerId), k.workerLastReserve(this.workerId), k.worker(this.workerId),
+      k.queues, k.pauseAllWorkers, k.idleWorkers,
+      token, count, runAtNow(), this.workerId, k.queuePrefix, k.jobStatusPrefix, fresh ? 'fresh' : '',
       ...this.queues,
-    );
+    ];
+    // Nothing to record: a bare call, not a one-command pipeline (see OutcomeBatch.flush).
+    const reply =
+      acks.length === 0
+        ? await this.redis.reserveBuffer(...reserveArgs)
+        : await this.#finishAndReserve(acks, outcomes, reserveArgs);
+    this.#unansweredToken = null;
+    const [state, ...entries] = reply;
+    return { state: String(state) as ReserveState, entries };
+  }
+
+  /** finish.lua and reserve.lua in one pipeline; the outcomes go back to the batch if either fails. */
+  async #finishAndReserve(
+    acks: Ack[],
+    outcomes: OutcomeBatch,
+    reserveArgs: (string | number)[],
+  ): Promise<Buffer[]> {
+    const pipe = this.redis.pipeline();
+    outcomes.queueFinish(pipe, acks);
+    (pipe as unknown as ScriptedRedis).reserveBuffer(...reserveArgs);
     let results: [Error | null, unknown][] | null;
     try {
       results = await pipe.exec();
@@ -65,15 +74,13 @@ export class ReserveRoundTrip {
       outcomes.putBack(acks); // finish is idempotent: safe to send again
       throw err;
     }
-    const finishError = acks.length > 0 ? results?.[0]?.[0] : null;
+    const finishError = results?.[0]?.[0];
     if (finishError) {
       outcomes.putBack(acks);
       throw finishError; // what the reserve took, if it ran, comes back with the same token
     }
-    const last = results?.[results.length - 1];
+    const last = results?.[1];
     if (!last || last[0]) throw last?.[0] ?? new Error('reserve: no reply');
-    this.#unansweredToken = null;
-    const [state, ...entries] = last[1] as Buffer[];
-    return { state: String(state) as ReserveState, entries };
+    return last[1] as Buffer[];
   }
 }
