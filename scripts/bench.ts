@@ -436,9 +436,10 @@ async function latency(system: SystemName): Promise<void> {
  * every other cycle (A B C D, B C D A, C D A B, D A B C, D C B A, ...), so no system always follows
  * the same one. Each block starts with ENQUEUE_WARM_JOBS untimed jobs. No GC is forced between
  * blocks: the enqueue's garbage dies young, and a scavenge costs what survives, not the garbage, so
- * no system pays for another's; a forced full GC before each block halved every system's rate and
- * moved the ratios with it (its helper threads ran into the block, and V8 optimised the hot paths
- * anew each block), which measured the GC rather than the enqueue. Each system pushes to a queue
+ * no system pays for another's; a forced full GC before each block cost ours 9-17 µs more client
+ * CPU per enqueue than bee-queue in most runs (its helper threads ran into the block, and V8
+ * optimised ioredis' hot paths anew each block), so it measured the GC's aftermath as much as the
+ * enqueue. Each system pushes to a queue
  * of its own (ours and node-resque share Resque's layout), set up by one untimed enqueue. The
  * floors (enqueue-floors.ts) run in the same rotation. Then bulk, system by system.
  */

@@ -58,7 +58,7 @@ export class ReserveRoundTrip {
     return { state: String(state) as ReserveState, entries };
   }
 
-  /** finish.lua and reserve.lua in one pipeline; the outcomes go back to the batch if either fails. */
+  /** finish.lua and reserve.lua in one pipeline; the outcomes go back unless finish is known to have run. */
   async #finishAndReserve(
     acks: Ack[],
     outcomes: OutcomeBatch,
