@@ -68,6 +68,26 @@ describe('hand-off to idle workers', () => {
     );
   });
 
+  test("queue names are matched whole, whatever characters JSON escapes in them ('/', '\"', ']', non-ASCII)", async () => {
+    // enqueue.lua matches a worker's queue list as text (no JSON decode): these names are where a
+    // text match could go wrong ('x"a' holds the JSON string "a" as a substring). The odd worker
+    // has the most room, so any false match would hand it the job.
+    const odd = await idleWorker({ queues: ['a/b', 'x"y]', 'é', 'x"a'], concurrency: 9, id: 'host:1:odd' });
+    const plain = await idleWorker({ queues: ['a'], concurrency: 4, id: 'host:2:a' });
+    const all = await idleWorker({ queues: ['*'], concurrency: 2, id: 'host:3:*' });
+    const expected = { 'a/b': odd, 'x"y]': odd, é: odd, a: plain, b: all, 'x"y': all, 'a/b]': all };
+    for (const [queue, worker] of Object.entries(expected)) {
+      const ran = worker.ran.length;
+      await db.client.enqueue(queue, 'Echo', [queue]);
+      await waitFor(() => worker.ran.length === ran + 1, { what: `the ${queue} job ran on ${worker.w.id}` });
+      assert.equal(worker.ran.at(-1)?.queue, queue);
+    }
+    assert.deepEqual(
+      [odd, plain, all].map((w) => w.ran.length),
+      [3, 1, 3],
+    );
+  });
+
   test('idle workers take turns, and each gets its room back as its jobs finish', async () => {
     const a = await idleWorker({ id: 'host:1:default' });
     const b = await idleWorker({ id: 'host:2:default' });

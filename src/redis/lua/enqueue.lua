@@ -21,7 +21,8 @@
   ARGV[1]  key prefix                  ('<ns>:'), naming our keys below (keys.ts spells the same)
   ARGV[2]  queue name
   ARGV[3]  '1': create php-resque statuses (waiting, stamped with Redis' clock); '': none
-  ARGV[4..] payload JSON, one per job
+  ARGV[4..] payload JSON, one per job: a JSON object as our client builds it (buildPayload), so a
+           worker record embeds it as it is
   Returns the number of jobs handed off.
 
   Keys named from ARGV[1], so that a one-job enqueue sends 6 arguments, not 12 (each costs the
@@ -48,6 +49,7 @@ local queue = ARGV[2]
 local count = #ARGV - FIRST + 1
 local tracked = ARGV[3] ~= ''
 local idle_key = ns .. 'rw:idle'
+local queue_json = cjson.encode(queue)
 local now = nil
 if tracked then
   now = redis.call('TIME')[1]
@@ -58,28 +60,54 @@ if tracked then
 end
 redis.call('SADD', KEYS[1], queue)
 
+-- Whether a worker record (heartbeat.lua: cjson's encoding of host, pidns, pid, beat, queues) lists
+-- a JSON string in its queue list, without decoding it: the string between '[' or ',' and ',' or
+-- ']' (the four forms element_forms makes). Only an array element can match: inside a JSON string
+-- every '"' is escaped, and the record's only array is its queue list. Both sides are cjson's
+-- encoding, so they agree byte for byte.
+local function element_forms(json)
+  return { '[' .. json .. ']', '[' .. json .. ',', ',' .. json .. ',', ',' .. json .. ']' }
+end
+local this_queue = element_forms(queue_json)
+local every_queue = { '["*"]', '["*",', ',"*",', ',"*"]' }
+
+local function lists(record, element)
+  return string.find(record, element[1], 1, true) or string.find(record, element[2], 1, true)
+    or string.find(record, element[3], 1, true) or string.find(record, element[4], 1, true)
+end
+
+-- A record with a glob other than '*' in its queue list is decoded and each glob matched.
+local function glob_serves(record)
+  local ok, info = pcall(cjson.decode, record)
+  if not ok or type(info) ~= 'table' or type(info.queues) ~= 'table' then return false end
+  for _, q in ipairs(info.queues) do
+    if q == queue or (type(q) == 'string' and string.find(q, '*', 1, true) and string.find(queue, glob_pattern(q))) then
+      return true
+    end
+  end
+  return false
+end
+
 -- Idle workers whose queue list names this queue, or a glob matching it, by room. Only the 100 with
 -- the most room are looked at, which bounds an enqueue's cost; beyond that (more idle worker
 -- processes than any pool we know of) a job is queued and found by a reserve or a poll. A member
--- without a record in our workers hash was pruned (dead): it leaves the idle set.
+-- without a record in our workers hash was pruned (dead): it leaves the idle set. Records are
+-- matched as text, not decoded: a hand-off's Redis time is pickup latency, and decoding each idle
+-- worker's record was a sizeable part of it.
 local function idle_workers_serving()
   local idle = redis.call('ZREVRANGE', idle_key, 0, 99, 'WITHSCORES')
   if #idle == 0 then return {} end
   local ids = {}
   for i = 1, #idle, 2 do ids[#ids + 1] = idle[i] end
-  local infos = redis.call('HMGET', ns .. 'rw:workers', unpack(ids))
+  local records = redis.call('HMGET', ns .. 'rw:workers', unpack(ids))
   local serving = {}
   for n, id in ipairs(ids) do
-    local ok, info = pcall(cjson.decode, infos[n] or '')
-    if not ok or type(info) ~= 'table' then
+    local record = records[n]
+    if not record then
       redis.call('ZREM', idle_key, id)
-    elseif type(info.queues) == 'table' then
-      for _, q in ipairs(info.queues) do
-        if q == queue or (type(q) == 'string' and string.find(q, '*', 1, true) and string.find(queue, glob_pattern(q))) then
-          serving[#serving + 1] = { id = id, room = tonumber(idle[2 * n]) }
-          break
-        end
-      end
+    elseif lists(record, this_queue) or lists(record, every_queue)
+      or (string.find(record, '*', 1, true) and glob_serves(record)) then
+      serving[#serving + 1] = { id = id, room = tonumber(idle[2 * n]) }
     end
   end
   return serving
@@ -104,7 +132,7 @@ local sep = '\0'
 local next_payload = FIRST
 if redis.call('LLEN', KEYS[2]) == 0 then
   local last_seq = redis.call('INCRBY', ns .. 'rw:hand-off-seq', count)
-  local run_at = iso8601_utc(tonumber(now or redis.call('TIME')[1]))
+  local run_at = iso8601_utc(tonumber(now or redis.call('TIME')[1])) -- digits and '-:TZ': no escaping
   local running = nil
   while next_payload <= #ARGV do
     local n = next_payload - FIRST + 1
@@ -136,7 +164,12 @@ if redis.call('LLEN', KEYS[2]) == 0 then
       if not best.record then
         best.record = true
         local record = ns .. 'worker:' .. best.id
-        if redis.call('EXISTS', record) == 0 then set_worker_record(record, best.id, entry) end
+        if redis.call('EXISTS', record) == 0 then
+          local payload = ARGV[next_payload]
+          -- Ours (ARGV above), so no JSON check; anything else is embedded as a JSON string.
+          if string.byte(payload, 1) ~= 123 then payload = cjson.encode(payload) end -- '{'
+          redis.call('SET', record, worker_record_json(queue_json, '"' .. run_at .. '"', payload, cjson.encode(best.id)))
+        end
       end
       if tracked then
         running = running or status_record(2, now, nil, 'null')

@@ -10,10 +10,16 @@ local function split_entry(entry)
   return string.sub(entry, a + 1, b - 1), string.sub(entry, b + 1, c - 1), string.sub(entry, c + 1)
 end
 
+-- The record from its fields, each already JSON: queue, run_at and worker as JSON strings, the
+-- payload as the JSON object it is (or as a JSON string when it is not an object).
+local function worker_record_json(queue_json, run_at_json, payload_json, worker_json)
+  return '{"queue":' .. queue_json .. ',"run_at":' .. run_at_json .. ',"payload":' .. payload_json ..
+    ',"worker":' .. worker_json .. '}'
+end
+
 local function set_worker_record(key, worker_id, entry)
   local run_at, queue, payload = split_entry(entry)
   local ok, decoded = pcall(cjson.decode, payload)
   if not ok or type(decoded) ~= 'table' then payload = cjson.encode(payload) end
-  redis.call('SET', key, '{"queue":' .. cjson.encode(queue) .. ',"run_at":' .. cjson.encode(run_at) ..
-    ',"payload":' .. payload .. ',"worker":' .. cjson.encode(worker_id) .. '}')
+  redis.call('SET', key, worker_record_json(cjson.encode(queue), cjson.encode(run_at), payload, cjson.encode(worker_id)))
 end
