@@ -389,6 +389,11 @@ async function latency(system: SystemName): Promise<void> {
       idleRssMb: after.reduce((a, r) => a + r.rss, 0) / after.length / 2 ** 20,
     };
     // Pickup latency: one job every 1000/rate ms, not awaited (the schedule must not slip).
+    const cpuBefore = {
+      workers: await Promise.all(procs.map((w) => w.report())),
+      redis: await redisCpuMs(),
+      client: process.cpuUsage(),
+    };
     const start = monoMs();
     const sent: Promise<unknown>[] = [];
     for (let i = 0; i < n; i++) {
@@ -400,6 +405,14 @@ async function latency(system: SystemName): Promise<void> {
     await Promise.all(sent);
     await waitDone(procs, n, 60_000);
     const reports = await Promise.all(procs.map((w) => w.report()));
+    const client = process.cpuUsage(cpuBefore.client);
+    // CPU per job while jobs trickle in: on this VM every process shares one vCPU at this rate,
+    // so what each spends per job is time the next job may wait for.
+    const cpuPerJob = {
+      workerUsPerJob: reports.reduce((a, r, i) => a + cpuUs(r.cpu) - cpuUs(cpuBefore.workers[i]!.cpu), 0) / n,
+      redisUsPerJob: (((await redisCpuMs()) - cpuBefore.redis) * 1000) / n,
+      clientUsPerJob: cpuUs(client) / n,
+    };
     assertExactlyOnce(system, reports, n);
     await assertBooks(system, [QUEUE], n);
     const lat: number[] = [];
@@ -416,13 +429,14 @@ async function latency(system: SystemName): Promise<void> {
     lat.sort((a, b) => a - b);
     const m = {
       ...idle,
+      ...cpuPerJob,
       p50Ms: pct(lat, 50),
       p99Ms: pct(lat, 99),
       maxMs: lat[lat.length - 1]!,
     };
     put('latency', system, m);
     log(
-      `  latency ${system}: p50 ${m.p50Ms.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms; idle ${m.idleCmdsPerSec.toFixed(2)} cmds/s, ${m.idleCpuPct.toFixed(2)}% CPU, RSS ${m.idleRssMb.toFixed(1)} MB`,
+      `  latency ${system}: p50 ${m.p50Ms.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms; CPU per job: workers ${m.workerUsPerJob.toFixed(0)} µs, Redis ${m.redisUsPerJob.toFixed(0)} µs, client ${m.clientUsPerJob.toFixed(0)} µs; idle ${m.idleCmdsPerSec.toFixed(2)} cmds/s, ${m.idleCpuPct.toFixed(2)}% CPU, RSS ${m.idleRssMb.toFixed(1)} MB`,
     );
   } finally {
     await stopAll(procs);
@@ -764,20 +778,24 @@ function writeResults(file: string, meta: Meta): void {
   }
   lines.push('');
   lines.push(
-    'CPU per job in the throughput run (medians): the worker processes (user + system, all threads, µs per job) and redis-server (µs per job; its share of one core in brackets); and per awaited enqueue, the client process and redis-server. Less affected by other load on the machine than jobs/s.',
+    'CPU per job in the throughput run (medians): the worker processes (user + system, all threads, µs per job) and redis-server (µs per job; its share of one core in brackets); and per awaited enqueue, the client process and redis-server. Less affected by other load on the machine than jobs/s. In the pickup run (one job at a time on idle workers) the same, per job: each job starts from cold caches, so it costs several times its share of a busy run, and the CPU every process spends is time the next job may wait for.',
   );
   lines.push('');
   lines.push(
-    '| system | worker CPU µs/job | Redis CPU µs/job | enqueue one at a time: client / Redis CPU µs per job |',
+    '| system | worker CPU µs/job | Redis CPU µs/job | enqueue one at a time: client / Redis CPU µs per job | pickup run: worker / Redis / client CPU µs per job |',
   );
-  lines.push('|---|---|---|---|');
+  lines.push('|---|---|---|---|---|');
   for (const s of SYSTEMS) {
     // Only 'ours' among our variants runs the enqueue workload.
     const perEnqueue = s.startsWith('ours-')
       ? '-'
       : `${cell('enqueue', s, 'oneClientUs', 1)} / ${cell('enqueue', s, 'oneRedisUs', 1)}`;
+    const pickup =
+      get('latency', s, 'workerUsPerJob').length === 0
+        ? '-'
+        : `${cell('latency', s, 'workerUsPerJob')} / ${cell('latency', s, 'redisUsPerJob')} / ${cell('latency', s, 'clientUsPerJob')}`;
     lines.push(
-      `| ${label(s, machine)} | ${cell('throughput', s, 'workerUsPerJob', 1)} | ${cell('throughput', s, 'redisUsPerJob', 1)} (${fmtNum(med('throughput', s, 'redisCpuPct'), 0)}%) | ${perEnqueue} |`,
+      `| ${label(s, machine)} | ${cell('throughput', s, 'workerUsPerJob', 1)} | ${cell('throughput', s, 'redisUsPerJob', 1)} (${fmtNum(med('throughput', s, 'redisCpuPct'), 0)}%) | ${perEnqueue} | ${pickup} |`,
     );
   }
   lines.push('');
@@ -914,4 +932,8 @@ function writeEnqueueFloors(lines: string[]): void {
 function ratio(r: number): string {
   if (r === 0) return 'peer uses none';
   return Number.isFinite(r) ? `${r.toFixed(2)}x` : '-';
+}
+
+function cpuUs(u: NodeJS.CpuUsage): number {
+  return u.user + u.system;
 }
