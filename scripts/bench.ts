@@ -3,7 +3,8 @@
  *
  * Duties:
  *  1. start a private redis-server (never 6379) and, per workload and round, run every system in
- *     turn (A B C D, A B C D, ...) with 2 worker processes each and no-op jobs
+ *     turn, each round starting one further on (A B C D, B C D A, ...), with 2 worker processes
+ *     each and no-op jobs
  *  2. workloads: throughput (jobs pre-enqueued), pickup latency at a fixed rate on idle workers,
  *     Redis commands per job and per idle second, worker RSS and CPU, enqueue (one at a time and
  *     bulk), our throughput with deep queues / many failure records, our RSS over a long run
@@ -642,9 +643,13 @@ try {
   for (let round = 1; round <= ROUNDS; round++) {
     currentRound = round;
     log(`round ${round}/${ROUNDS}`);
-    if (WORKLOADS.has('throughput')) for (const s of SYSTEMS) await throughput(s);
+    // Each round starts one system further on (A B C, B C A, C A B): a system's place in the
+    // round weighs on it (the first latency run follows the heavy throughput runs), so no system
+    // keeps the same place.
+    const order = rotate(SYSTEMS, round - 1);
+    if (WORKLOADS.has('throughput')) for (const s of order) await throughput(s);
     if (WORKLOADS.has('latency'))
-      for (const s of SYSTEMS) if (s !== 'ours-warn' && s !== 'ours-c1' && s !== 'ours-p0') await latency(s);
+      for (const s of order) if (s !== 'ours-warn' && s !== 'ours-c1' && s !== 'ours-p0') await latency(s);
     if (WORKLOADS.has('enqueue')) await enqueueRound(SYSTEMS.filter((s) => !s.startsWith('ours-')));
     if (WORKLOADS.has('scale') && SYSTEMS.includes('ours')) await scale();
   }
@@ -936,4 +941,10 @@ function ratio(r: number): string {
 
 function cpuUs(u: NodeJS.CpuUsage): number {
   return u.user + u.system;
+}
+
+/** `xs` starting at index `by` (mod its length), wrapping round. */
+function rotate<T>(xs: readonly T[], by: number): T[] {
+  const k = xs.length === 0 ? 0 : by % xs.length;
+  return [...xs.slice(k), ...xs.slice(0, k)];
 }
