@@ -49,7 +49,7 @@ local queue = ARGV[2]
 local count = #ARGV - FIRST + 1
 local tracked = ARGV[3] ~= ''
 local idle_key = ns .. 'rw:idle'
-local queue_json = cjson.encode(queue)
+local queue_json = nil -- cjson's encoding of the queue name, once an idle worker is there
 local now = nil
 if tracked then
   now = redis.call('TIME')[1]
@@ -68,8 +68,6 @@ redis.call('SADD', KEYS[1], queue)
 local function element_forms(json)
   return { '[' .. json .. ']', '[' .. json .. ',', ',' .. json .. ',', ',' .. json .. ']' }
 end
-local this_queue = element_forms(queue_json)
-local every_queue = { '["*"]', '["*",', ',"*",', ',"*"]' }
 
 local function lists(record, element)
   return string.find(record, element[1], 1, true) or string.find(record, element[2], 1, true)
@@ -100,6 +98,9 @@ local function idle_workers_serving()
   local ids = {}
   for i = 1, #idle, 2 do ids[#ids + 1] = idle[i] end
   local records = redis.call('HMGET', ns .. 'rw:workers', unpack(ids))
+  queue_json = cjson.encode(queue)
+  local this_queue = element_forms(queue_json)
+  local every_queue = { '["*"]', '["*",', ',"*",', ',"*"]' }
   local serving = {}
   for n, id in ipairs(ids) do
     local record = records[n]
