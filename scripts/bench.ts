@@ -407,8 +407,8 @@ async function latency(system: SystemName): Promise<void> {
     await waitDone(procs, n, 60_000);
     const reports = await Promise.all(procs.map((w) => w.report()));
     const client = process.cpuUsage(cpuBefore.client);
-    // CPU per job while jobs trickle in: on this VM every process shares one vCPU at this rate,
-    // so what each spends per job is time the next job may wait for.
+    // CPU per job while jobs trickle in: where processes share a CPU (on the bench's VM all four
+    // run on one vCPU at this rate), what each spends per job is time the next job may wait for.
     const cpuPerJob = {
       workerUsPerJob: reports.reduce((a, r, i) => a + cpuUs(r.cpu) - cpuUs(cpuBefore.workers[i]!.cpu), 0) / n,
       redisUsPerJob: (((await redisCpuMs()) - cpuBefore.redis) * 1000) / n,
