@@ -97,6 +97,10 @@ const int = (name: keyof typeof opt) => {
 };
 const ROUNDS = int('rounds');
 const SYSTEMS = opt.systems.split(',') as SystemName[];
+/** The systems the latency workload runs: our variants that differ only in throughput knobs are left out. */
+const LATENCY_SYSTEMS: SystemName[] = SYSTEMS.filter(
+  (s) => s !== 'ours-warn' && s !== 'ours-c1' && s !== 'ours-p0',
+);
 const WORKLOADS = new Set(opt.workloads.split(','));
 const JOBS = int('jobs');
 const CONCURRENCY = int('concurrency');
@@ -636,8 +640,6 @@ function pctDiff(ratio: number): string {
 
 // ---- run ----
 
-/** The systems the latency workload runs: our variants that differ only in throughput knobs are left out. */
-const LATENCY_SYSTEMS = SYSTEMS.filter((s) => s !== 'ours-warn' && s !== 'ours-c1' && s !== 'ours-p0');
 let currentRound = 0;
 const began = Date.now();
 const loadBefore = loadavg()[0]!;
@@ -776,7 +778,7 @@ function writeResults(file: string, meta: Meta): void {
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of SYSTEMS) {
     const enq = s.startsWith('ours-') ? 'none' : s;
-    const latS = s === 'ours-warn' || s === 'ours-c1' || s === 'ours-p0' ? 'none' : s;
+    const latS = LATENCY_SYSTEMS.includes(s) ? s : 'none';
     lines.push(
       `| ${label(s, machine)} | ${cell('throughput', s, 'jobsPerSec')} | ${cell('latency', latS, 'p50Ms', 2)} | ${cell('latency', latS, 'p99Ms', 2)} | ${cell('throughput', s, 'cmdsPerJob', 1)} | ${cell('latency', latS, 'idleCmdsPerSec', 2)} | ${cell('latency', latS, 'idleCpuPct', 2)} | ${cell('throughput', s, 'rssMb', 1)} | ${cell('latency', latS, 'idleRssMb', 1)} | ${cell('enqueue', enq, 'oneJobsPerSec')} | ${cell('enqueue', enq, 'bulkSeconds', 2)} |`,
     );
