@@ -17,7 +17,7 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
@@ -36,7 +36,7 @@ const USAGE = `usage: npm run bench -- [options]
                         ours-p0: ours without prefetch (the config default); ours-c1: ours at
                         concurrency 1 and no prefetch (the config defaults, Resque semantics);
                         ours-tsx: ours from src/ through tsx (the daemon's fallback without a build),
-                        to show what tsx costs in RSS and CPU
+                        to show what tsx costs in RSS and CPU; ours-base: see --baseline
   --workloads a,b       throughput,latency,enqueue,scale,long (all)
   --jobs N              jobs pre-enqueued for throughput (20000)
   --concurrency N       our in-process concurrency (50, as the peers; ours-c1 always runs 1)
@@ -52,6 +52,9 @@ const USAGE = `usage: npm run bench -- [options]
   --cpu-prof DIR        run our workers with --cpu-prof into DIR
   --latency-dump DIR    append each latency run's jobs to DIR/<system>.txt: round, seq, worker, ms
   --node-args 'A B'     extra node flags for our workers, e.g. '--max-semi-space-size=2'
+  --baseline DIR        system ours-base: ours with the worker of another checkout (its built dist/;
+                        jobs still enqueued by this checkout's client), to measure a change side
+                        by side with what it changes, e.g. DIR from \`git worktree add DIR main\`
   --out FILE            (bench/RESULTS.md)   --json FILE (bench/results.json)
   --render JSON         only rewrite --out from a results JSON of an earlier run`;
 
@@ -80,6 +83,7 @@ const { values: opt } = parseArgs({
     'cpu-prof': { type: 'string' },
     'latency-dump': { type: 'string' },
     'node-args': { type: 'string', default: '' },
+    baseline: { type: 'string' },
     out: { type: 'string', default: 'bench/RESULTS.md' },
     json: { type: 'string', default: 'bench/results.json' },
     render: { type: 'string' },
@@ -97,6 +101,10 @@ const int = (name: keyof typeof opt) => {
 };
 const ROUNDS = int('rounds');
 const SYSTEMS = opt.systems.split(',') as SystemName[];
+if (SYSTEMS.includes('ours-base') && !opt.baseline) throw new Error('ours-base needs --baseline DIR');
+if (opt.baseline && !existsSync(join(opt.baseline, 'dist/worker/worker.js'))) {
+  throw new Error(`--baseline ${opt.baseline}: no dist/ there (run npm run build in it)`);
+}
 /** The systems the latency workload runs: our variants that differ only in throughput knobs are left out. */
 const LATENCY_SYSTEMS: SystemName[] = SYSTEMS.filter(
   (s) => s !== 'ours-warn' && s !== 'ours-c1' && s !== 'ours-p0',
@@ -148,7 +156,7 @@ if (opt.render) {
 }
 
 // Our workers (but ours-tsx) run the compiled dist/, as the daemon does: bring it up to date first.
-if (SYSTEMS.some((s) => s.startsWith('ours') && s !== 'ours-tsx')) {
+if (SYSTEMS.some((s) => s.startsWith('ours') && s !== 'ours-tsx' && s !== 'ours-base')) {
   execFileSync(process.execPath, [new URL('./build.mjs', import.meta.url).pathname, '--if-stale'], {
     stdio: 'inherit',
   });
@@ -220,6 +228,7 @@ function workerSettings(system: SystemName, over: Partial<Parameters<typeof star
     prefetch: system === 'ours-c1' || system === 'ours-p0' ? 0 : PREFETCH,
     logLevel: system === 'ours-warn' ? 'warn' : opt['log-level'],
     logFile: join(tmp, `${system}.log`),
+    ...(system === 'ours-base' ? { distDir: resolve(opt.baseline!, 'dist') } : {}),
     ...over,
   };
 }
@@ -744,6 +753,7 @@ function label(s: string, machine: Meta['machine']): string {
     return `resque-worker (concurrency ${CONCURRENCY}, prefetch 0 = default, log ${opt['log-level']})`;
   if (s === 'ours-c1') return `resque-worker (concurrency 1 = config default, log ${opt['log-level']})`;
   if (s === 'ours-tsx') return `resque-worker from src/ through tsx (${c}, log ${opt['log-level']})`;
+  if (s === 'ours-base') return `resque-worker baseline, ${opt.baseline} (${c}, log ${opt['log-level']})`;
   if (s === 'node-resque') return `node-resque ${machine.packages['node-resque']} (default)`;
   if (s === 'bullmq') return `BullMQ ${machine.packages.bullmq} (concurrency 50)`;
   return `bee-queue ${machine.packages['bee-queue']} (concurrency 50)`;

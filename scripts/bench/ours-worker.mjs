@@ -2,14 +2,19 @@
  * Bench worker for resque-worker: one Worker per process, set up as `resque-worker work` sets it
  * up (pino logger on stdout, every guarantee on: reserve into the in-flight list, Resque
  * bookkeeping, stats), and run as the daemon runs: the compiled dist/ on bare Node, or for
- * 'ours-tsx' src/ through bin/tsx.mjs (the daemon's fallback when dist/ is not built).
- * Plain JS, so the same file serves both.
+ * 'ours-tsx' src/ through bin/tsx.mjs (the daemon's fallback when dist/ is not built), or for
+ * 'ours-base' another checkout's dist/ (bench --baseline). Plain JS, so one file serves all three.
  */
+import { pathToFileURL } from 'node:url';
 import { runBenchWorker, settings } from './recorder.mjs';
 
-const fromSource = settings().system === 'ours-tsx';
-const lib = (path) =>
-  import(new URL(fromSource ? `../../src/${path}.ts` : `../../dist/${path}.js`, import.meta.url).href);
+const { system, distDir } = settings();
+const root =
+  system === 'ours-base'
+    ? pathToFileURL(`${distDir}/`)
+    : new URL(system === 'ours-tsx' ? '../../src/' : '../../dist/', import.meta.url);
+const ext = system === 'ours-tsx' ? 'ts' : 'js';
+const lib = (path) => import(new URL(`${path}.${ext}`, root).href);
 const [{ JobRegistry }, { createLogger }, { Worker }, { collectStartupGarbage }] = await Promise.all([
   lib('jobs/job-registry'),
   lib('log'),

@@ -16,6 +16,7 @@ export type SystemName =
   | 'ours-c1'
   | 'ours-p0'
   | 'ours-tsx'
+  | 'ours-base'
   | 'node-resque'
   | 'bullmq'
   | 'bee-queue';
@@ -162,6 +163,7 @@ export function producerFor(system: SystemName, redisUrl: string): Promise<Produ
     case 'ours-c1':
     case 'ours-p0':
     case 'ours-tsx':
+    case 'ours-base':
       return ours(redisUrl);
     case 'node-resque':
       return nodeResque(redisUrl);

@@ -10,6 +10,8 @@ export interface BenchWorkerSettings {
   prefetch: number;
   logLevel: string;
   logFile: string;
+  /** ours-base: the other checkout's dist/ to load the worker from. */
+  distDir?: string;
 }
 export interface BenchSystem {
   init(record: (seq: number, t0: number) => void, cfg: BenchWorkerSettings): Promise<void>;
