@@ -19,6 +19,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileS
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import { workerNodeFlags } from '../src/worker/worker-process.ts';
@@ -233,11 +234,20 @@ function workerSettings(system: SystemName, over: Partial<Parameters<typeof star
   };
 }
 
+/** The baseline's own choice of worker flags: they may be part of what a change changes. */
+const baselineNodeFlags: typeof workerNodeFlags | undefined = opt.baseline
+  ? (
+      (await import(pathToFileURL(resolve(opt.baseline, 'dist/worker/worker-process.js')).href)) as {
+        workerNodeFlags: typeof workerNodeFlags;
+      }
+    ).workerNodeFlags
+  : undefined;
+
 function nodeArgsFor(system: SystemName): string[] {
   if (!system.startsWith('ours')) return [];
   // Our workers get the flags the supervisor gives its children.
   const extra = opt['node-args'].split(' ').filter((a) => a !== '');
-  extra.push(...workerNodeFlags(extra));
+  extra.push(...((system === 'ours-base' && baselineNodeFlags) || workerNodeFlags)(extra));
   return opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof'], ...extra] : extra;
 }
 

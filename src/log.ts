@@ -2,12 +2,13 @@
  * Structured logs: pino JSON, one event per line on stdout (journald keeps them). Every line
  * carries `event`; job lines carry jobId, queue, class and workerId.
  *
- * Lines are written in batches: every line logged in one turn of the event loop goes out in one
- * synchronous write, right after that turn (setImmediate). A worker finishing 50 jobs at once
- * makes one write syscall instead of 50, no line waits for more than the current turn, and the
- * writes stay synchronous on the main thread, so no line is ever "in flight" in another thread
- * when the process exits: an `exit` hook writes what is left (process.exit, the end of the event
- * loop, an uncaught exception). Only a SIGKILL can lose lines, those of its last turn.
+ * Lines are written in batches: a line waits up to LINGER_MS for others to share its synchronous
+ * write (or until FLUSH_BYTES are waiting). A worker finishing 50 jobs at once, or one job every
+ * few milliseconds, makes one write syscall for all of them instead of one each, and the reader
+ * (journald) is woken once. The writes stay synchronous on the main thread, so no line is ever
+ * "in flight" in another thread when the process exits: an `exit` hook writes what is left
+ * (process.exit, the end of the event loop, an uncaught exception). Only a SIGKILL (or V8 running
+ * out of heap) can lose lines, those of its last LINGER_MS.
  */
 import { type DestinationStream, type Logger, pino } from 'pino';
 
@@ -80,11 +81,18 @@ function isoTimeCached(): string {
 /** A logger that drops everything, for library use without a logger. */
 export const silentLogger: Logger = pino({ level: 'silent' });
 
+/** How long a line may wait for others to share its write. */
+const LINGER_MS = 20;
+/** A batch this long goes out at once. */
+const FLUSH_BYTES = 16 * 1024;
+
 class BatchedStdout implements DestinationStream {
   // pino's own synchronous stdout writer: it retries EAGAIN on a non-blocking pipe and partial writes.
   readonly #out = pino.destination({ dest: 1, sync: true });
   #pending = '';
-  #scheduled = false;
+  /** One timer, re-armed (refresh) for each batch; unref'd: the exit hook writes what it would. */
+  #timer: NodeJS.Timeout | undefined;
+  #armed = false;
 
   constructor() {
     process.on('exit', () => this.flush());
@@ -92,14 +100,16 @@ class BatchedStdout implements DestinationStream {
 
   write(line: string): void {
     this.#pending += line;
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.flush);
+    if (this.#pending.length >= FLUSH_BYTES) this.flush();
+    else if (!this.#armed) {
+      this.#armed = true;
+      if (this.#timer) this.#timer.refresh();
+      else this.#timer = setTimeout(this.flush, LINGER_MS).unref();
     }
   }
 
   readonly flush = (): void => {
-    this.#scheduled = false;
+    this.#armed = false;
     if (this.#pending === '') return;
     const batch = this.#pending;
     this.#pending = '';

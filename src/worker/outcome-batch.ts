@@ -11,12 +11,28 @@ type Pipeline = ReturnType<ScriptedRedis['pipeline']>;
 
 export class OutcomeBatch {
   #pending: Ack[] = [];
+  /** finish.lua's keys and worker id: the same for every call. */
+  readonly #head: string[];
+  readonly #statusTtl: string;
 
   constructor(
     private readonly keys: ResqueKeys,
-    private readonly workerId: string,
-    private readonly statusTtl: number,
-  ) {}
+    workerId: string,
+    statusTtl: number,
+  ) {
+    this.#head = [
+      keys.workerInflight(workerId),
+      keys.worker(workerId),
+      keys.statProcessed,
+      keys.statFailed,
+      keys.workerStatProcessed(workerId),
+      keys.workerStatFailed(workerId),
+      keys.failed,
+      keys.idleWorkers,
+      workerId,
+    ];
+    this.#statusTtl = String(statusTtl);
+  }
 
   get size(): number {
     return this.#pending.length;
@@ -65,22 +81,8 @@ export class OutcomeBatch {
   }
 
   #finishArgs(acks: Ack[]): (string | number | Buffer)[] {
-    const k = this.keys;
-    const id = this.workerId;
-    const args: (string | number | Buffer)[] = [
-      k.workerInflight(id),
-      k.worker(id),
-      k.statProcessed,
-      k.statFailed,
-      k.workerStatProcessed(id),
-      k.workerStatFailed(id),
-      k.failed,
-      k.idleWorkers,
-      id,
-      Math.floor(Date.now() / 1000),
-      this.statusTtl,
-      k.jobStatusPrefix,
-    ];
+    const args: (string | number | Buffer)[] = this.#head.slice();
+    args.push(Math.floor(Date.now() / 1000), this.#statusTtl, this.keys.jobStatusPrefix);
     for (const ack of acks) args.push(ack.entry, ack.failure, ack.result);
     return args;
   }

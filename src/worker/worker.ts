@@ -59,6 +59,9 @@ export interface WorkerEvents {
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
+/** How long a job runs before the process title shows it (see #title). */
+const TITLE_DELAY_MS = 100;
+
 interface Running {
   entry: InFlightEntry;
   abort: JobAbort;
@@ -94,6 +97,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Counts enqueue wake-ups, so a reserve that crossed one does not put the worker on hold. */
   #wakes = 0;
   #lastTitle = '';
+  /** The queue of the job the title shows, and since when (ms). */
+  #titleQueue: string | undefined;
+  #titleSince = 0;
+  /** One timer for titles shown a moment later, re-armed (refresh) each time. */
+  #titleTimer: NodeJS.Timeout | undefined;
+  #titleArmed = false;
   #state: State = 'new';
   #paused = false;
   #jobsDone = 0;
@@ -308,6 +317,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   async #close(): Promise<void> {
+    clearTimeout(this.#titleTimer);
+    this.#titleArmed = false;
     this.#handOffs.stopListening();
     this.#registration.stopHeartbeat();
     this.#subscriber.disconnect();
@@ -424,7 +435,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #emitIdleIfSo(): void {
     if (this.#running.size > 0 || this.#prefetched.length > 0 || this.#outcomes.size > 0) return;
     if (this.#holdUntil <= Date.now()) return;
-    this.#title();
+    this.#title(undefined, true);
     this.emit('idle');
   }
 
@@ -457,7 +468,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       job.done = this.#perform(job, tryParsePayload(entry.payload));
       this.#running.add(job);
     }
-    this.#title(first);
+    this.#title(first, true);
   }
 
   /** Prefetched jobs go back to the head of their queues when this worker pauses or stops. */
@@ -498,17 +509,35 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  #title(current?: InFlightEntry): void {
+  /**
+   * Resque's title, for `ps`. A job's start and end show after TITLE_DELAY_MS, if still true then:
+   * setting it is a system call, and most jobs are over sooner. Pause, resume and stop show at once.
+   */
+  #title(current?: InFlightEntry, soon = false): void {
     if (!this.#opts.setProcessTitle) return;
-    const title = processTitle({
-      stopping: this.#state === 'stopping',
-      paused: this.#paused,
-      queues: this.#opts.queues,
-      processing: current?.queue,
-    });
-    // Setting it is a system call; between batches it rarely changes within a second.
-    if (title !== this.#lastTitle) process.title = this.#lastTitle = title;
+    this.#titleQueue = current?.queue;
+    if (current) this.#titleSince = Date.now();
+    if (!soon) this.#showTitle();
+    else if (!this.#titleArmed) {
+      this.#titleArmed = true;
+      if (this.#titleTimer) this.#titleTimer.refresh();
+      else this.#titleTimer = setTimeout(this.#showTitle, TITLE_DELAY_MS).unref();
+    }
   }
+
+  readonly #showTitle = (): void => {
+    this.#titleArmed = false;
+    const title = processTitle(
+      {
+        stopping: this.#state === 'stopping',
+        paused: this.#paused,
+        queues: this.#opts.queues,
+        processing: this.#titleQueue,
+      },
+      this.#titleSince,
+    );
+    if (title !== this.#lastTitle) process.title = this.#lastTitle = title;
+  };
 }
 
 function tryParsePayload(raw: string): Payload | InvalidPayloadError {

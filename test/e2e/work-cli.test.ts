@@ -34,11 +34,20 @@ describe('resque-worker work (one worker in the foreground)', () => {
       assert.equal(workerId, `${workerId!.split(':')[0]}:${worker.proc.pid}:cli,other`);
       const running = async () => JSON.parse((await r.get(keys.jobStatus(id))) ?? '{}').status === 2;
       await waitFor(running, { what: 'status running' });
-      // Resque peers find live workers in `ps` by this title
-      const title = execFileSync('ps', ['-o', 'args=', '-p', String(worker.proc.pid)])
-        .toString()
-        .trim();
-      assert.match(title, /^resque-\d+\.\d+\.\d+: Processing cli since \d+/);
+      // Resque peers find live workers in `ps` by this title (shown once a job has run a moment)
+      const title = () =>
+        execFileSync('ps', ['-o', 'args=', '-p', String(worker.proc.pid)])
+          .toString()
+          .trim();
+      await waitFor(
+        () => {
+          const shown = title();
+          if (!/^resque-\d+\.\d+\.\d+: Processing cli since \d+/.test(shown))
+            throw new Error(`title is ${JSON.stringify(shown)}`);
+          return true;
+        },
+        { what: 'the title "Processing cli since <time>"' },
+      );
       worker.kill('SIGQUIT');
       const { code } = await worker.exited;
       assert.equal(code, 0);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { createLogger, type Logger, writeJobLine } from '../../src/log.ts';
@@ -35,4 +36,26 @@ test('the hand-built job line is byte for byte what pino writes', () => {
 test('a logger not made by createLogger is left to pino', () => {
   const foreign = pino({ level: 'info' }, { write: () => assert.fail('nothing written by hand') });
   assert.equal(writeJobLine(foreign, 'job.done', 'job done', 'x', 'q', 'C', 1), false);
+});
+
+/** Runs `body` in a child process with a logger `log`, returns its stdout lines' msg fields. */
+function runLogging(body: string): string[] {
+  const script = `import { createLogger } from ${JSON.stringify(new URL('../../src/log.ts', import.meta.url).href)};
+const log = createLogger('info');
+${body}`;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => (JSON.parse(l) as { msg: string }).msg);
+}
+
+test('lines waiting to share a write are written at process.exit and when the event loop ends', () => {
+  // Neither waits for the batch's timer: process.exit runs exit hooks at once, and the unref'd
+  // timer does not keep a finished process alive.
+  assert.deepEqual(runLogging(`log.info('a'); log.warn('b'); process.exit(0);`), ['a', 'b']);
+  assert.deepEqual(runLogging(`log.info('a'); setTimeout(() => log.info('b'), 50);`), ['a', 'b']);
 });
