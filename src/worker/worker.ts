@@ -88,6 +88,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * its queues and put it in the idle set, where an enqueue of ours finds it.
    */
   #holdUntil = 0;
+  /**
+   * Wakes the loop when a hold ends: one timer, re-armed (refresh) by each hold, as holds all last
+   * the poll interval. Not a timer per wait: an idle worker handed jobs waits twice per job.
+   */
+  #holdTimer: NodeJS.Timeout | undefined;
+  #holdTimerArmed = false;
   /** No round trip of any kind before this time (ms): Redis failed the last one. */
   #backoffUntil = 0;
   /** The last reserve found jobs but drained the queues: a finished job lifts its hold. */
@@ -203,6 +209,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   pause(): void {
     if (this.#paused) return;
     this.#paused = true;
+    this.#clearHoldTimer(); // a paused loop wakes only to resume or stop
     this.#log.info({ event: 'worker.pause' }, 'paused: running jobs finish, no new ones start');
     this.#title();
     this.#wakeup.notify();
@@ -286,6 +293,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    */
   crash(): void {
     this.#state = 'stopped';
+    this.#clearHoldTimer();
     this.#handOffs.stopListening();
     this.#registration.stopHeartbeat();
     this.redis.disconnect();
@@ -317,6 +325,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   async #close(): Promise<void> {
+    this.#clearHoldTimer();
     clearTimeout(this.#titleTimer);
     this.#titleArmed = false;
     this.#handOffs.stopListening();
@@ -378,7 +387,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const backoff = this.#backoffUntil - now;
     const held = this.#holdUntil - now;
     const due = this.#outcomes.size > 0 || (wanted > 0 && held <= 0);
-    if (!due) return wanted > 0 ? held : undefined;
+    // Held: the hold timer wakes the loop (a timer of its own only if that one fired early).
+    if (!due) return wanted > 0 && !this.#holdTimerArmed ? held : undefined;
     if (backoff > 0) return backoff;
     this.#roundTrip = wanted > 0 && held <= 0 ? this.#reserveMore(wanted) : this.#recordOutcomes();
     return undefined;
@@ -397,6 +407,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // this reserve ran too early to see, so it lifts the hold.
       if ((state === 'idle' || state === 'paused') && this.#wakes === wakesBefore) {
         this.#holdUntil = Date.now() + this.#opts.interval * 1000;
+        this.#armHoldTimer();
         // Jobs were there a moment ago: others (pushed by peers' clients, which wake nobody) may
         // follow, so a slot that frees looks again, as it did before a reserve ever held.
         this.#liftHoldOnJobDone = entries.length > 0;
@@ -419,6 +430,22 @@ export class Worker extends EventEmitter<WorkerEvents> {
     } finally {
       this.#roundTripDone();
     }
+  }
+
+  #armHoldTimer(): void {
+    if (this.#paused) return; // resume lifts the hold
+    this.#holdTimerArmed = true;
+    if (this.#holdTimer) this.#holdTimer.refresh();
+    else
+      this.#holdTimer = setTimeout(() => {
+        this.#holdTimerArmed = false;
+        this.#wakeup.notify();
+      }, this.#opts.interval * 1000);
+  }
+
+  #clearHoldTimer(): void {
+    clearTimeout(this.#holdTimer);
+    this.#holdTimerArmed = false;
   }
 
   /** Redis failed a round trip: what it carried is kept, and nothing goes out for a second. */
