@@ -436,6 +436,7 @@ async function latency(system: SystemName): Promise<void> {
       workerUsPerJob: reports.reduce((a, r, i) => a + cpuUs(r.cpu) - cpuUs(cpuBefore.workers[i]!.cpu), 0) / n,
       redisUsPerJob: (((await redisCpuMs()) - cpuBefore.redis) * 1000) / n,
       clientUsPerJob: cpuUs(client) / n,
+      workerSleepsPerJob: reports.reduce((a, r, i) => a + r.sleeps - cpuBefore.workers[i]!.sleeps, 0) / n,
     };
     assertExactlyOnce(system, reports, n);
     await assertBooks(system, [QUEUE], n);
@@ -460,7 +461,7 @@ async function latency(system: SystemName): Promise<void> {
     };
     put('latency', system, m);
     log(
-      `  latency ${system}: p50 ${m.p50Ms.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms; CPU per job: workers ${m.workerUsPerJob.toFixed(0)} µs, Redis ${m.redisUsPerJob.toFixed(0)} µs, client ${m.clientUsPerJob.toFixed(0)} µs; idle ${m.idleCmdsPerSec.toFixed(2)} cmds/s, ${m.idleCpuPct.toFixed(2)}% CPU, RSS ${m.idleRssMb.toFixed(1)} MB`,
+      `  latency ${system}: p50 ${m.p50Ms.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms; CPU per job: workers ${m.workerUsPerJob.toFixed(0)} µs, Redis ${m.redisUsPerJob.toFixed(0)} µs, client ${m.clientUsPerJob.toFixed(0)} µs; worker sleeps ${m.workerSleepsPerJob.toFixed(2)}; idle ${m.idleCmdsPerSec.toFixed(2)} cmds/s, ${m.idleCpuPct.toFixed(2)}% CPU, RSS ${m.idleRssMb.toFixed(1)} MB`,
     );
   } finally {
     await stopAll(procs);
@@ -805,13 +806,13 @@ function writeResults(file: string, meta: Meta): void {
   }
   lines.push('');
   lines.push(
-    'CPU per job in the throughput run (medians): the worker processes (user + system, all threads, µs per job) and redis-server (µs per job; its share of one core in brackets); and per awaited enqueue, the client process and redis-server. Less affected by other load on the machine than jobs/s. In the pickup run (one job at a time on idle workers) the same, per job: each job starts from cold caches, so it costs several times its share of a busy run, and the CPU every process spends is time the next job may wait for.',
+    'CPU per job in the throughput run (medians): the worker processes (user + system, all threads, µs per job) and redis-server (µs per job; its share of one core in brackets); and per awaited enqueue, the client process and redis-server. Less affected by other load on the machine than jobs/s. In the pickup run (one job at a time on idle workers) the same, per job: each job starts from cold caches, so it costs several times its share of a busy run, and the CPU every process spends is time the next job may wait for. Worker sleeps per job: the voluntary context switches of the workers (every thread), each a wake-up the kernel pays for.',
   );
   lines.push('');
   lines.push(
-    '| system | worker CPU µs/job | Redis CPU µs/job | enqueue one at a time: client / Redis CPU µs per job | pickup run: worker / Redis / client CPU µs per job |',
+    '| system | worker CPU µs/job | Redis CPU µs/job | enqueue one at a time: client / Redis CPU µs per job | pickup run: worker / Redis / client CPU µs per job | pickup run: worker sleeps per job |',
   );
-  lines.push('|---|---|---|---|---|');
+  lines.push('|---|---|---|---|---|---|');
   for (const s of SYSTEMS) {
     // Only 'ours' among our variants runs the enqueue workload.
     const perEnqueue = s.startsWith('ours-')
@@ -821,8 +822,12 @@ function writeResults(file: string, meta: Meta): void {
       get('latency', s, 'workerUsPerJob').length === 0
         ? '-'
         : `${cell('latency', s, 'workerUsPerJob')} / ${cell('latency', s, 'redisUsPerJob')} / ${cell('latency', s, 'clientUsPerJob')}`;
+    const sleeps =
+      get('latency', s, 'workerSleepsPerJob').length === 0
+        ? '-'
+        : cell('latency', s, 'workerSleepsPerJob', 2);
     lines.push(
-      `| ${label(s, machine)} | ${cell('throughput', s, 'workerUsPerJob', 1)} | ${cell('throughput', s, 'redisUsPerJob', 1)} (${fmtNum(med('throughput', s, 'redisCpuPct'), 0)}%) | ${perEnqueue} | ${pickup} |`,
+      `| ${label(s, machine)} | ${cell('throughput', s, 'workerUsPerJob', 1)} | ${cell('throughput', s, 'redisUsPerJob', 1)} (${fmtNum(med('throughput', s, 'redisCpuPct'), 0)}%) | ${perEnqueue} | ${pickup} | ${sleeps} |`,
     );
   }
   lines.push('');

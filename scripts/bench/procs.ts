@@ -16,6 +16,8 @@ export interface Report {
   rss: number;
   mem: NodeJS.MemoryUsage;
   cpu: { user: number; system: number };
+  /** Voluntary context switches of every thread so far. */
+  sleeps: number;
 }
 
 type Msg = { type: string; [k: string]: unknown };
@@ -117,6 +119,7 @@ export class BenchProc {
       rss: m.rss as number,
       mem: m.mem as NodeJS.MemoryUsage,
       cpu: m.cpu as Report['cpu'],
+      sleeps: m.sleeps as number,
     };
   }
 

@@ -69,6 +69,8 @@ export async function runBenchWorker(system) {
           rss: process.memoryUsage.rss(),
           mem: process.memoryUsage(),
           cpu: process.cpuUsage(),
+          // Every thread's sleeps (voluntary context switches): each is a wake-up to pay for.
+          sleeps: process.resourceUsage().voluntaryContextSwitches,
         });
       } else if (msg.type === 'stop') {
         clearInterval(progress);
