@@ -2,13 +2,15 @@
  * Structured logs: pino JSON, one event per line on stdout (journald keeps them). Every line
  * carries `event`; job lines carry jobId, queue, class and workerId.
  *
- * Lines are written in batches: a line waits up to LINGER_MS for others to share its synchronous
- * write (or until FLUSH_BYTES are waiting). A worker finishing 50 jobs at once, or one job every
- * few milliseconds, makes one write syscall for all of them instead of one each, and the reader
- * (journald) is woken once. The writes stay synchronous on the main thread, so no line is ever
- * "in flight" in another thread when the process exits: an `exit` hook writes what is left
- * (process.exit, the end of the event loop, an uncaught exception). Only a SIGKILL (or V8 running
- * out of heap) can lose lines, those of its last LINGER_MS.
+ * Lines are written in batches. An event's line goes out right after the current turn of the
+ * event loop (setImmediate), with every line logged before it. A finished job's line (the one line
+ * per job) may wait up to LINGER_MS for others, or until FLUSH_BYTES are waiting: a worker
+ * finishing 50 jobs at once, or one job every few milliseconds, makes one write syscall for all of
+ * them instead of one each, and the reader (journald) is woken once. The writes stay synchronous
+ * on the main thread, so no line is ever "in flight" in another thread when the process exits:
+ * an `exit` hook writes what is left (process.exit, the end of the event loop, an uncaught
+ * exception). Only a SIGKILL (or V8 running out of heap) can lose lines: events of its last turn,
+ * job lines of its last LINGER_MS.
  */
 import { type DestinationStream, type Logger, pino } from 'pino';
 
@@ -58,7 +60,9 @@ export function writeJobLine(
   line += `,"queue":${JSON.stringify(queue)}`;
   if (className !== undefined) line += `,"class":${JSON.stringify(className)}`;
   line += `,"ms":${ms},"msg":"${msg}"}\n`;
-  (internals[streamSym] as DestinationStream).write(line);
+  const stream = internals[streamSym] as DestinationStream;
+  if (stream instanceof BatchedStdout) stream.writeJobLine(line);
+  else stream.write(line);
   return true;
 }
 
@@ -81,7 +85,7 @@ function isoTimeCached(): string {
 /** A logger that drops everything, for library use without a logger. */
 export const silentLogger: Logger = pino({ level: 'silent' });
 
-/** How long a line may wait for others to share its write. */
+/** How long a job's line may wait for others to share its write. */
 const LINGER_MS = 20;
 /** A batch this long goes out at once. */
 const FLUSH_BYTES = 16 * 1024;
@@ -90,7 +94,9 @@ class BatchedStdout implements DestinationStream {
   // pino's own synchronous stdout writer: it retries EAGAIN on a non-blocking pipe and partial writes.
   readonly #out = pino.destination({ dest: 1, sync: true });
   #pending = '';
-  /** One timer, re-armed (refresh) for each batch; unref'd: the exit hook writes what it would. */
+  /** A flush is due after this turn. */
+  #soon = false;
+  /** One timer for job lines, re-armed (refresh) by each batch; unref'd: the exit hook writes. */
   #timer: NodeJS.Timeout | undefined;
   #armed = false;
 
@@ -98,10 +104,19 @@ class BatchedStdout implements DestinationStream {
     process.on('exit', () => this.flush());
   }
 
+  /** pino's lines (events): out after this turn, with every line before them. */
   write(line: string): void {
     this.#pending += line;
+    if (!this.#soon) {
+      this.#soon = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  writeJobLine(line: string): void {
+    this.#pending += line;
     if (this.#pending.length >= FLUSH_BYTES) this.flush();
-    else if (!this.#armed) {
+    else if (!this.#armed && !this.#soon) {
       this.#armed = true;
       if (this.#timer) this.#timer.refresh();
       else this.#timer = setTimeout(this.flush, LINGER_MS).unref();
@@ -109,6 +124,7 @@ class BatchedStdout implements DestinationStream {
   }
 
   readonly flush = (): void => {
+    this.#soon = false;
     this.#armed = false;
     if (this.#pending === '') return;
     const batch = this.#pending;

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { createLogger, type Logger, writeJobLine } from '../../src/log.ts';
@@ -58,4 +61,53 @@ test('lines waiting to share a write are written at process.exit and when the ev
   // timer does not keep a finished process alive.
   assert.deepEqual(runLogging(`log.info('a'); log.warn('b'); process.exit(0);`), ['a', 'b']);
   assert.deepEqual(runLogging(`log.info('a'); setTimeout(() => log.info('b'), 50);`), ['a', 'b']);
+});
+
+test("a job's line waits a moment to share a write; an event's line takes it out after the turn", () => {
+  // stdout is a file, so the child sees what has been written by its size.
+  const dir = mkdtempSync(join(tmpdir(), 'rw-log-'));
+  const out = openSync(join(dir, 'out'), 'w');
+  try {
+    const script = `import { fstatSync } from 'node:fs';
+import { createLogger, writeJobLine } from ${JSON.stringify(new URL('../../src/log.ts', import.meta.url).href)};
+const log = createLogger('info');
+const size = () => fstatSync(1).size;
+const seen = {};
+const job = (id) => writeJobLine(log, 'job.done', 'job done', id, 'q', 'C', 1);
+// From inside the loop, so the next turn comes long before the linger ends.
+setImmediate(() => {
+  job('a');
+  setImmediate(() => (seen.jobAfterTurn = size()));
+  setTimeout(() => {
+    seen.jobAfterLinger = size();
+    job('b');
+    log.info({ event: 'x' }, 'event');
+    setImmediate(() => {
+      seen.eventAfterTurn = size();
+      process.stderr.write(JSON.stringify(seen));
+    });
+  }, 200);
+});`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', out, 'pipe'],
+      timeout: 20_000,
+      encoding: 'utf8',
+    });
+    assert.equal(child.status, 0, child.stderr);
+    const seen = JSON.parse(child.stderr);
+    const lines = readFileSync(join(dir, 'out'), 'utf8').trim().split('\n');
+    const first = Buffer.byteLength(`${lines[0]}\n`);
+    assert.deepEqual(seen, {
+      jobAfterTurn: 0,
+      jobAfterLinger: first,
+      eventAfterTurn: statSync(join(dir, 'out')).size,
+    });
+    assert.deepEqual(
+      lines.map((l) => JSON.parse(l).msg),
+      ['job done', 'job done', 'event'],
+    );
+  } finally {
+    closeSync(out);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
