@@ -163,6 +163,14 @@ if (SYSTEMS.some((s) => s.startsWith('ours') && s !== 'ours-tsx' && s !== 'ours-
   });
 }
 
+if (opt.baseline) {
+  let rev = 'not a git checkout';
+  try {
+    rev = execFileSync('git', ['-C', opt.baseline, 'rev-parse', '--short', 'HEAD']).toString().trim();
+  } catch {}
+  extra.baseline = `${opt.baseline} at ${rev}`;
+}
+
 const redis = await TestRedis.start();
 const admin: Redis = redis.client();
 const tmp = join(tmpdir(), `rw-bench-${process.pid}`);
@@ -764,7 +772,7 @@ function label(s: string, machine: Meta['machine']): string {
     return `resque-worker (concurrency ${CONCURRENCY}, prefetch 0 = default, log ${opt['log-level']})`;
   if (s === 'ours-c1') return `resque-worker (concurrency 1 = config default, log ${opt['log-level']})`;
   if (s === 'ours-tsx') return `resque-worker from src/ through tsx (${c}, log ${opt['log-level']})`;
-  if (s === 'ours-base') return `resque-worker baseline, ${opt.baseline} (${c}, log ${opt['log-level']})`;
+  if (s === 'ours-base') return `resque-worker baseline, ${extra.baseline} (${c}, log ${opt['log-level']})`;
   if (s === 'node-resque') return `node-resque ${machine.packages['node-resque']} (default)`;
   if (s === 'bullmq') return `BullMQ ${machine.packages.bullmq} (concurrency 50)`;
   return `bee-queue ${machine.packages['bee-queue']} (concurrency 50)`;
@@ -806,7 +814,7 @@ function writeResults(file: string, meta: Meta): void {
   }
   lines.push('');
   lines.push(
-    'CPU per job in the throughput run (medians): the worker processes (user + system, all threads, µs per job) and redis-server (µs per job; its share of one core in brackets); and per awaited enqueue, the client process and redis-server. Less affected by other load on the machine than jobs/s. In the pickup run (one job at a time on idle workers) the same, per job: each job starts from cold caches, so it costs several times its share of a busy run, and the CPU every process spends is time the next job may wait for. Worker sleeps per job: the voluntary context switches of the workers (every thread), each a wake-up the kernel pays for.',
+    'CPU per job in the throughput run (medians): the worker processes (user + system, all threads, µs per job) and redis-server (µs per job; its share of one core in brackets); and per awaited enqueue, the client process and redis-server. Less affected by other load on the machine than jobs/s. In the pickup run (one job at a time on idle workers) the same, per job: each job starts from cold caches, so it costs several times its share of a busy run, and the CPU every process spends is time the next job may wait for. Worker sleeps per job: the voluntary context switches of the workers (every thread), each a wake-up the kernel pays for (including those of the 50 ms progress timer of the bench, the same for every system).',
   );
   lines.push('');
   lines.push(

@@ -4,9 +4,11 @@
  *
  * Lines are written in batches. An event's line goes out right after the current turn of the
  * event loop (setImmediate), with every line logged before it. A finished job's line (the one line
- * per job) may wait up to LINGER_MS for others, or until FLUSH_BYTES are waiting: a worker
- * finishing 50 jobs at once, or one job every few milliseconds, makes one write syscall for all of
- * them instead of one each, and the reader (journald) is woken once. The writes stay synchronous
+ * per job) that follows another within LINGER_MS may wait up to LINGER_MS for more, or until
+ * FLUSH_BYTES are waiting: a worker finishing 50 jobs at once, or one job every few milliseconds,
+ * makes one write syscall for all of them instead of one each, and the reader (journald) is woken
+ * once. A lone job's line goes out after its turn, as an event's does: waiting would cost the
+ * process a wake-up of its own and save nothing. The writes stay synchronous
  * on the main thread, so no line is ever "in flight" in another thread when the process exits:
  * an `exit` hook writes what is left (process.exit, the end of the event loop, an uncaught
  * exception). Only a SIGKILL (or V8 running out of heap) can lose lines: events of its last turn,
@@ -85,7 +87,7 @@ function isoTimeCached(): string {
 /** A logger that drops everything, for library use without a logger. */
 export const silentLogger: Logger = pino({ level: 'silent' });
 
-/** How long a job's line may wait for others to share its write. */
+/** How long a job's line may wait for others to share its write, and what counts as a stream of them. */
 const LINGER_MS = 20;
 /** A batch this long goes out at once. */
 const FLUSH_BYTES = 16 * 1024;
@@ -99,6 +101,8 @@ class BatchedStdout implements DestinationStream {
   /** One timer for job lines, re-armed (refresh) by each batch; unref'd: the exit hook writes. */
   #timer: NodeJS.Timeout | undefined;
   #armed = false;
+  /** When the last job line came (performance.now()). */
+  #lastJobLine = Number.NEGATIVE_INFINITY;
 
   constructor() {
     process.on('exit', () => this.flush());
@@ -114,6 +118,13 @@ class BatchedStdout implements DestinationStream {
   }
 
   writeJobLine(line: string): void {
+    const now = performance.now();
+    const lone = now - this.#lastJobLine >= LINGER_MS;
+    this.#lastJobLine = now;
+    if (lone) {
+      this.write(line);
+      return;
+    }
     this.#pending += line;
     if (this.#pending.length >= FLUSH_BYTES) this.flush();
     else if (!this.#armed && !this.#soon) {

@@ -106,9 +106,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** The queue of the job the title shows, and since when (ms). */
   #titleQueue: string | undefined;
   #titleSince = 0;
-  /** One timer for titles shown a moment later, re-armed (refresh) each time. */
+  /** Shows the title a moment after a job starts or ends (see #title). */
   #titleTimer: NodeJS.Timeout | undefined;
-  #titleArmed = false;
   #state: State = 'new';
   #paused = false;
   #jobsDone = 0;
@@ -327,7 +326,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   async #close(): Promise<void> {
     this.#clearHoldTimer();
     clearTimeout(this.#titleTimer);
-    this.#titleArmed = false;
+    this.#titleTimer = undefined;
     this.#handOffs.stopListening();
     this.#registration.stopHeartbeat();
     this.#subscriber.disconnect();
@@ -433,7 +432,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   #armHoldTimer(): void {
-    if (this.#paused) return; // resume lifts the hold
+    if (this.#paused || this.#state !== 'running') return; // resume lifts the hold; stop ends it
     this.#holdTimerArmed = true;
     if (this.#holdTimer) this.#holdTimer.refresh();
     else
@@ -444,7 +443,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   #clearHoldTimer(): void {
+    // A cleared timer cannot be refresh()ed back to life: the next hold makes a new one.
     clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
     this.#holdTimerArmed = false;
   }
 
@@ -545,16 +546,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#titleQueue = current?.queue;
     if (current) this.#titleSince = Date.now();
     if (!soon) this.#showTitle();
-    else if (!this.#titleArmed) {
-      this.#titleArmed = true;
-      if (this.#titleTimer) this.#titleTimer.refresh();
-      else this.#titleTimer = setTimeout(this.#showTitle, TITLE_DELAY_MS).unref();
-    }
+    else if (!current && this.#lastTitle === this.#titleNow()) {
+      // The job it was armed for is over and the title never changed: no wake-up for nothing.
+      clearTimeout(this.#titleTimer);
+      this.#titleTimer = undefined;
+    } else this.#titleTimer ??= setTimeout(this.#showTitle, TITLE_DELAY_MS).unref();
   }
 
-  readonly #showTitle = (): void => {
-    this.#titleArmed = false;
-    const title = processTitle(
+  #titleNow(): string {
+    return processTitle(
       {
         stopping: this.#state === 'stopping',
         paused: this.#paused,
@@ -563,6 +563,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
       },
       this.#titleSince,
     );
+  }
+
+  readonly #showTitle = (): void => {
+    clearTimeout(this.#titleTimer);
+    this.#titleTimer = undefined;
+    const title = this.#titleNow();
     if (title !== this.#lastTitle) process.title = this.#lastTitle = title;
   };
 }

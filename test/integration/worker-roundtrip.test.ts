@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { Worker, type WorkerOptions } from '../../src/worker/worker.ts';
@@ -377,6 +378,23 @@ describe('worker round trip', () => {
       async () =>
         (await db.client.size('default')) === 0 && (await db.redis.client().get(keys.statProcessed)) === '1',
     );
+  });
+
+  test("after a pause and resume, the poll still finds jobs pushed by peers' clients (they wake nobody)", async () => {
+    const r = db.redis.client();
+    // Only the poll (every 0.2 s) can find them: the look for lost hand-offs is 10 minutes off.
+    const w = await startWorker({ heartbeatInterval: 600 });
+    await once(w, 'idle');
+    w.pause();
+    await once(w, 'paused');
+    const idleAgain = once(w, 'idle');
+    w.resume();
+    await idleAgain;
+    await r.rpush(keys.queue('default'), JSON.stringify({ class: 'Echo', args: ['from ruby'] }));
+    await waitFor(async () => (await r.get(keys.statProcessed)) === '1', {
+      timeout: 3000,
+      what: 'the pushed job run by a poll',
+    });
   });
 
   test('stop at a deadline puts the running job back at the head of its queue', async () => {

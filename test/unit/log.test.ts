@@ -43,7 +43,7 @@ test('a logger not made by createLogger is left to pino', () => {
 
 /** Runs `body` in a child process with a logger `log`, returns its stdout lines' msg fields. */
 function runLogging(body: string): string[] {
-  const script = `import { createLogger } from ${JSON.stringify(new URL('../../src/log.ts', import.meta.url).href)};
+  const script = `import { createLogger, writeJobLine } from ${JSON.stringify(new URL('../../src/log.ts', import.meta.url).href)};
 const log = createLogger('info');
 ${body}`;
   const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
@@ -59,11 +59,21 @@ ${body}`;
 test('lines waiting to share a write are written at process.exit and when the event loop ends', () => {
   // Neither waits for the batch's timer: process.exit runs exit hooks at once, and the unref'd
   // timer does not keep a finished process alive.
-  assert.deepEqual(runLogging(`log.info('a'); log.warn('b'); process.exit(0);`), ['a', 'b']);
-  assert.deepEqual(runLogging(`log.info('a'); setTimeout(() => log.info('b'), 50);`), ['a', 'b']);
+  const job = `writeJobLine(log, 'job.done', 'job done', 'id', 'q', 'C', 1)`;
+  assert.deepEqual(runLogging(`log.info('a'); log.warn('b'); ${job}; ${job}; process.exit(0);`), [
+    'a',
+    'b',
+    'job done',
+    'job done',
+  ]);
+  // The second job line, a turn after the first, waits on the batch timer when the loop runs out.
+  assert.deepEqual(
+    runLogging(`log.info('a'); setTimeout(() => { ${job}; setImmediate(() => ${job}); }, 50);`),
+    ['a', 'job done', 'job done'],
+  );
 });
 
-test("a job's line waits a moment to share a write; an event's line takes it out after the turn", () => {
+test("job lines that follow one another share a write; a lone one and an event's go out after their turn", () => {
   // stdout is a file, so the child sees what has been written by its size.
   const dir = mkdtempSync(join(tmpdir(), 'rw-log-'));
   const out = openSync(join(dir, 'out'), 'w');
@@ -74,19 +84,30 @@ const log = createLogger('info');
 const size = () => fstatSync(1).size;
 const seen = {};
 const job = (id) => writeJobLine(log, 'job.done', 'job done', id, 'q', 'C', 1);
-// From inside the loop, so the next turn comes long before the linger ends.
 setImmediate(() => {
-  job('a');
-  setImmediate(() => (seen.jobAfterTurn = size()));
-  setTimeout(() => {
-    seen.jobAfterLinger = size();
-    job('b');
-    log.info({ event: 'x' }, 'event');
+  job('a'); // the first in a while: out after this turn
+  setImmediate(() => {
+    seen.afterA = size();
+    const t = performance.now();
+    job('b'); // right after a: waits up to 20 ms for more
     setImmediate(() => {
-      seen.eventAfterTurn = size();
-      process.stderr.write(JSON.stringify(seen));
+      seen.afterB = size();
+      seen.bWasQuick = performance.now() - t < 15; // else its timer may have fired: not asserted
+      setTimeout(() => {
+        seen.afterLinger = size();
+        job('c'); // 200 ms after b: alone again
+        setImmediate(() => {
+          seen.afterC = size();
+          job('d');
+          log.info({ event: 'x' }, 'event'); // takes d out with it, after this turn
+          setImmediate(() => {
+            seen.afterEvent = size();
+            process.stderr.write(JSON.stringify(seen));
+          });
+        });
+      }, 200);
     });
-  }, 200);
+  });
 });`;
     const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       stdio: ['ignore', out, 'pipe'],
@@ -96,16 +117,22 @@ setImmediate(() => {
     assert.equal(child.status, 0, child.stderr);
     const seen = JSON.parse(child.stderr);
     const lines = readFileSync(join(dir, 'out'), 'utf8').trim().split('\n');
-    const first = Buffer.byteLength(`${lines[0]}\n`);
-    assert.deepEqual(seen, {
-      jobAfterTurn: 0,
-      jobAfterLinger: first,
-      eventAfterTurn: statSync(join(dir, 'out')).size,
-    });
     assert.deepEqual(
-      lines.map((l) => JSON.parse(l).msg),
-      ['job done', 'job done', 'event'],
+      lines.map((l) => [JSON.parse(l).msg, JSON.parse(l).jobId]),
+      [
+        ['job done', 'a'],
+        ['job done', 'b'],
+        ['job done', 'c'],
+        ['job done', 'd'],
+        ['event', undefined],
+      ],
     );
+    const job = Buffer.byteLength(`${lines[0]}\n`); // job lines differ only in a one-letter id
+    assert.equal(seen.afterA, job);
+    if (seen.bWasQuick) assert.equal(seen.afterB, job, 'b waited for company');
+    assert.equal(seen.afterLinger, 2 * job);
+    assert.equal(seen.afterC, 3 * job);
+    assert.equal(seen.afterEvent, statSync(join(dir, 'out')).size);
   } finally {
     closeSync(out);
     rmSync(dir, { recursive: true, force: true });
