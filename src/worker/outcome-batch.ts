@@ -9,9 +9,24 @@ import type { Ack } from './run-entry.ts';
 
 type Pipeline = ReturnType<ScriptedRedis['pipeline']>;
 
+/** finish.lua's KEYS and ARGV[1] (the worker id), which are a worker's own. */
+export function finishHead(keys: ResqueKeys, workerId: string): string[] {
+  return [
+    keys.workerInflight(workerId),
+    keys.worker(workerId),
+    keys.statProcessed,
+    keys.statFailed,
+    keys.workerStatProcessed(workerId),
+    keys.workerStatFailed(workerId),
+    keys.failed,
+    keys.idleWorkers,
+    workerId,
+  ];
+}
+
 export class OutcomeBatch {
   #pending: Ack[] = [];
-  /** finish.lua's keys and worker id: the same for every call. */
+  /** finishHead: the same for every call. */
   readonly #head: string[];
   readonly #statusTtl: string;
 
@@ -20,17 +35,7 @@ export class OutcomeBatch {
     workerId: string,
     statusTtl: number,
   ) {
-    this.#head = [
-      keys.workerInflight(workerId),
-      keys.worker(workerId),
-      keys.statProcessed,
-      keys.statFailed,
-      keys.workerStatProcessed(workerId),
-      keys.workerStatFailed(workerId),
-      keys.failed,
-      keys.idleWorkers,
-      workerId,
-    ];
+    this.#head = finishHead(keys, workerId);
     this.#statusTtl = String(statusTtl);
   }
 

@@ -9,6 +9,7 @@ import { RedisUnavailableError, ResqueClient } from '../../src/client/client.ts'
 import { JobRegistry } from '../../src/jobs/job-registry.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { defineScripts } from '../../src/redis/scripts.ts';
+import { finishHead } from '../../src/worker/outcome-batch.ts';
 import { Worker } from '../../src/worker/worker.ts';
 import { closeRecordConnection, RECORD_KEYS } from '../fixtures/record-jobs/record.ts';
 import { cli } from '../helpers/cli.ts';
@@ -199,23 +200,7 @@ describe('Redis outages', () => {
       reserve: (token: string, count: number, ...queues: string[]) =>
         reserveFresh('', token, count, ...queues),
       finish: (entry: Buffer) =>
-        r.finish(
-          keys.workerInflight(workerId),
-          keys.worker(workerId),
-          keys.statProcessed,
-          keys.statFailed,
-          keys.workerStatProcessed(workerId),
-          keys.workerStatFailed(workerId),
-          keys.failed,
-          keys.idleWorkers,
-          workerId,
-          1,
-          86400,
-          keys.jobStatusPrefix,
-          entry,
-          '',
-          '',
-        ),
+        r.finish(...finishHead(keys, workerId), 1, 86400, keys.jobStatusPrefix, entry, '', ''),
     };
   };
 
