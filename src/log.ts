@@ -2,17 +2,17 @@
  * Structured logs: pino JSON, one event per line on stdout (journald keeps them). Every line
  * carries `event`; job lines carry jobId, queue, class and workerId.
  *
- * Lines are written in batches. An event's line goes out right after the current turn of the
- * event loop (setImmediate), with every line logged before it. A finished job's line (the one line
- * per job) that follows another within LINGER_MS may wait up to LINGER_MS for more, or until
+ * Lines are written in batches. An event's line goes out right after the current turn of the event
+ * loop (setImmediate), with every line logged before it. A finished job's line (the one line per
+ * job) that follows another within LINGER_MS may wait up to LINGER_MS for more, or until
  * FLUSH_BYTES are waiting: a worker finishing 50 jobs at once, or one job every few milliseconds,
  * makes one write syscall for all of them instead of one each, and the reader (journald) is woken
  * once. A lone job's line goes out after its turn, as an event's does: waiting would cost the
- * process a wake-up of its own and save nothing. The writes stay synchronous
- * on the main thread, so no line is ever "in flight" in another thread when the process exits:
- * an `exit` hook writes what is left (process.exit, the end of the event loop, an uncaught
- * exception). Only a SIGKILL (or V8 running out of heap) can lose lines: events of its last turn,
- * job lines of its last LINGER_MS.
+ * process a wake-up of its own and save nothing. The writes stay synchronous on the main thread,
+ * so no line is ever "in flight" in another thread when the process exits: an `exit` hook writes
+ * what is left (process.exit, the end of the event loop, an uncaught exception). Only a SIGKILL
+ * (or V8 running out of heap) can lose lines: events of its last turn, job lines of its last
+ * LINGER_MS.
  */
 import { type DestinationStream, type Logger, pino } from 'pino';
 
@@ -87,7 +87,7 @@ function isoTimeCached(): string {
 /** A logger that drops everything, for library use without a logger. */
 export const silentLogger: Logger = pino({ level: 'silent' });
 
-/** How long a job's line may wait for others to share its write, and what counts as a stream of them. */
+/** How long a job's line may wait for others to share its write; lines closer than this are a stream. */
 const LINGER_MS = 20;
 /** A batch this long goes out at once. */
 const FLUSH_BYTES = 16 * 1024;

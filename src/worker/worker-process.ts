@@ -22,6 +22,57 @@ export function processTitle(s: TitleState, now = Date.now()): string {
   return `resque-${VERSION}: ${what}`;
 }
 
+/** How long after a job starts the title may show it (see WorkerTitle). */
+const TITLE_DELAY_MS = 100;
+
+/**
+ * The title of a worker process. State changes (start, pause, resume, stop) show at once; a job's
+ * start and the end of the last one show TITLE_DELAY_MS later, if still true then: setting the
+ * title is a system call, and most jobs are over sooner.
+ */
+export class WorkerTitle {
+  #shown = '';
+  /** The queue of the job to show (the latest started), and since when (ms). */
+  #queue: string | undefined;
+  #since = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly state: () => Omit<TitleState, 'processing'>) {}
+
+  /** Shows the state now, with no job. */
+  now(): void {
+    this.#queue = undefined;
+    this.#show();
+  }
+
+  /** A job from `queue` started, or (undefined) the worker ran out of jobs: shown a moment later. */
+  soon(queue?: string): void {
+    this.#queue = queue;
+    if (queue !== undefined) this.#since = Date.now();
+    else if (this.#shown === this.#text()) {
+      // The jobs it was armed for are over and the title never changed: no wake-up for nothing.
+      this.close();
+      return;
+    }
+    this.#timer ??= setTimeout(this.#show, TITLE_DELAY_MS).unref();
+  }
+
+  close(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  readonly #show = (): void => {
+    this.close();
+    const title = this.#text();
+    if (title !== this.#shown) process.title = this.#shown = title;
+  };
+
+  #text(): string {
+    return processTitle({ ...this.state(), processing: this.#queue }, this.#since);
+  }
+}
+
 /** Why the worker should be recycled now, between jobs, or null. */
 export function recycleReason(
   jobsDone: number,

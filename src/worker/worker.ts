@@ -15,7 +15,7 @@ import { OutcomeBatch } from './outcome-batch.ts';
 import { PutBack } from './put-back.ts';
 import { ReserveRoundTrip } from './reserve-round-trip.ts';
 import { type JobReport, logJobReport, runEntry } from './run-entry.ts';
-import { processTitle, recycleReason } from './worker-process.ts';
+import { recycleReason, WorkerTitle } from './worker-process.ts';
 import { WorkerRegistration } from './worker-registration.ts';
 
 export { VERSION } from './worker-process.ts';
@@ -59,9 +59,6 @@ export interface WorkerEvents {
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
-/** How long a job runs before the process title shows it (see #title). */
-const TITLE_DELAY_MS = 100;
-
 interface Running {
   entry: InFlightEntry;
   abort: JobAbort;
@@ -102,12 +99,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #roomIsFresh = false;
   /** Counts enqueue wake-ups, so a reserve that crossed one does not put the worker on hold. */
   #wakes = 0;
-  #lastTitle = '';
-  /** The queue of the job the title shows, and since when (ms). */
-  #titleQueue: string | undefined;
-  #titleSince = 0;
-  /** Shows the title a moment after a job starts or ends (see #title). */
-  #titleTimer: NodeJS.Timeout | undefined;
+  readonly #title: WorkerTitle | null;
   #state: State = 'new';
   #paused = false;
   #jobsDone = 0;
@@ -136,6 +128,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
       deadWorkerJobs: options.deadWorkerJobs ?? 'requeue',
       poisonLimit: options.poisonLimit ?? DEFAULT_POISON_LIMIT,
     };
+    this.#title = this.#opts.setProcessTitle
+      ? new WorkerTitle(() => ({
+          stopping: this.#state === 'stopping',
+          paused: this.#paused,
+          queues: this.#opts.queues,
+        }))
+      : null;
     this.keys = resqueKeys(options.namespace);
     this.id = options.id ?? `${host()}:${process.pid}:${options.queues.join(',')}`;
     this.#log = (options.logger ?? silentLogger).child({ workerId: this.id });
@@ -201,7 +200,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       { event: 'worker.start', queues: this.#opts.queues, concurrency: this.#opts.concurrency },
       'worker started',
     );
-    this.#title();
+    this.#title?.now();
     this.#loop = this.#run();
   }
 
@@ -210,7 +209,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#paused = true;
     this.#clearHoldTimer(); // a paused loop wakes only to resume or stop
     this.#log.info({ event: 'worker.pause' }, 'paused: running jobs finish, no new ones start');
-    this.#title();
+    this.#title?.now();
     this.#wakeup.notify();
   }
 
@@ -218,7 +217,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (!this.#paused || this.#state !== 'running') return;
     this.#paused = false;
     this.#log.info({ event: 'worker.resume' }, 'resumed');
-    this.#title();
+    this.#title?.now();
     this.#wake();
     this.#handOffs.resumed();
   }
@@ -254,7 +253,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       { event: 'worker.stopping', running: this.#running.size },
       'stopping: finishing running jobs',
     );
-    this.#title();
+    this.#title?.now();
     this.#wakeup.notify();
     await this.#loop;
     await this.#handOffs.settled();
@@ -325,8 +324,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   async #close(): Promise<void> {
     this.#clearHoldTimer();
-    clearTimeout(this.#titleTimer);
-    this.#titleTimer = undefined;
+    this.#title?.close();
     this.#handOffs.stopListening();
     this.#registration.stopHeartbeat();
     this.#subscriber.disconnect();
@@ -463,7 +461,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #emitIdleIfSo(): void {
     if (this.#running.size > 0 || this.#prefetched.length > 0 || this.#outcomes.size > 0) return;
     if (this.#holdUntil <= Date.now()) return;
-    this.#title(undefined, true);
+    this.#title?.soon();
     this.emit('idle');
   }
 
@@ -496,7 +494,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       job.done = this.#perform(job, tryParsePayload(entry.payload));
       this.#running.add(job);
     }
-    this.#title(first, true);
+    if (first) this.#title?.soon(first.queue);
   }
 
   /** Prefetched jobs go back to the head of their queues when this worker pauses or stops. */
@@ -536,41 +534,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
       void this.stop();
     }
   }
-
-  /**
-   * Resque's title, for `ps`. A job's start and end show after TITLE_DELAY_MS, if still true then:
-   * setting it is a system call, and most jobs are over sooner. Pause, resume and stop show at once.
-   */
-  #title(current?: InFlightEntry, soon = false): void {
-    if (!this.#opts.setProcessTitle) return;
-    this.#titleQueue = current?.queue;
-    if (current) this.#titleSince = Date.now();
-    if (!soon) this.#showTitle();
-    else if (!current && this.#lastTitle === this.#titleNow()) {
-      // The job it was armed for is over and the title never changed: no wake-up for nothing.
-      clearTimeout(this.#titleTimer);
-      this.#titleTimer = undefined;
-    } else this.#titleTimer ??= setTimeout(this.#showTitle, TITLE_DELAY_MS).unref();
-  }
-
-  #titleNow(): string {
-    return processTitle(
-      {
-        stopping: this.#state === 'stopping',
-        paused: this.#paused,
-        queues: this.#opts.queues,
-        processing: this.#titleQueue,
-      },
-      this.#titleSince,
-    );
-  }
-
-  readonly #showTitle = (): void => {
-    clearTimeout(this.#titleTimer);
-    this.#titleTimer = undefined;
-    const title = this.#titleNow();
-    if (title !== this.#lastTitle) process.title = this.#lastTitle = title;
-  };
 }
 
 function tryParsePayload(raw: string): Payload | InvalidPayloadError {

@@ -1,7 +1,9 @@
 /** What a worker process is started with and shows of itself. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { processTitle, workerNodeFlags } from '../../src/worker/worker-process.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { processTitle, WorkerTitle, workerNodeFlags } from '../../src/worker/worker-process.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 test('worker children get a small young generation and a callable gc, unless the user set them', () => {
   assert.deepEqual(workerNodeFlags([]), ['--max-semi-space-size=4', '--expose-gc']);
@@ -22,4 +24,26 @@ test("Resque's procline, which peers look for before they prune a worker", () =>
   );
   assert.equal(processTitle({ stopping: false, paused: true, queues }), 'resque-0.1.0: Paused');
   assert.equal(processTitle({ stopping: true, paused: true, queues }), 'resque-0.1.0: Stopping');
+});
+
+test('the title: state at once, a job a moment later, and a job over sooner never shown', async () => {
+  const before = process.title;
+  const waiting = 'resque-0.1.0: Waiting for q';
+  const title = new WorkerTitle(() => ({ stopping: false, paused: false, queues: ['q'] }));
+  try {
+    title.now();
+    assert.equal(process.title, waiting);
+    title.soon('q');
+    assert.equal(process.title, waiting, 'a job shows a moment later, not at once');
+    title.soon(); // the job is over first: nothing to show
+    await sleep(250); // the absence of a change can only be waited out
+    assert.equal(process.title, waiting);
+    title.soon('q');
+    await waitFor(() => process.title.startsWith('resque-0.1.0: Processing q since '), { what: 'job title' });
+    title.soon();
+    await waitFor(() => process.title === waiting, { what: 'idle title' });
+  } finally {
+    title.close();
+    process.title = before;
+  }
 });
