@@ -92,6 +92,11 @@ export function recycleReason(
  *    semi-spaces); a worker's garbage is short-lived per-job objects, and 4 MiB costs ~10 MB less
  *    RSS per worker at the same jobs/s (measured in scripts/bench).
  *  - `--expose-gc`, for collectStartupGarbage.
+ *  - `--no-lazy-feedback-allocation`: V8 gives a function its type-feedback vector on its first
+ *    call instead of after several, so the job path collects feedback and is optimised from its
+ *    first jobs. An idle worker's first jobs are what its pickup latency is made of: p99 0.88-0.96x
+ *    of without in three side-by-side runs, lower in 13 of 15 rounds, RSS no higher (scripts/bench
+ *    --baseline; bench/RESULTS.md, "Eighth pass").
  * A flag the user set in NODE_OPTIONS or on the command line wins, in either of V8's spellings
  * (dashes or underscores).
  */
@@ -100,6 +105,7 @@ export function workerNodeFlags(execArgv: readonly string[], nodeOptions = ''): 
   const flags: string[] = [];
   if (!/--max[-_]semi[-_]space[-_]size/.test(given)) flags.push('--max-semi-space-size=4');
   if (!/--expose[-_]gc/.test(given)) flags.push('--expose-gc');
+  if (!/--(no[-_])?lazy[-_]feedback[-_]allocation/.test(given)) flags.push('--no-lazy-feedback-allocation');
   return flags;
 }
 

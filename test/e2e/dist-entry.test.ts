@@ -123,8 +123,10 @@ describe('bin/resque-worker.mjs: compiled dist/ or src/ through tsx', () => {
     const first = await childLines(s, 2);
     for (const l of first)
       assert.deepEqual(
-        (l.nodeFlags as string[]).filter((f) => f === '--max-semi-space-size=4' || f === '--expose-gc'),
-        ['--max-semi-space-size=4', '--expose-gc'],
+        (l.nodeFlags as string[]).filter((f) =>
+          ['--max-semi-space-size=4', '--expose-gc', '--no-lazy-feedback-allocation'].includes(f),
+        ),
+        ['--max-semi-space-size=4', '--expose-gc', '--no-lazy-feedback-allocation'],
         'children get the worker node flags',
       );
     assert.deepEqual(

@@ -5,11 +5,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { processTitle, WorkerTitle, workerNodeFlags } from '../../src/worker/worker-process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-test('worker children get a small young generation and a callable gc, unless the user set them', () => {
-  assert.deepEqual(workerNodeFlags([]), ['--max-semi-space-size=4', '--expose-gc']);
-  assert.deepEqual(workerNodeFlags(['--max-semi-space-size=16']), ['--expose-gc']);
-  assert.deepEqual(workerNodeFlags([], '--expose-gc --max-semi-space-size=8'), []);
-  assert.deepEqual(workerNodeFlags(['--max_semi_space_size=16', '--expose_gc']), []);
+test('worker children get a small young generation, a callable gc and eager feedback, unless the user set them', () => {
+  const all = ['--max-semi-space-size=4', '--expose-gc', '--no-lazy-feedback-allocation'];
+  assert.deepEqual(workerNodeFlags([]), all);
+  assert.deepEqual(workerNodeFlags(['--max-semi-space-size=16']), all.slice(1));
+  assert.deepEqual(workerNodeFlags([], '--expose-gc --max-semi-space-size=8 --lazy-feedback-allocation'), []);
+  assert.deepEqual(
+    workerNodeFlags(['--max_semi_space_size=16', '--expose_gc', '--no_lazy_feedback_allocation']),
+    [],
+  );
 });
 
 test("Resque's procline, which peers look for before they prune a worker", () => {
