@@ -411,10 +411,7 @@ async function latency(system: SystemName): Promise<void> {
     const calls = await commandCalls();
     const after = await Promise.all(procs.map((w) => w.report()));
     const seconds = (monoMs() - t0) / 1000;
-    const cpuMs = after.reduce((a, r, i) => {
-      const b = before[i]!;
-      return a + (r.cpu.user + r.cpu.system - b.cpu.user - b.cpu.system) / 1000;
-    }, 0);
+    const cpuMs = cpuMsOf(after) - cpuMsOf(before);
     const idle = {
       idleCmdsPerSec: calls.total / seconds,
       idleCpuPct: (cpuMs / (seconds * 1000) / WORKERS) * 100,
@@ -441,7 +438,7 @@ async function latency(system: SystemName): Promise<void> {
     // CPU per job while jobs trickle in: where processes share a CPU (on the bench's VM all four
     // run on one vCPU at this rate), what each spends per job is time the next job may wait for.
     const cpuPerJob = {
-      workerUsPerJob: reports.reduce((a, r, i) => a + cpuUs(r.cpu) - cpuUs(cpuBefore.workers[i]!.cpu), 0) / n,
+      workerUsPerJob: ((cpuMsOf(reports) - cpuMsOf(cpuBefore.workers)) * 1000) / n,
       redisUsPerJob: (((await redisCpuMs()) - cpuBefore.redis) * 1000) / n,
       clientUsPerJob: cpuUs(client) / n,
       workerSleepsPerJob: reports.reduce((a, r, i) => a + r.sleeps - cpuBefore.workers[i]!.sleeps, 0) / n,
@@ -649,7 +646,7 @@ async function long(): Promise<void> {
 
 /** CPU time (user + system) of the worker processes, ms. */
 function cpuMsOf(reports: Report[]): number {
-  return reports.reduce((a, r) => a + (r.cpu.user + r.cpu.system) / 1000, 0);
+  return reports.reduce((a, r) => a + cpuUs(r.cpu) / 1000, 0);
 }
 
 /** Bulk enqueue in chunks of 100,000 (our enqueueMany spreads its jobs into one call's arguments). */
@@ -830,10 +827,7 @@ function writeResults(file: string, meta: Meta): void {
       get('latency', s, 'workerUsPerJob').length === 0
         ? '-'
         : `${cell('latency', s, 'workerUsPerJob')} / ${cell('latency', s, 'redisUsPerJob')} / ${cell('latency', s, 'clientUsPerJob')}`;
-    const sleeps =
-      get('latency', s, 'workerSleepsPerJob').length === 0
-        ? '-'
-        : cell('latency', s, 'workerSleepsPerJob', 2);
+    const sleeps = cell('latency', s, 'workerSleepsPerJob', 2);
     lines.push(
       `| ${label(s, machine)} | ${cell('throughput', s, 'workerUsPerJob', 1)} | ${cell('throughput', s, 'redisUsPerJob', 1)} (${fmtNum(med('throughput', s, 'redisCpuPct'), 0)}%) | ${perEnqueue} | ${pickup} | ${sleeps} |`,
     );

@@ -98,9 +98,8 @@ class BatchedStdout implements DestinationStream {
   #pending = '';
   /** A flush is due after this turn. */
   #soon = false;
-  /** One timer for job lines, re-armed (refresh) by each batch; unref'd: the exit hook writes. */
+  /** Job lines' flush, one per batch; unref'd: the exit hook writes what it would have. */
   #timer: NodeJS.Timeout | undefined;
-  #armed = false;
   /** When the last job line came (performance.now()). */
   #lastJobLine = Number.NEGATIVE_INFINITY;
 
@@ -127,16 +126,13 @@ class BatchedStdout implements DestinationStream {
     }
     this.#pending += line;
     if (this.#pending.length >= FLUSH_BYTES) this.flush();
-    else if (!this.#armed && !this.#soon) {
-      this.#armed = true;
-      if (this.#timer) this.#timer.refresh();
-      else this.#timer = setTimeout(this.flush, LINGER_MS).unref();
-    }
+    else if (!this.#soon) this.#timer ??= setTimeout(this.flush, LINGER_MS).unref();
   }
 
   readonly flush = (): void => {
     this.#soon = false;
-    this.#armed = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#pending === '') return;
     const batch = this.#pending;
     this.#pending = '';

@@ -86,11 +86,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
    */
   #holdUntil = 0;
   /**
-   * Wakes the loop when a hold ends: one timer, re-armed (refresh) by each hold, as holds all last
-   * the poll interval. Not a timer per wait: an idle worker handed jobs waits twice per job.
+   * Wakes the loop when a hold ends: one timer per hold (undefined once it fired), not one per wait
+   * of the loop, as an idle worker handed jobs waits twice per job.
    */
   #holdTimer: NodeJS.Timeout | undefined;
-  #holdTimerArmed = false;
   /** No round trip of any kind before this time (ms): Redis failed the last one. */
   #backoffUntil = 0;
   /** The last reserve found jobs but drained the queues: a finished job lifts its hold. */
@@ -385,7 +384,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const held = this.#holdUntil - now;
     const due = this.#outcomes.size > 0 || (wanted > 0 && held <= 0);
     // Held: the hold timer wakes the loop (a timer of its own only if that one fired early).
-    if (!due) return wanted > 0 && !this.#holdTimerArmed ? held : undefined;
+    if (!due) return wanted > 0 && !this.#holdTimer ? held : undefined;
     if (backoff > 0) return backoff;
     this.#roundTrip = wanted > 0 && held <= 0 ? this.#reserveMore(wanted) : this.#recordOutcomes();
     return undefined;
@@ -430,21 +429,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   #armHoldTimer(): void {
+    this.#clearHoldTimer();
     if (this.#paused || this.#state !== 'running') return; // resume lifts the hold; stop ends it
-    this.#holdTimerArmed = true;
-    if (this.#holdTimer) this.#holdTimer.refresh();
-    else
-      this.#holdTimer = setTimeout(() => {
-        this.#holdTimerArmed = false;
-        this.#wakeup.notify();
-      }, this.#opts.interval * 1000);
+    this.#holdTimer = setTimeout(() => {
+      this.#holdTimer = undefined;
+      this.#wakeup.notify();
+    }, this.#opts.interval * 1000);
   }
 
   #clearHoldTimer(): void {
-    // A cleared timer cannot be refresh()ed back to life: the next hold makes a new one.
     clearTimeout(this.#holdTimer);
     this.#holdTimer = undefined;
-    this.#holdTimerArmed = false;
   }
 
   /** Redis failed a round trip: what it carried is kept, and nothing goes out for a second. */
