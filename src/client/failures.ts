@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { rubyFailedAt } from '../jobs/payload.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
-import { rawJsonValue } from '../util/raw-json-value.ts';
+import { rawJsonValue, replaceRawJsonValue } from '../util/raw-json-value.ts';
 
 export interface FailureRecord {
   failed_at: string;
@@ -65,11 +65,13 @@ export class Failures {
       typeof record.payload === 'string'
         ? record.payload
         : (rawJsonValue(raw, 'payload') ?? JSON.stringify(record.payload));
-    const retriedAt = rubyFailedAt().replace(/ UTC$/, '');
+    // Ruby writes retried_at in local time with no zone; ours says UTC, as failed_at does, so
+    // resque-web's browser-side dates read it right on any server. The record is edited as text:
+    // re-serialising it would round its payload's numbers too.
+    const retriedAt = JSON.stringify(rubyFailedAt());
     const marked =
-      record.retried_at === undefined
-        ? `${raw.slice(0, raw.lastIndexOf('}'))},"retried_at":${JSON.stringify(retriedAt)}}`
-        : JSON.stringify({ ...record, retried_at: retriedAt });
+      (record.retried_at !== undefined && replaceRawJsonValue(raw, 'retried_at', retriedAt)) ||
+      `${raw.slice(0, raw.lastIndexOf('}'))},"retried_at":${retriedAt}}`;
     const k = this.keys;
     const multi = this.redis
       .multi()

@@ -10,6 +10,7 @@
 import { rubyFailedAt } from '../jobs/payload.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
+import { rawJsonValue } from '../util/raw-json-value.ts';
 
 export interface RecoverOptions {
   /** 'requeue' (at-least-once, the default) or 'fail' (record a dirty-exit failure). */
@@ -92,8 +93,14 @@ async function peerRecord(
   if (len !== 0 || typeof raw !== 'string' || raw === '') return none;
   try {
     const rec = JSON.parse(raw) as { queue?: unknown; payload?: unknown };
+    // The payload goes back byte for byte, as its client wrote it: re-serialising it would round
+    // big integers and turn 1.0 into 1, so the job would run with other arguments.
     const payload =
-      typeof rec.payload === 'string' ? rec.payload : rec.payload ? JSON.stringify(rec.payload) : '';
+      typeof rec.payload === 'string'
+        ? rec.payload
+        : rec.payload
+          ? (rawJsonValue(raw, 'payload') ?? JSON.stringify(rec.payload))
+          : '';
     const queue = typeof rec.queue === 'string' ? rec.queue : '';
     return { raw, payload: queue ? payload : '', queue };
   } catch {

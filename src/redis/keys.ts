@@ -16,7 +16,7 @@ export interface ResqueKeys {
   queue(name: string): string;
   /** SET of worker ids `host:pid:q1,q2`. */
   readonly workers: string;
-  /** STRING: what the worker is doing, `{"queue","run_at","payload","worker"}`. */
+  /** STRING: what the worker is doing, `{"queue","run_at","payload","worker"}` (`worker`: host:pid). */
   worker(id: string): string;
   /** STRING: when the worker started (ISO 8601). */
   workerStarted(id: string): string;

@@ -4,6 +4,21 @@
  * and peers match jobs by exact bytes. Returns undefined if the text is not an object holding `key`.
  */
 export function rawJsonValue(text: string, key: string): string | undefined {
+  const span = rawJsonValueSpan(text, key);
+  return span && text.slice(span[0], span[1]);
+}
+
+/**
+ * The text with one top-level member's value replaced by `valueJson` (JSON text), every other
+ * byte kept; undefined if the text is not an object holding `key`.
+ */
+export function replaceRawJsonValue(text: string, key: string, valueJson: string): string | undefined {
+  const span = rawJsonValueSpan(text, key);
+  return span && text.slice(0, span[0]) + valueJson + text.slice(span[1]);
+}
+
+/** Where the value of the top-level member `key` starts and ends in the text of a JSON object. */
+function rawJsonValueSpan(text: string, key: string): [number, number] | undefined {
   let i = skipSpace(text, 0);
   if (text[i] !== '{') return undefined;
   i++;
@@ -17,7 +32,7 @@ export function rawJsonValue(text: string, key: string): string | undefined {
     const start = skipSpace(text, i + 1);
     const end = endOfValue(text, start);
     if (end < 0) return undefined;
-    if (name === key) return text.slice(start, end);
+    if (name === key) return [start, end];
     i = skipSpace(text, end);
     if (text[i] !== ',') return undefined;
     i++;

@@ -147,7 +147,20 @@ describe('client', () => {
     assert.deepEqual(await r.lrange(keys.queue('exact'), 0, -1), [payload]);
     const marked = (await r.lindex(keys.failed, 0))!;
     assert.ok(marked.startsWith(rec.slice(0, -1)), 'the record is kept as written, retried_at appended');
-    assert.match(JSON.parse(marked).retried_at, /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d$/);
+    assert.match(JSON.parse(marked).retried_at, /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d UTC$/);
+
+    // A second retry replaces retried_at and keeps every other byte, the payload's numbers too.
+    await r.del(keys.queue('exact'));
+    await r.lset(
+      keys.failed,
+      0,
+      marked.replace(/"retried_at":"[^"]*"/, '"retried_at":"2000/01/01 00:00:00"'),
+    );
+    assert.equal(await db.client.failures.retry(0), true);
+    assert.deepEqual(await r.lrange(keys.queue('exact'), 0, -1), [payload]);
+    const again = (await r.lindex(keys.failed, 0))!;
+    assert.equal(again.replace(/"retried_at":"[^"]*"/, ''), marked.replace(/"retried_at":"[^"]*"/, ''));
+    assert.notEqual(JSON.parse(again).retried_at, '2000/01/01 00:00:00');
   });
 
   test('enqueue fails fast with a clear error while Redis is down, and works again after', async () => {

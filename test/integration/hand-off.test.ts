@@ -155,6 +155,12 @@ describe('hand-off to idle workers', () => {
     await db.client.enqueue('default', 'Echo', ['paused by Ruby']);
     assert.equal(await r().llen(keys.queue('default')), 1, 'queued');
     assert.equal(await r().llen(keys.workerInflight(w.id)), 0);
+
+    // Any other value leaves workers running, as it leaves Ruby's: the next enqueue reaches the
+    // idle worker at once (its poll is 30 s off), and the job queued meanwhile with it.
+    await r().set(keys.pauseAllWorkers, 'false');
+    await db.client.enqueue('default', 'Echo', ['not paused']);
+    await waitFor(() => ran.length === 3, { what: 'both jobs to run, long before the poll' });
   });
 
   test('a worker that is gone is skipped: its entry is taken back and it leaves the idle set', async () => {

@@ -89,7 +89,9 @@ describe('node-resque compatibility', () => {
       string,
       { queue: string; payload: { class: string } }
     >;
-    const entry = working[w.id];
+    // Filed under the worker's name, as node-resque's own workers are: busy, and no second entry.
+    assert.deepEqual(Object.keys(working), [`${hostName}:${pid}`]);
+    const entry = working[`${hostName}:${pid}`];
     assert.ok(entry && typeof entry === 'object', `allWorkingOn: ${JSON.stringify(working)}`);
     assert.equal(entry.queue, 'math');
     assert.equal(entry.payload.class, 'Sleepy');
@@ -107,5 +109,30 @@ describe('node-resque compatibility', () => {
     assert.equal(failure!.error, 'for node-resque');
     assert.equal(failure!.worker, w.id);
     assert.equal(failure!.payload.class, 'Boom');
+  });
+
+  test("node-resque's cleanOldWorkers() cleans a busy worker of ours as it cleans its own", async () => {
+    const errors: unknown[] = [];
+    const onError = (err: unknown) => errors.push(err);
+    queue.on('error', onError);
+    try {
+      const w = await ourWorker();
+      const [hostName, pid] = w.id.split(':');
+      await client.enqueue('math', 'Sleepy', [400]);
+      await waitFor(() => w.busy === 1);
+      await new Promise((res) => setTimeout(res, 5)); // cleanOldWorkers(0) takes run_at < now
+      const cleaned = (await queue.cleanOldWorkers(0)) as Record<string, { payload: { class: string } }>;
+      assert.deepEqual(errors, []);
+      assert.deepEqual(Object.keys(cleaned), [`${hostName}:${pid}`]);
+      assert.equal(cleaned[`${hostName}:${pid}`]!.payload.class, 'Sleepy');
+      const [failure] = await queue.failed(0, -1);
+      assert.equal(failure!.payload.class, 'Sleepy');
+      assert.equal(failure!.exception, 'Worker Timeout (killed manually)');
+      assert.deepEqual(await queue.workers(), {});
+      // The job itself is still ours: it finishes and is counted.
+      await waitFor(async () => (await redis.client().get(keys.statProcessed)) === '1');
+    } finally {
+      queue.off('error', onError);
+    }
   });
 });

@@ -133,7 +133,7 @@ describe('payloads from peers and bad input', () => {
     try {
       assert.equal(await client.failures.retry(0), true);
       const [rec] = (await client.failures.list()) as FailureRecord[];
-      assert.match(rec!.retried_at ?? '', /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d$/);
+      assert.match(rec!.retried_at ?? '', /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d UTC$/);
       assert.deepEqual(await client.peek('default'), [
         { class: 'NoSuchJob', args: [1], id: '0123456789abcdef0123456789abcdef' },
       ]);

@@ -70,8 +70,9 @@ describe('pruning dead workers', () => {
     return { w, jobId: jobId! };
   }
 
-  test('a peer worker whose heartbeat is older than deadAfter: its job goes back, it is unregistered', async () => {
-    const payload = '{"class":"Archive","args":[35,"tar"]}';
+  test('a peer worker whose heartbeat is older than deadAfter: its job goes back byte for byte, it is unregistered', async () => {
+    // Re-serialised, the 64-bit id would be rounded, 1.0 become 1 and the escape a raw é.
+    const payload = '{"class":"Archive","args":[35,"tar",12345678901234567890,1.0,"\\u00e9"]}';
     await peerWorker('rubyhost:42:default', {
       beatAgo: 400,
       job: `{"queue":"default","run_at":"2026-01-12T20:23:55Z","payload":${payload}}`,

@@ -124,15 +124,18 @@ describe('worker round trip', () => {
     assert.equal(await db.client.size('other'), 1);
   });
 
-  test("Ruby's pause-all-workers key pauses our workers too", async () => {
+  test('Ruby\'s pause-all-workers key pauses our workers too, only when it is "true" (Ruby\'s rule)', async () => {
     const r = db.redis.client();
-    await r.set(keys.pauseAllWorkers, 'true');
+    await r.set(keys.pauseAllWorkers, ' TRUE\n');
     await startWorker();
     await db.client.enqueue('default', 'Echo', []);
     await new Promise((res) => setTimeout(res, 400)); // two poll intervals in which the job must stay queued
     assert.equal(await db.client.size('default'), 1);
-    await r.del(keys.pauseAllWorkers);
+    // A tool that resumes Ruby's workers by setting "false" resumes ours too.
+    await r.set(keys.pauseAllWorkers, 'false');
     await waitFor(async () => (await db.client.size('default')) === 0);
+    await db.client.enqueue('default', 'Echo', []);
+    await waitFor(async () => (await r.get(keys.statProcessed)) === '2', { what: 'a job enqueued after' });
   });
 
   test('an idle worker picks up a new job at once, without polling (interval 30 s)', async () => {
@@ -302,7 +305,7 @@ describe('worker round trip', () => {
     await waitFor(() => w.busy === 5, { what: '5 jobs running at once' });
     const rec = JSON.parse((await db.redis.client().get(keys.worker(w.id)))!);
     assert.equal(rec.queue, 'default');
-    assert.equal(rec.worker, w.id);
+    assert.equal(rec.worker, w.id.split(':').slice(0, 2).join(':'), "node-resque's worker name, host:pid");
     assert.ok(ids.includes(rec.payload.id));
     await waitFor(async () => (await db.redis.client().get(keys.statProcessed)) === '5');
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { rawJsonValue } from '../../src/util/raw-json-value.ts';
+import { rawJsonValue, replaceRawJsonValue } from '../../src/util/raw-json-value.ts';
 
 test('returns a member exactly as written: big integers, 1.0, escapes, nesting, key order', () => {
   const payload = '{"class":"A","args":[1790000000000000001,1.0,"a\\"}]b",{"x":[{}]}],"id":"z"}';
@@ -15,4 +15,14 @@ test('undefined when it is not an object holding the key', () => {
   assert.equal(rawJsonValue('[1,2]', 'payload'), undefined);
   assert.equal(rawJsonValue('not json', 'payload'), undefined);
   assert.equal(rawJsonValue('{"payload":', 'payload'), undefined);
+});
+
+test('replaceRawJsonValue swaps one member and keeps every other byte', () => {
+  const record = '{"payload":{"args":[1790000000000000001,1.0]}, "retried_at" : "old","queue":"q"}';
+  assert.equal(
+    replaceRawJsonValue(record, 'retried_at', '"new"'),
+    '{"payload":{"args":[1790000000000000001,1.0]}, "retried_at" : "new","queue":"q"}',
+  );
+  assert.equal(replaceRawJsonValue(record, 'missing', '1'), undefined);
+  assert.equal(replaceRawJsonValue('[1]', 'a', '1'), undefined);
 });

@@ -42,6 +42,7 @@
 -- @include queue-glob
 -- @include status-key
 -- @include iso-time
+-- @include pause-flag
 
 local FIRST = 4
 local ns = ARGV[1]
@@ -121,10 +122,9 @@ local function queue_from(first)
   end
 end
 
--- No idle worker serves the queue, or workers are paused (any value, as in reserve.lua): queue
--- them; nobody is to start anything.
+-- No idle worker serves the queue, or workers are paused: queue them; nobody is to start anything.
 local serving = idle_workers_serving()
-if #serving == 0 or redis.call('GET', ns .. 'pause-all-workers') then
+if #serving == 0 or pause_flag_set(redis.call('GET', ns .. 'pause-all-workers')) then
   queue_from(FIRST)
   return 0
 end
@@ -169,7 +169,7 @@ if redis.call('LLEN', KEYS[2]) == 0 then
           local payload = ARGV[next_payload]
           -- Ours (ARGV above), so no JSON check; anything else is embedded as a JSON string.
           if string.byte(payload, 1) ~= 123 then payload = cjson.encode(payload) end -- '{'
-          redis.call('SET', record, worker_record_json(queue_json, '"' .. run_at .. '"', payload, cjson.encode(best.id)))
+          redis.call('SET', record, worker_record_json(queue_json, '"' .. run_at .. '"', payload, best.id))
         end
       end
       if tracked then

@@ -26,20 +26,20 @@
   ARGV[8..] queue names in priority order; '*' or a name with '*' matches known queues, sorted
   Returns {state, entries...}: the in-flight entries taken, '<token>#<n>\0<run_at>\0<queue>\0<payload>',
   after one of: 'more' (took ARGV[2] jobs: there may be more), 'idle' (the queues are drained; the
-  worker is in the idle set for enqueue.lua to hand jobs to), 'paused' (pause-all-workers is set)
+  worker is in the idle set for enqueue.lua to hand jobs to), 'paused' (pause-all-workers is "true")
   or 'again' (this token's reservation, sent again). A queue key that is not a list is skipped (and
   logged by Redis), never half-popped.
 ]]
 -- @include worker-record
 -- @include queue-glob
 -- @include status-key
+-- @include pause-flag
 
 local token = ARGV[1]
 local sep = '\0'
 
--- One read for both checks, so an idle worker's poll costs four commands. Any string value of the
--- pause flag pauses (Ruby writes "true").
-local last_token, paused = unpack(redis.call('MGET', KEYS[2], KEYS[5]))
+-- One read for both checks, so an idle worker's poll costs four commands.
+local last_token, pause_flag = unpack(redis.call('MGET', KEYS[2], KEYS[5]))
 
 if last_token == token then
   local again = { 'again' }
@@ -50,7 +50,7 @@ if last_token == token then
   return again
 end
 
-if paused then return { 'paused' } end
+if pause_flag_set(pause_flag) then return { 'paused' } end
 
 local wanted = tonumber(ARGV[2])
 local queues = {}
