@@ -26,6 +26,7 @@ export interface HandOffHost {
   readonly id: string;
   readonly log: Logger;
   running(): boolean;
+  /** Paused, or its loop is still putting back and recording for a pause: no look now. */
   paused(): boolean;
   /** The round trip in flight, if any: a look waits for it. */
   roundTrip(): Promise<void> | null;
@@ -85,7 +86,11 @@ export class HandOffs {
     this.#leftIdleSet = true;
   }
 
-  /** Resumed: its next reserve that drains the queues joins the idle set again; a look put off runs. */
+  /**
+   * The worker's loop is done with a pause and runs again (called from the loop, after any
+   * leaveIdleSet of the pause returned): its next reserve that drains the queues joins the idle
+   * set again; a look put off runs.
+   */
   resumed(): void {
     this.#leftIdleSet = false;
     if (this.#lookAgain) {

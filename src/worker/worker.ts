@@ -101,6 +101,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #title: WorkerTitle | null;
   #state: State = 'new';
   #paused = false;
+  /** The loop is putting back and recording for a pause (or waits paused): hand-offs hold their looks. */
+  #pausing = false;
   #jobsDone = 0;
   #loop: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
@@ -161,7 +163,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       id: this.id,
       log: this.#log,
       running: () => this.#state === 'running',
-      paused: () => this.#paused,
+      paused: () => this.#paused || this.#pausing,
       roundTrip: () => this.#roundTrip,
       held: () => this.#heldEntries(),
       adopt: (entry) => this.#prefetched.push(entry),
@@ -217,8 +219,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#paused = false;
     this.#log.info({ event: 'worker.resume' }, 'resumed');
     this.#title?.now();
-    this.#wake();
-    this.#handOffs.resumed();
+    this.#wake(); // the loop tells the hand-offs once it is done with the pause: see #run
   }
 
   /** Resque's USR1: fail the running jobs now (their abort signals fire), keep the worker. */
@@ -349,15 +350,24 @@ export class Worker extends EventEmitter<WorkerEvents> {
         if (this.#state !== 'running') break;
       }
       if (this.#paused) {
-        await this.#roundTrip;
-        await this.#handOffs.settled();
-        await this.#handOffs.leaveIdleSet();
-        await this.#retrying('requeue', () => this.#putBackPrefetched('paused'));
-        await this.#retrying('finish', () => this.#outcomes.flush(this.redis));
-        if (this.#paused) {
-          this.emit('paused');
-          await this.#wakeup.wait();
+        this.#pausing = true;
+        try {
+          await this.#roundTrip;
+          await this.#handOffs.settled();
+          await this.#handOffs.leaveIdleSet();
+          await this.#retrying('requeue', () => this.#putBackPrefetched('paused'));
+          await this.#retrying('finish', () => this.#outcomes.flush(this.redis));
+          if (this.#paused) {
+            this.emit('paused');
+            await this.#wakeup.wait();
+          }
+        } finally {
+          this.#pausing = false;
         }
+        // Only now, with nothing being put back or recorded, may a look run (a resume during the
+        // steps above would have started one that took those entries for lost ones), and only
+        // now is the ZREM above surely done, so the worker's next reserve may rejoin the idle set.
+        if (!this.#paused && this.#state === 'running') this.#handOffs.resumed();
         continue;
       }
       this.#startPrefetched();

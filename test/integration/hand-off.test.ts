@@ -163,6 +163,21 @@ describe('hand-off to idle workers', () => {
     await waitFor(() => ran.length === 3, { what: 'both jobs to run, long before the poll' });
   });
 
+  test("a pause right after a resume leaves the idle set too (the first pause's ZREM was still out)", async () => {
+    const { w } = await idleWorker();
+    w.pause();
+    await new Promise((res) => setImmediate(res)); // its ZREM sent, the reply not yet read
+    w.resume();
+    await new Promise<void>((res) => w.once('idle', res));
+    assert.ok(await r().zscore(keys.idleWorkers, w.id), 'back in the idle set after the resume');
+    const paused = new Promise<void>((res) => w.once('paused', res));
+    w.pause();
+    await paused;
+    assert.equal(await r().zscore(keys.idleWorkers, w.id), null, 'left it again');
+    await db.client.enqueue('default', 'Echo', ['while paused']);
+    assert.equal(await r().llen(keys.queue('default')), 1, 'queued, not handed to the paused worker');
+  });
+
   test('a worker that is gone is skipped: its entry is taken back and it leaves the idle set', async () => {
     const { w, ran } = await idleWorker();
     // A worker that died without unregistering: in the idle set with more room, no subscriber.
