@@ -1,18 +1,28 @@
 /**
  * `resque-worker work`: one worker in the foreground until QUIT/TERM/INT.
  * TERM/INT: finish running jobs within supervisor.shutdownTimeout, then put back what still runs;
- * QUIT: finish them, however long; a second TERM/INT stops at once (jobs put back).
+ * QUIT: finish them, however long; a second TERM/INT stops at once (jobs put back), and if Redis
+ * does not take what the worker must record within FORCED_EXIT_MS, exits without it.
  * USR2/CONT pause/resume; USR1 fails the running jobs and keeps working.
  */
 import { loadConfig } from '../config/load-config.ts';
 import { JobRegistry } from '../jobs/job-registry.ts';
 import { createLogger } from '../log.ts';
 import { pruneDeadWorkers, pruneOptionsFrom } from '../recovery/prune-dead-workers.ts';
+import { CONT_GRACE_MS } from '../supervisor/worker-child.ts';
 import { RUNNING_FROM, tsxRegistered } from '../util/runtime.ts';
 import { Worker } from '../worker/worker.ts';
 import { workerOptionsFrom } from '../worker/worker-options.ts';
 import { configFile, overridesFrom, parseCommon } from './args.ts';
 import { onSignals } from './signals.ts';
+
+/**
+ * How long a second TERM/INT waits for the worker to record its stop. Only an unreachable Redis
+ * takes longer (the worker retries until Redis answers); exiting then loses nothing: what the
+ * worker holds stays in its in-flight list, and the next worker that prunes dead ones (any
+ * `work` or `start` at start-up, the supervisor every minute) puts it back.
+ */
+const FORCED_EXIT_MS = 3000;
 
 export const WORK_USAGE = `usage: resque-worker work [--queues high,default] [--jobs ./jobs] [--redis URL] [--namespace NS]
                           [--concurrency N] [--prefetch N] [--interval S] [--config FILE] [--log-level LEVEL]
@@ -43,14 +53,27 @@ export async function work(argv: string[]): Promise<number> {
     stopping = worker.stop(deadline);
     return stopping;
   };
+  const stopNow = () => {
+    setTimeout(() => {
+      log.error(
+        { event: 'worker.stop-abandoned', workerId: worker.id, running: worker.busy },
+        `Redis did not take this worker's stop within ${FORCED_EXIT_MS} ms: exiting without it; what the worker held stays in its in-flight list until a worker that starts puts it back`,
+      );
+      process.exit(1);
+    }, FORCED_EXIT_MS).unref();
+    return stop(Date.now());
+  };
   onSignals(log, {
-    SIGTERM: (again) => (again ? stop(Date.now()) : stop(Date.now() + shutdownMs)),
-    SIGINT: (again) => (again ? stop(Date.now()) : stop(Date.now() + shutdownMs)),
+    SIGTERM: (again) => (again ? stopNow() : stop(Date.now() + shutdownMs)),
+    SIGINT: (again) => (again ? stopNow() : stop(Date.now() + shutdownMs)),
     SIGQUIT: () => stop(),
     SIGUSR2: () => worker.pause(),
-    SIGCONT: () => {
-      if (!stopping) worker.resume(); // systemd sends CONT right after TERM: not a resume
-    },
+    // systemd sends CONT right after TERM (and the two may be handled in either order): a CONT
+    // is a resume only if no stop came within the grace.
+    SIGCONT: () =>
+      setTimeout(() => {
+        if (!stopping) worker.resume();
+      }, CONT_GRACE_MS),
     SIGUSR1: () => worker.killRunningJobs(),
   });
   await worker.start();

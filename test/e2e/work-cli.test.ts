@@ -125,6 +125,30 @@ describe('resque-worker work (one worker in the foreground)', () => {
     }
   });
 
+  test('a second INT exits within seconds even while Redis is unreachable', { timeout: 30_000 }, async () => {
+    const own = await TestRedis.start();
+    const ownEnv = { ...env, REDIS_URL: own.url, SHUTDOWN_TIMEOUT: '60' };
+    const worker = new Daemon(['work', '--jobs', FIXTURES, '--queues', 'down'], ownEnv);
+    try {
+      const r = own.client();
+      await waitFor(() => r.scard(keys.workers));
+      const [workerId] = await r.smembers(keys.workers);
+      await cli(['enqueue', 'down', 'Sleepy', '60000'], ownEnv);
+      await waitFor(async () => (await r.llen(keys.workerInflight(workerId!))) === 1);
+      await own.kill();
+      worker.kill('SIGINT');
+      await waitFor(() => worker.events('signal').length === 1);
+      worker.kill('SIGINT');
+      const { code } = await worker.exited;
+      assert.equal(code, 1);
+      const [abandoned] = worker.events('worker.stop-abandoned');
+      assert.equal(abandoned?.workerId, workerId);
+    } finally {
+      worker.kill('SIGKILL');
+      await own.stop();
+    }
+  });
+
   test('bad configuration exits non-zero and names the key', async () => {
     const res = await cli(['work', '--jobs', FIXTURES], { ...env, CONCURRENCY: '0' });
     assert.equal(res.code, 78);
