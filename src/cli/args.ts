@@ -51,7 +51,8 @@ export function parseCommon<T extends ExtraFlags>(argv: string[], extra: T = {} 
 }
 
 export function overridesFrom(v: CommonValues): ConfigOverrides {
-  const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
+  // Text that is not a number stays as typed, so the config error shows it (NaN would print as NaN).
+  const num = (s: string | undefined) => (s === undefined || Number.isNaN(Number(s)) ? s : Number(s));
   return {
     redis: { url: v.redis, namespace: v.namespace },
     jobs: v.jobs?.flatMap((j) => j.split(',')).filter(Boolean),

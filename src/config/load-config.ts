@@ -64,19 +64,23 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   if (env.QUEUE === undefined && env.QUEUES !== undefined) env.QUEUE = env.QUEUES;
   const files = [SHIPPED_DEFAULTS, options.file].filter((f): f is string => !!f);
 
-  const config = buildConvict(env);
-  for (const file of files) {
-    const data = readConfigFile(file);
-    checkFile(file, data);
-    config.load(data);
-  }
-  applyOverrides(config, options.overrides ?? {});
+  const data = files.map((file) => {
+    const obj = readConfigFile(file);
+    checkFile(file, obj);
+    return obj;
+  });
+  let raw: Config;
+  // convict reads the environment while it is built and again on each load: all in here, so that
+  // no value, however odd, escapes as a stack trace instead of a ConfigError.
   try {
+    const config = buildConvict(env);
+    for (const obj of data) config.load(obj);
+    applyOverrides(config, options.overrides ?? {});
     config.validate({ allowed: 'strict' });
+    raw = config.getProperties() as unknown as Config;
   } catch (e) {
     throw new ConfigError(`invalid configuration (from environment or flags): ${(e as Error).message}`);
   }
-  const raw = config.getProperties() as unknown as Config;
   if (raw.worker.deadAfter <= raw.worker.heartbeatInterval * 2) {
     throw new ConfigError(
       `invalid configuration: worker.deadAfter (${raw.worker.deadAfter} s) must be more than twice worker.heartbeatInterval (${raw.worker.heartbeatInterval} s), or live workers would be pruned as dead`,

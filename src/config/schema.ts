@@ -4,14 +4,18 @@
  */
 import convict from 'convict';
 
+/** JSON.stringify writes NaN (a flag's Number("abc")) and Infinity as null. */
+function shown(v: unknown): string {
+  return typeof v === 'number' ? String(v) : JSON.stringify(v);
+}
+
 function positiveInt(v: unknown): void {
   if (!Number.isInteger(v) || (v as number) < 1)
-    throw new Error(`must be a positive integer, got ${JSON.stringify(v)}`);
+    throw new Error(`must be a positive integer, got ${shown(v)}`);
 }
 
 function nonNegativeInt(v: unknown): void {
-  if (!Number.isInteger(v) || (v as number) < 0)
-    throw new Error(`must be an integer >= 0, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(v) || (v as number) < 0) throw new Error(`must be an integer >= 0, got ${shown(v)}`);
 }
 
 /** Node runs a timer of more than 2^31-1 ms after 1 ms, so longer durations are refused. */
@@ -19,16 +23,37 @@ export const MAX_SECONDS = 2_147_483;
 
 function positiveSeconds(v: unknown): void {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > MAX_SECONDS) {
-    throw new Error(`must be a number of seconds > 0 and <= ${MAX_SECONDS}, got ${JSON.stringify(v)}`);
+    throw new Error(`must be a number of seconds > 0 and <= ${MAX_SECONDS}, got ${shown(v)}`);
   }
 }
 
-/** A nullable number from the environment arrives as a string, and convict coerces only by the default's type. */
-function numberOrNull(v: unknown): unknown {
-  if (typeof v !== 'string') return v;
-  if (v === '' || v === 'null') return null;
+/**
+ * Numbers from the environment arrive as strings. One that is not a number stays as given, so the
+ * error shows what the user wrote (convict's own coercion would make "abc" NaN, shown as null).
+ */
+function toNumber(v: unknown): unknown {
+  if (typeof v !== 'string' || v.trim() === '') return v;
   const n = Number(v);
   return Number.isNaN(n) ? v : n;
+}
+
+/** A nullable number: convict coerces only by the default's type, and null has none. */
+function numberOrNull(v: unknown): unknown {
+  return v === '' || v === 'null' ? null : toNumber(v);
+}
+
+/**
+ * For a coerce: a throw there escapes convict's report, which names the key. Keeping the raw value
+ * lets validate refuse it with the key and the value as given.
+ */
+function orAsGiven(parse: (v: unknown) => unknown): (v: unknown) => unknown {
+  return (v) => {
+    try {
+      return parse(v);
+    } catch {
+      return v;
+    }
+  };
 }
 
 const optionalPositiveSeconds = {
@@ -67,7 +92,7 @@ export function parseQueueList(v: unknown): string[] {
 const queueList = {
   name: 'queue-list',
   validate: (v: unknown) => void parseQueueList(v),
-  coerce: (v: unknown) => (typeof v === 'string' ? parseQueueList(v) : v),
+  coerce: orAsGiven(parseQueueList),
 };
 
 const pathList = {
@@ -86,6 +111,17 @@ const pathList = {
       : v,
 };
 
+/** redis://user:secret@host -> redis://user:***@host, also for a URL too broken to parse. */
+export function redactUrl(s: string): string {
+  const at = s.lastIndexOf('@');
+  if (at === -1) return s;
+  const slashes = s.indexOf('//');
+  const start = slashes !== -1 && slashes < at ? slashes + 2 : 0;
+  const colon = s.indexOf(':', start);
+  const user = colon !== -1 && colon < at ? s.slice(start, colon + 1) : '';
+  return `${s.slice(0, start)}${user}***${s.slice(at)}`;
+}
+
 const redisUrl = {
   name: 'redis-url',
   validate: (v: unknown) => {
@@ -93,7 +129,10 @@ const redisUrl = {
     try {
       url = new URL(String(v));
     } catch {
-      throw new Error(`must be a redis:// or rediss:// URL, got ${JSON.stringify(v)}`);
+      // The message reaches the journal and the HUP log; `sensitive` hides only convict's own copy.
+      throw new Error(
+        `must be a redis:// or rediss:// URL, got ${shown(typeof v === 'string' ? redactUrl(v) : v)}`,
+      );
     }
     if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
       throw new Error(`must be a redis:// or rediss:// URL, got protocol ${url.protocol}`);
@@ -145,13 +184,24 @@ function parseGroups(v: unknown): WorkerGroup[] {
   });
 }
 
+function parseJson(v: unknown): unknown {
+  try {
+    return JSON.parse(String(v));
+  } catch (e) {
+    throw new Error(`not valid JSON: ${(e as Error).message}`);
+  }
+}
+
 const workerGroups = {
   name: 'worker-groups',
-  validate: (v: unknown) => void parseGroups(v),
-  coerce: (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v),
+  validate: (v: unknown) => void parseGroups(typeof v === 'string' ? parseJson(v) : v),
+  coerce: orAsGiven(parseJson),
 };
 
 convict.addFormats({
+  'positive-int': { validate: positiveInt, coerce: toNumber },
+  'non-negative-int': { validate: nonNegativeInt, coerce: toNumber },
+  'positive-seconds': { validate: positiveSeconds, coerce: toNumber },
   'optional-positive-seconds': optionalPositiveSeconds,
   'optional-positive-int': optionalPositiveInt,
   'queue-list': queueList,
@@ -177,7 +227,7 @@ export const schema = {
     },
     connectTimeout: {
       doc: 'Seconds to wait for a connection to Redis before retrying.',
-      format: positiveSeconds,
+      format: 'positive-seconds',
       default: 10,
       env: 'REDIS_CONNECT_TIMEOUT',
     },
@@ -197,31 +247,31 @@ export const schema = {
   worker: {
     concurrency: {
       doc: 'Jobs one worker process runs at once. 1 is Resque semantics; higher suits I/O-bound jobs.',
-      format: positiveInt,
+      format: 'positive-int',
       default: 1,
       env: 'CONCURRENCY',
     },
     prefetch: {
       doc: 'Jobs a worker process reserves beyond those it runs, so its next Redis round trip overlaps running jobs. 0 (Resque semantics) holds only what runs; more raises throughput of short jobs, but a reserved job waits for this worker even if another is idle (pause and stop put it back).',
-      format: nonNegativeInt,
+      format: 'non-negative-int',
       default: 0,
       env: 'PREFETCH',
     },
     interval: {
       doc: 'Seconds between polls of empty queues. Jobs enqueued by this library wake workers at once; this bounds pickup of jobs pushed by other Resque clients.',
-      format: positiveSeconds,
+      format: 'positive-seconds',
       default: 5,
       env: 'INTERVAL',
     },
     heartbeatInterval: {
       doc: "Seconds between worker heartbeats: Ruby Resque's 60 by default (it prunes workers silent for 300 s; a worker whose event loop stalls is the supervisor's hangTimeout's business).",
-      format: positiveSeconds,
+      format: 'positive-seconds',
       default: 60,
       env: 'HEARTBEAT_INTERVAL',
     },
     statusTtl: {
       doc: 'Seconds a final job status (failed/complete) is kept, as php-resque does.',
-      format: positiveInt,
+      format: 'positive-int',
       default: 86400,
       env: 'STATUS_TTL',
     },
@@ -248,13 +298,13 @@ export const schema = {
     },
     deadAfter: {
       doc: "Seconds without a heartbeat after which any worker (ours or a peer's, judged by Redis time) is pruned as dead and its in-flight jobs recovered; Ruby Resque uses 300. Must exceed heartbeatInterval.",
-      format: positiveSeconds,
+      format: 'positive-seconds',
       default: 300,
       env: 'DEAD_AFTER',
     },
     poisonLimit: {
       doc: 'A job that was in flight on more dead workers than this (within 24 h) is failed as a poison job instead of being requeued again.',
-      format: positiveInt,
+      format: 'positive-int',
       default: 3,
       env: 'POISON_LIMIT',
     },
@@ -262,7 +312,7 @@ export const schema = {
   supervisor: {
     count: {
       doc: 'Worker processes when no groups are configured (they take `queues`).',
-      format: nonNegativeInt,
+      format: 'non-negative-int',
       default: 1,
       env: 'COUNT',
     },
@@ -274,7 +324,7 @@ export const schema = {
     },
     shutdownTimeout: {
       doc: 'Seconds a graceful stop (TERM/INT) waits for running jobs before they are put back and their workers killed.',
-      format: positiveSeconds,
+      format: 'positive-seconds',
       default: 25,
       env: 'SHUTDOWN_TIMEOUT',
     },
@@ -286,25 +336,25 @@ export const schema = {
     },
     respawnDelay: {
       doc: 'Seconds before a crashed worker process is respawned; doubles with each crash in a row (exponential back-off).',
-      format: positiveSeconds,
+      format: 'positive-seconds',
       default: 1,
       env: 'RESPAWN_DELAY',
     },
     respawnDelayMax: {
       doc: 'Upper bound in seconds of the respawn back-off; a group crashing this often is reported as a crash loop.',
-      format: positiveSeconds,
+      format: 'positive-seconds',
       default: 60,
       env: 'RESPAWN_DELAY_MAX',
     },
     hangTimeout: {
       doc: 'Seconds a worker process may go without its 1 s IPC heartbeat (its event loop blocked, e.g. a synchronous endless loop) before it is killed, its job failed with JobTimeout, and it is replaced. Keep well above GC pauses.',
-      format: positiveSeconds,
+      format: 'positive-seconds',
       default: 30,
       env: 'HANG_TIMEOUT',
     },
     pruneInterval: {
       doc: 'Seconds between runs of the dead-worker pruner in the supervisor (it also runs at start-up): stale heartbeats, our dead pids on this host, orphan in-flight lists.',
-      format: positiveSeconds,
+      format: 'positive-seconds',
       default: 60,
       env: 'PRUNE_INTERVAL',
     },

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { overridesFrom, parseCommon } from '../../src/cli/args.ts';
 import { ConfigError, loadConfig, redactConfig } from '../../src/config/load-config.ts';
 import { schema } from '../../src/config/schema.ts';
 
@@ -97,4 +98,80 @@ test('durations beyond what a Node timer can wait are refused (they would fire a
   assert.throws(() => loadConfig({ env: { JOB_TIMEOUT: '3000000' } }), /worker\.jobTimeout.*<= 2147483/);
   assert.throws(() => loadConfig({ env: { SHUTDOWN_TIMEOUT: '2147484' } }), /supervisor\.shutdownTimeout/);
   assert.equal(loadConfig({ env: { INTERVAL: '2147483' } }).worker.interval, 2147483);
+});
+
+/** Asserts a ConfigError (exit 78, no stack trace) whose message matches every pattern. */
+function refused(load: () => unknown, ...patterns: RegExp[]): string {
+  let message = '';
+  assert.throws(load, (e: Error) => {
+    message = e.message;
+    return e instanceof ConfigError && patterns.every((p) => p.test(e.message));
+  });
+  return message;
+}
+
+test('a list that cannot be parsed is a ConfigError naming the key, from the environment or a file', () => {
+  refused(() => loadConfig({ env: { QUEUE: ',' } }), /queues: must name at least one queue.*value was ","/);
+  refused(() => loadConfig({ env: { QUEUES: ' , ' } }), /queues: .*value was " , "/);
+  refused(
+    () => loadConfig({ env: { RESQUE_GROUPS: '{bad' } }),
+    /supervisor\.groups: not valid JSON: .*value was "\{bad"/,
+  );
+  const q = file('comma-queues.json', { queues: ',' });
+  refused(() => loadConfig({ file: q, env: {} }), new RegExp(`config file ${q}: queues: must name`));
+  const g = file('string-groups.json', { supervisor: { groups: '{bad' } });
+  refused(
+    () => loadConfig({ file: g, env: {} }),
+    new RegExp(`config file ${g}: supervisor\\.groups: not valid JSON`),
+  );
+  assert.deepEqual(
+    loadConfig({ env: { RESQUE_GROUPS: '[{"queues": "a,b", "count": 2}]' } }).supervisor.groups,
+    [{ name: 'a,b', queues: ['a', 'b'], count: 2 }],
+  );
+});
+
+test('a number that is not one is shown as given, not as null', () => {
+  refused(
+    () => loadConfig({ env: { CONCURRENCY: 'abc' } }),
+    /worker\.concurrency: must be a positive integer, got "abc"/,
+  );
+  refused(() => loadConfig({ env: { INTERVAL: '5s' } }), /worker\.interval: .*got "5s"/);
+  refused(() => loadConfig({ env: { PREFETCH: '' } }), /worker\.prefetch: must be an integer >= 0, got ""/);
+  refused(() => loadConfig({ env: { JOB_TIMEOUT: 'soon' } }), /worker\.jobTimeout: .*got "soon"/);
+  // Flags: --concurrency abc as the CLI hands it over, and a NaN from code.
+  refused(
+    () => loadConfig({ env: {}, overrides: overridesFrom(parseCommon(['--concurrency', 'abc']).values) }),
+    /worker\.concurrency: must be a positive integer, got "abc"/,
+  );
+  refused(
+    () => loadConfig({ env: {}, overrides: { worker: { concurrency: Number.NaN } } }),
+    /worker\.concurrency: must be a positive integer, got NaN/,
+  );
+  assert.equal(
+    loadConfig({ env: {}, overrides: overridesFrom(parseCommon(['--interval', '0.5']).values) }).worker
+      .interval,
+    0.5,
+  );
+  const c = loadConfig({ env: { CONCURRENCY: '4', INTERVAL: '0.5', PREFETCH: '0' } });
+  assert.deepEqual([c.worker.concurrency, c.worker.interval, c.worker.prefetch], [4, 0.5, 0]);
+});
+
+test('a bad Redis URL is refused without showing its password', () => {
+  for (const [url, shown] of [
+    ['redis://:hunter2@h:99999', 'redis://:***@h:99999'],
+    ['redis://app:hunter2@h:99999/0', 'redis://app:***@h:99999/0'],
+    ['redis://:hunter2@pass@h:99999', 'redis://:***@h:99999'],
+  ] as const) {
+    const fromEnv = refused(
+      () => loadConfig({ env: { REDIS_URL: url } }),
+      /redis\.url: must be a redis:\/\//,
+    );
+    const fromFlag = refused(() => loadConfig({ env: {}, overrides: { redis: { url } } }), /redis\.url/);
+    const f = file('leaky-url.json', { redis: { url } });
+    const fromFile = refused(() => loadConfig({ file: f, env: {} }), /redis\.url/);
+    for (const message of [fromEnv, fromFlag, fromFile]) {
+      assert.doesNotMatch(message, /hunter2/);
+      assert.ok(message.includes(JSON.stringify(shown)), message);
+    }
+  }
 });
