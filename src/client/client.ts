@@ -14,7 +14,7 @@ import { assertQueueName } from '../config/schema.ts';
 import type { JobArgs } from '../jobs/job.ts';
 import { buildPayload, newJobId } from '../jobs/payload.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { closeRedis, createRedis } from '../redis/connection.ts';
+import { closeRedis, createRedis, lastRedisError, redisAddress } from '../redis/connection.ts';
 import { DEFAULT_NAMESPACE, type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import { Failures } from './failures.ts';
@@ -138,7 +138,7 @@ export class ResqueClient {
       else await this.redis.enqueue(2, k.queues, k.queue(queue), k.prefix, queue, '', payload);
     } catch (err) {
       if (err instanceof ReplyError) throw err;
-      throw lostEnqueue(queue, [id], err as Error);
+      throw lostEnqueue(redisAddress(this.redis), queue, [id], err as Error);
     }
     return id;
   }
@@ -187,11 +187,11 @@ export class ResqueClient {
     try {
       results = (await pipe.exec()) ?? [];
     } catch (err) {
-      throw lostEnqueue(queue, ids, err as Error);
+      throw lostEnqueue(redisAddress(this.redis), queue, ids, err as Error);
     }
     for (const [err] of results) {
       if (err instanceof ReplyError) throw err;
-      if (err) throw lostEnqueue(queue, ids, err);
+      if (err) throw lostEnqueue(redisAddress(this.redis), queue, ids, err);
     }
     return ids;
   }
@@ -337,22 +337,25 @@ export class ResqueClient {
       });
       if (ok) return;
     }
+    const why = lastRedisError(this.redis) ?? `connection ${this.redis.status}`;
     throw new RedisUnavailableError(
-      `Redis is unreachable (connection ${this.redis.status}); nothing was written`,
+      `Redis at ${redisAddress(this.redis)} is unreachable (${why}); nothing was written`,
     );
   }
 }
 
 /** Sent, then Redis went away before it answered: the jobs may or may not be queued. */
-function lostEnqueue(queue: string, ids: string[], err: Error): RedisUnavailableError {
+function lostEnqueue(address: string, queue: string, ids: string[], err: Error): RedisUnavailableError {
   // ioredis refuses a command before writing it when the connection just closed and it has not
   // noticed yet (no offline queue here): then nothing was written, as when the outage was known.
   if (err.message.startsWith("Stream isn't writeable")) {
-    return new RedisUnavailableError(`Redis is unreachable (${err.message}); nothing was written`);
+    return new RedisUnavailableError(
+      `Redis at ${address} is unreachable (${err.message}); nothing was written`,
+    );
   }
   const shown = `${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}`;
   return new RedisUnavailableError(
-    `Redis went away during the enqueue of ${ids.length} job(s) to "${queue}" (${err.message}); they may or may not have been queued (ids ${shown})`,
+    `Redis at ${address} went away during the enqueue of ${ids.length} job(s) to "${queue}" (${err.message}); they may or may not have been queued (ids ${shown})`,
   );
 }
 

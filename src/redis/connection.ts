@@ -51,6 +51,7 @@ interface Outage {
 const outagesByLogger = new WeakMap<Logger, Map<string, Outage>>();
 
 function trackOutages(redis: Redis, url: string, name: string, logger: Logger | undefined): void {
+  redis.on('error', (err: Error) => lastErrors.set(redis, err.message));
   if (!logger) {
     redis.on('error', () => {}); // an unhandled 'error' would crash the process
     return;
@@ -65,9 +66,11 @@ function trackOutages(redis: Redis, url: string, name: string, logger: Logger | 
     if (!outage) {
       outage = { down: new Set(), since: Date.now(), lastError: reason, name };
       outages.set(url, outage);
+      // The address, as ioredis' errors (ETIMEDOUT, a protocol error) often do not name it.
+      const address = redisAddress(redis);
       logger.warn(
-        { event: 'redis.down', connection: name, err: reason },
-        'Redis unreachable, retrying with back-off',
+        { event: 'redis.down', connection: name, address, err: reason },
+        `Redis at ${address} unreachable, retrying with back-off`,
       );
     }
     outage.lastError = reason;
@@ -90,6 +93,19 @@ function trackOutages(redis: Redis, url: string, name: string, logger: Logger | 
   redis.on('ready', backUp);
   // A connection closed for good (quit) is no longer waiting for Redis.
   redis.on('end', backUp);
+}
+
+/** Where a connection goes, for messages: `host:port` or the socket path (never the password). */
+export function redisAddress(redis: Redis): string {
+  const { host, port, path } = redis.options;
+  return path ? path : `${host}:${port}`;
+}
+
+/** The last connection error of each connection, for messages about an outage. */
+const lastErrors = new WeakMap<Redis, string>();
+
+export function lastRedisError(redis: Redis): string | undefined {
+  return lastErrors.get(redis);
 }
 
 export function isRedisUp(redis: Redis): boolean {

@@ -93,10 +93,14 @@ describe('Redis outages', () => {
 
     await redis.kill();
     await waitFor(() => log.count('redis.down') === 1, { what: 'redis.down logged' });
+    assert.equal(log.lines.find((l) => l.event === 'redis.down')?.address, `127.0.0.1:${redis.port}`);
     const t0 = performance.now();
     await assert.rejects(client.enqueue('q', 'Record', ['x']), (err: Error) => {
       assert.ok(err instanceof RedisUnavailableError, `${err.name}: ${err.message}`);
-      assert.match(err.message, /Redis is unreachable.*nothing was written/);
+      assert.match(
+        err.message,
+        new RegExp(`^Redis at 127\\.0\\.0\\.1:${redis.port} is unreachable \\(.+\\); nothing was written$`),
+      );
       return true;
     });
     const many = await Promise.allSettled(
@@ -163,12 +167,16 @@ describe('Redis outages', () => {
     assert.ok(duplicated < 50, `duplicated ${duplicated}`);
   });
 
-  test('`resque-worker enqueue` with Redis away: a one-line error and exit 69 (EX_UNAVAILABLE), no stack', async () => {
-    const res = await cli(['enqueue', 'q', 'Record', 'x'], {
-      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
-    });
+  test('`resque-worker enqueue` with Redis away: a one-line error naming the address and cause, exit 69 (EX_UNAVAILABLE), no stack', async () => {
+    const port = await freePort();
+    const res = await cli(['enqueue', 'q', 'Record', 'x'], { REDIS_URL: `redis://127.0.0.1:${port}` });
     assert.equal(res.code, 69, res.stderr);
-    assert.match(res.stderr, /^resque-worker: Redis is unreachable .*nothing was written\n$/);
+    assert.match(
+      res.stderr,
+      new RegExp(
+        `^resque-worker: Redis at 127\\.0\\.0\\.1:${port} is unreachable \\(.*ECONNREFUSED.*\\); nothing was written\n$`,
+      ),
+    );
   });
 
   /** reserve.lua and finish.lua called directly, as the worker's round trip does. */
