@@ -1,12 +1,14 @@
 /**
  * Puts a worker's in-flight entries back at the head of their queues, in order (requeue.lua), and
  * says in the log why: prefetched jobs at a pause or stop, running jobs at a stop deadline, and
- * entries no running job claims (a reserve whose reply never came before the stop).
+ * entries no running job claims (a reserve whose reply never came before the stop). A job whose
+ * queue key is not a list cannot go back: requeue.lua records it as a failure, logged here too.
  */
+import { rubyFailedAt } from '../jobs/payload.ts';
 import type { Logger } from '../log.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
-import type { InFlightEntry } from './in-flight-entry.ts';
+import { type InFlightEntry, parseInFlightEntry } from './in-flight-entry.ts';
 
 export class PutBack {
   constructor(
@@ -14,6 +16,8 @@ export class PutBack {
     private readonly keys: ResqueKeys,
     private readonly workerId: string,
     private readonly log: Logger,
+    /** Expiry of the failed status of a tracked job that could not go back (worker.statusTtl). */
+    private readonly statusTtl = 86400,
   ) {}
 
   async prefetched(entries: Buffer[], why: 'paused' | 'stopping'): Promise<void> {
@@ -44,16 +48,34 @@ export class PutBack {
   }
 
   /** Entries given, or none for every entry in the in-flight list; returns those moved. */
-  #requeue(entries: Buffer[]): Promise<Buffer[]> {
+  async #requeue(entries: Buffer[]): Promise<Buffer[]> {
     const k = this.keys;
-    return this.redis.requeueBuffer(
+    const reply = await this.redis.requeueBuffer(
       k.workerInflight(this.workerId),
       k.worker(this.workerId),
       this.workerId,
       k.queuePrefix,
       k.jobStatusPrefix,
       Math.floor(Date.now() / 1000),
+      k.failed,
+      k.statProcessed,
+      k.statFailed,
+      rubyFailedAt(),
+      this.statusTtl,
       ...entries,
     );
+    // An empty entry (a real one never is) comes before those failed instead of put back.
+    const split = reply.findIndex((entry) => entry.length === 0);
+    if (split < 0) return reply;
+    const failed = reply.slice(split + 1);
+    this.log.error(
+      {
+        event: 'worker.requeue-failed',
+        queues: failed.map((entry) => parseInFlightEntry(entry).queue),
+        count: failed.length,
+      },
+      'jobs could not be put back: their queue key is not a list; recorded as failures (QueueNotAList)',
+    );
+    return reply.slice(0, split);
   }
 }

@@ -154,7 +154,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     });
     this.#outcomes = new OutcomeBatch(this.keys, this.id, this.#opts.statusTtl);
     this.#reserve = new ReserveRoundTrip(this.redis, this.keys, this.id, this.#opts.queues);
-    this.#putBack = new PutBack(this.redis, this.keys, this.id, this.#log);
+    this.#putBack = new PutBack(this.redis, this.keys, this.id, this.#log, this.#opts.statusTtl);
     this.#registration = new WorkerRegistration(this.redis, this.keys, this.id, this.#log, this.#opts);
     this.#handOffs = new HandOffs({
       redis: this.redis,

@@ -26,9 +26,36 @@
   The status key of a tracked job is found here, from the entry's payload, at the moment the job
   ends: php-resque creates it right after pushing the job, so it may not have existed yet when the
   job was reserved (php-resque's own worker checks at the end too).
+
+  Bad data in Redis never drops a job half-way (Redis keeps a script's writes made before an
+  error). A failed list that is not a list is found before the first write: the call fails with
+  nothing written and the jobs still in flight, and the worker sends it again until the key is
+  repaired. A status key of the wrong type is skipped, and a counter that cannot be incremented
+  is left as it is, both logged by Redis: the outcome and the other counts are still recorded.
 ]]
 -- @include worker-record
 -- @include status-key
+
+local function is_error(reply)
+  return type(reply) == 'table' and reply.err ~= nil
+end
+
+local function warn(message)
+  redis.log(redis.LOG_WARNING, 'resque-worker: finish: ' .. message)
+end
+
+-- Before the first write (see above). Only a batch with a failure writes to the failed list, so
+-- only such a batch pays for the check.
+for i = 6, #ARGV, 3 do
+  if ARGV[i] ~= '' then
+    local kind = redis.call('TYPE', KEYS[7]).ok
+    if kind ~= 'list' and kind ~= 'none' then
+      return redis.error_reply('WRONGTYPE ' .. KEYS[7] .. ' is a ' .. kind ..
+        ', not a list: no outcome recorded, the jobs stay in flight')
+    end
+    break
+  end
+end
 
 local now = tonumber(ARGV[2])
 local processed, failed = 0, 0
@@ -41,8 +68,13 @@ for i = 5, #ARGV, 3 do
       redis.call('RPUSH', KEYS[7], failure)
     end
     local _, _, payload = split_entry(ARGV[i])
-    local status_key, current = find_job_status(payload, ARGV[4], false)
-    if status_key then
+    -- pcall: a status key of the wrong type (a hash where php-resque's string belongs) raises
+    -- after this job left the in-flight list; its status is not worth its outcome and counts.
+    local ok, status_key, current = pcall(find_job_status, payload, ARGV[4], false)
+    if not ok then
+      warn('status of a job not recorded (' .. tostring(job_status_key(payload, ARGV[4], false)) ..
+        '): ' .. (type(status_key) == 'table' and tostring(status_key.err) or tostring(status_key)))
+    elseif status_key then
       local result = ARGV[i + 2]
       if result == '' then result = 'null' end
       redis.call('SET', status_key, status_record(failure ~= '' and 3 or 4, now, current, result), 'EX', ARGV[3])
@@ -50,14 +82,21 @@ for i = 5, #ARGV, 3 do
   end
 end
 
+-- pcall: the outcomes above are written already, so a counter of the wrong type (or not an
+-- integer) must not stop the rest: it is logged and left as it is.
+local function best_effort(command, key, ...)
+  local reply = redis.pcall(command, key, ...)
+  if is_error(reply) then warn(command .. ' ' .. key .. ': ' .. reply.err) end
+end
+
 if processed > 0 then
-  redis.call('INCRBY', KEYS[3], processed)
-  redis.call('INCRBY', KEYS[5], processed)
-  redis.call('ZADD', KEYS[8], 'XX', 'INCR', processed, ARGV[1])
+  best_effort('INCRBY', KEYS[3], processed)
+  best_effort('INCRBY', KEYS[5], processed)
+  best_effort('ZADD', KEYS[8], 'XX', 'INCR', processed, ARGV[1])
 end
 if failed > 0 then
-  redis.call('INCRBY', KEYS[4], failed)
-  redis.call('INCRBY', KEYS[6], failed)
+  best_effort('INCRBY', KEYS[4], failed)
+  best_effort('INCRBY', KEYS[6], failed)
 end
 
 local next_entry = redis.call('LINDEX', KEYS[1], 0)

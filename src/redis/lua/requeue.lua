@@ -1,7 +1,17 @@
 --[[
   Put in-flight jobs back at the head of their queues, in their original order, and drop them from
-  the in-flight list in the same step: used when a graceful stop reaches its deadline and when a
-  dead worker's jobs are recovered. Tracked statuses go back to waiting (1).
+  the in-flight list in the same step: used at a pause or a stop (put-back.ts: prefetched jobs,
+  running jobs at the stop deadline, entries no running job claims). Tracked statuses go back to
+  waiting (1).
+
+  A job whose queue key is not a list (WRONGTYPE: say someone SET it to a string) cannot go back.
+  It is recorded in the failed list instead, as recover.lua records a job it cannot requeue:
+  exception 'QueueNotAList', an error naming the key, stat:processed and stat:failed counted, a
+  tracked status failed (3) with the final-status TTL. There it is seen (resque-web) and can be
+  retried once the key is repaired. Left in flight it would meet the same key again when the pruner
+  recovers it. Should the failed list be broken too, the job stays in flight: it is never dropped.
+  Each job is pushed to where it goes before it leaves the in-flight list, because Redis keeps a
+  script's writes made before an error.
 
   KEYS[1]  in-flight list                (<ns>:worker:<id>:inflight)
   KEYS[2]  worker record                 (<ns>:worker:<id>)
@@ -9,29 +19,95 @@
   ARGV[2]  queue key prefix              (<ns>:queue:)
   ARGV[3]  status key prefix             (<ns>:job:)
   ARGV[4]  now, unix seconds
-  ARGV[5..] entries to put back; none means every entry in the list
-  Returns the entries put back.
+  ARGV[5]  failed list                   (<ns>:failed)
+  ARGV[6]  stat:processed
+  ARGV[7]  stat:failed
+  ARGV[8]  failed_at, Ruby format, for a job whose queue key is not a list
+  ARGV[9]  final status TTL in seconds, for such a job's failed status
+  ARGV[10..] entries to put back; none means every entry in the list
+  ARGV[5..7] are keys, named in ARGV as the queue and status keys are (from ARGV[2..3]): they are
+  needed only when a job cannot go back, and Resque's layout is single-Redis anyway (enqueue.lua).
+  Returns the entries put back, then, only if some were failed instead, '' and those entries.
 ]]
 -- @include worker-record
 -- @include status-key
 -- @include job-status
 
+local FIRST = 10
+
 local entries = {}
-if #ARGV > 4 then
-  for i = 5, #ARGV do entries[#entries + 1] = ARGV[i] end
+if #ARGV >= FIRST then
+  for i = FIRST, #ARGV do entries[#entries + 1] = ARGV[i] end
 else
   entries = redis.call('LRANGE', KEYS[1], 0, -1)
 end
 
-local moved = {}
+local function is_error(reply)
+  return type(reply) == 'table' and reply.err ~= nil
+end
+
+local function warn(message)
+  redis.log(redis.LOG_WARNING, 'resque-worker: requeue: ' .. message)
+end
+
+-- pcall: a status key of the wrong type (a hash where php-resque's string belongs) would abort the
+-- script with the job already moved and later entries not. The job matters more than its status.
+local function set_status(decoded, code)
+  local ok, key = pcall(set_job_status, ARGV[3], decoded, code, ARGV[4])
+  if not ok then
+    warn('job status left as it was: ' .. (type(key) == 'table' and tostring(key.err) or tostring(key)))
+  elseif key and code == 3 then
+    redis.call('EXPIRE', key, ARGV[9])
+  end
+end
+
+local moved, failed = {}, {}
 for i = #entries, 1, -1 do
   local entry = entries[i]
-  if redis.call('LREM', KEYS[1], 1, entry) == 1 then
-    local _, queue, payload = split_entry(entry)
-    redis.call('LPUSH', ARGV[2] .. queue, payload)
+  local _, queue, payload = split_entry(entry)
+  local queue_key = ARGV[2] .. queue
+  local pushed = redis.pcall('LPUSH', queue_key, payload)
+  if not is_error(pushed) then
+    if redis.call('LREM', KEYS[1], 1, entry) == 1 then
+      local ok, decoded = pcall(cjson.decode, payload)
+      if ok then set_status(decoded, 1) end
+      table.insert(moved, 1, entry)
+    else
+      -- No longer in flight (this call was sent again): it went back the first time.
+      redis.call('LPOP', queue_key)
+    end
+  elseif string.sub(pushed.err, 1, 9) ~= 'WRONGTYPE' then
+    -- Redis refusing writes (OOM, MISCONF, READONLY) refuses the first one, so nothing is written
+    -- yet: the error goes to the caller, which tries again.
+    return pushed
+  else
     local ok, decoded = pcall(cjson.decode, payload)
-    if ok then set_job_status(ARGV[3], decoded, 1, ARGV[4]) end
-    table.insert(moved, 1, entry)
+    local valid = ok and type(decoded) == 'table'
+    local message = 'could not be put back on its queue: ' .. queue_key .. ' is a ' ..
+      redis.call('TYPE', queue_key).ok .. ', not a list'
+    local recorded = redis.pcall('RPUSH', ARGV[5], '{"failed_at":' .. cjson.encode(ARGV[8]) ..
+      ',"payload":' .. (valid and payload or cjson.encode(payload)) ..
+      ',"exception":"QueueNotAList","error":' .. cjson.encode(message) ..
+      ',"backtrace":[],"worker":' .. cjson.encode(ARGV[1]) .. ',"queue":' .. cjson.encode(queue) .. '}')
+    if is_error(recorded) then
+      warn('job left in flight in ' .. KEYS[1] .. ': its queue ' .. queue_key .. ' is not a list and ' ..
+        ARGV[5] .. ' failed: ' .. recorded.err)
+    elseif redis.call('LREM', KEYS[1], 1, entry) == 1 then
+      warn('job failed: ' .. message)
+      if valid then set_status(decoded, 3) end
+      table.insert(failed, 1, entry)
+    else
+      -- No longer in flight (this call was sent again): recorded the first time.
+      redis.call('RPOP', ARGV[5])
+    end
+  end
+end
+
+if #failed > 0 then
+  -- pcall: the jobs are recorded already; a counter of the wrong type is not worth an abort.
+  for _, key in ipairs({ ARGV[6], ARGV[7] }) do
+    local counted = redis.pcall('INCRBY', key, #failed)
+    if is_error(counted) then warn(key .. ' not counted: ' .. counted.err) end
   end
 end
 
@@ -40,5 +116,9 @@ if next_entry then
   set_worker_record(KEYS[2], ARGV[1], next_entry)
 else
   redis.call('DEL', KEYS[2])
+end
+if #failed > 0 then
+  moved[#moved + 1] = ''
+  for _, entry in ipairs(failed) do moved[#moved + 1] = entry end
 end
 return moved
