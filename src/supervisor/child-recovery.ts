@@ -2,7 +2,11 @@
  * What happens to the jobs of a child that died: they go back to the head of their queues, or
  * become failures, through recoverWorker (one atomic Lua step, also used by the pruner).
  *
- *  - a hung child (killed for blocking its event loop): its job fails as JobTimeout;
+ *  - a hung child (killed for blocking its event loop) that held one job at a time: that job
+ *    blocked it, and fails as JobTimeout. One that held more (concurrency, prefetch) cannot say
+ *    which of them blocked it, and most never ran or did nothing wrong: they are treated as for
+ *    any other death, so by default they go back to their queues, and a job that keeps blocking
+ *    workers is failed as a PoisonJob after worker.poisonLimit of them;
  *  - a child killed because it outlived the stop deadline: its jobs are requeued, whatever the
  *    mode ("it is worse to lose a job than to run it twice");
  *  - any other death (crash, SIGKILL, OOM): supervisor.deadWorkerJobs decides.
@@ -27,11 +31,12 @@ export interface RecoveryContext {
 export async function recoverDeadChild(child: PoolChild, ctx: RecoveryContext): Promise<void> {
   const { config, log } = ctx;
   const hangS = config.supervisor.hangTimeout;
-  const mode = child.hung ? 'fail' : child.killedForStop ? 'requeue' : config.supervisor.deadWorkerJobs;
+  const culprit = child.hung && child.oneJobAtATime;
+  const mode = culprit ? 'fail' : child.killedForStop ? 'requeue' : config.supervisor.deadWorkerJobs;
   try {
     const r = await recoverWorker(ctx.redis, ctx.keys, child.workerId, {
       mode,
-      exception: child.hung ? 'JobTimeout' : 'DirtyExit',
+      exception: culprit ? 'JobTimeout' : 'DirtyExit',
       reason: child.hung
         ? `worker blocked its event loop for ${hangS} s and was killed`
         : `worker process ${child.pid} died`,

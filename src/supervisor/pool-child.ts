@@ -30,6 +30,11 @@ export class PoolChild {
     readonly queues: readonly string[],
     readonly key: string,
     readonly handle: ChildHandle,
+    /**
+     * It holds one job at a time (concurrency 1, no prefetch): if its event loop blocks, the job in
+     * its in-flight list is the one that blocked it.
+     */
+    readonly oneJobAtATime = false,
   ) {}
 
   get pid(): number {

@@ -282,7 +282,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const handle = this.#launcher.launch(
       childEnv({ config: this.#config, group: group.spec, paused: this.#paused }),
     );
-    const child = new PoolChild(this.#nextId++, group.name, group.spec.queues, group.key, handle);
+    const oneJobAtATime =
+      (group.spec.concurrency ?? this.#config.worker.concurrency) === 1 && this.#config.worker.prefetch === 0;
+    const child = new PoolChild(
+      this.#nextId++,
+      group.name,
+      group.spec.queues,
+      group.key,
+      handle,
+      oneJobAtATime,
+    );
     this.#children.set(child.id, child);
     handle.onMessage((m) => this.#onMessage(child, m));
     handle.onExit((code, signal) => this.#onExit(child, code, signal));

@@ -33,6 +33,7 @@ describe('supervisor: dying and hung children', () => {
           groups: [
             { name: 'work', queues: 'work', count: 2 },
             { name: 'spin', queues: 'spin', count: 1 },
+            { name: 'spin2', queues: 'spin2', count: 1, concurrency: 2 },
           ],
           respawnDelay: 0.2,
           hangTimeout: 3,
@@ -77,10 +78,30 @@ describe('supervisor: dying and hung children', () => {
     assert.equal(failure.payload.class, 'Spin');
     assert.equal((await db.client.status(spin)).status, 'failed');
     await s.waitForEvent('child.respawned', { match: (l) => l.group === 'spin' });
-    await waitFor(async () => (await r.scard(keys.workers)) === 3, {
+    await waitFor(async () => (await r.scard(keys.workers)) === 4, {
       timeout: 20_000,
-      what: '3 workers again',
+      what: '4 workers again',
     });
+
+    // 3. the same in a child that runs two jobs at once: which one blocked it cannot be told, and
+    // the other did nothing wrong: both go back to their queue (deadWorkerJobs), none is failed
+    await db.client.enqueue('spin2', 'Stubborn', [60_000]);
+    await waitFor(async () => (await db.client.workers()).some((w) => w.id.endsWith(':spin2') && w.job), {
+      what: 'the spin2 worker running Stubborn',
+    });
+    await db.client.enqueue('spin2', 'Spin', []);
+    const [hung2] = await s.waitForEvent('child.hung', {
+      match: (l) => l.group === 'spin2',
+      timeout: 30_000,
+    });
+    const [recovered2] = await s.waitForEvent('child.recovered', {
+      match: (l) => l.workerId === hung2!.workerId,
+    });
+    assert.equal(recovered2!.mode, 'requeue', s.dump());
+    assert.equal(recovered2!.requeued, 2, s.dump());
+    assert.equal(recovered2!.failed, 0, s.dump());
+    assert.equal(await r.llen(keys.failed), 1, 'only the Spin of part 2');
+    await s.cleanup(); // its next spin2 child would block on the Spin again
   });
 
   test('TERM with a job longer than the timeout: exit 0 by the deadline, the job back in its queue', async () => {
