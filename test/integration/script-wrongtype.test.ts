@@ -1,15 +1,22 @@
 /**
- * Bad data in Redis (a key of the wrong type) never drops a job half-way: requeue.lua and
- * finish.lua on a real Redis, which keeps a script's writes made before an error.
+ * Bad data in Redis (a key of the wrong type) never drops a job half-way: requeue.lua, finish.lua,
+ * recover.lua and reserve.lua on a real Redis, which keeps a script's writes made before an error.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
+import { JobRegistry } from '../../src/jobs/job-registry.ts';
+import { pruneDeadWorkers } from '../../src/recovery/prune-dead-workers.ts';
+import { type RecoverOptions, recoverWorker } from '../../src/recovery/recover-worker.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { defineScripts } from '../../src/redis/scripts.ts';
 import { finishHead } from '../../src/worker/outcome-batch.ts';
 import { PutBack } from '../../src/worker/put-back.ts';
+import { Worker } from '../../src/worker/worker.ts';
 import { useTestRedis } from '../helpers/use-test-redis.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const FIXTURES = new URL('../fixtures/jobs/', import.meta.url).pathname;
 
 const keys = resqueKeys();
 const workerId = 'host:1:q,broken';
@@ -184,5 +191,242 @@ describe('a key of the wrong type never drops a job half-way', () => {
     assert.equal(await r.zscore(keys.idleWorkers, workerId), '3');
     assert.equal(JSON.parse((await r.get(keys.worker(workerId)))!).payload.id, 'g2');
     assert.deepEqual(await r.hgetall(keys.statProcessed), { not: 'a counter' });
+  });
+
+  /** A dead worker of ours as the supervisor or the pruner finds it: registered, silent, holding jobs. */
+  const deadWorker = async (...held: Buffer[]) => {
+    const r = defineScripts(db.redis.client());
+    await r.sadd(keys.workers, workerId);
+    await r.hset(keys.heartbeats, workerId, '2020-01-01T00:00:00Z');
+    await r.hset(keys.ourWorkers, workerId, JSON.stringify({ host: 'gone', pidns: '', pid: 1, beat: 0 }));
+    await r.set(keys.workerStarted(workerId), '2020-01-01 00:00:00 +0000');
+    await r.rpush(keys.workerInflight(workerId), ...held);
+    return r;
+  };
+
+  const recover = (options: Partial<RecoverOptions> = {}) =>
+    recoverWorker(defineScripts(db.redis.client()), keys, workerId, { reason: 'SIGKILL', ...options });
+
+  const failures = async () =>
+    (await db.redis.client().lrange(keys.failed, 0, -1)).map(
+      (f) =>
+        JSON.parse(f) as {
+          payload: unknown;
+          exception: string;
+          error: string;
+          queue: string;
+          worker: string;
+        },
+    );
+
+  test('recover: a job whose queue key is not a list is failed (QueueNotAList), the others go back once', async () => {
+    const r = await deadWorker(
+      entry(1, 'q', payload('g1')),
+      entry(2, 'broken', payload('b1')),
+      entry(3, 'q', payload('g2')),
+    );
+    await r.set(keys.queue('broken'), 'not a list');
+    await r.set(keys.jobStatus('b1'), waiting(1000));
+
+    assert.deepEqual(await recover(), { requeued: 2, failed: 1 });
+
+    assert.deepEqual(await r.lrange(keys.queue('q'), 0, -1), [payload('g1'), payload('g2')]);
+    assert.equal(await r.get(keys.queue('broken')), 'not a list', 'the bad key is left for an operator');
+    const [failure, ...more] = await failures();
+    assert.equal(more.length, 0);
+    assert.deepEqual(failure!.payload, JSON.parse(payload('b1')));
+    assert.equal(failure!.exception, 'QueueNotAList');
+    assert.match(failure!.error, /resque:queue:broken is a string, not a list; SIGKILL$/);
+    assert.equal(failure!.queue, 'broken');
+    assert.equal(failure!.worker, workerId);
+    assert.equal(await r.get(keys.statProcessed), '1');
+    assert.equal(await r.get(keys.statFailed), '1');
+    const status = JSON.parse((await r.get(keys.jobStatus('b1')))!);
+    assert.equal(status.status, 3);
+    assert.ok((await r.ttl(keys.jobStatus('b1'))) > 0, 'a final status expires');
+    assert.equal(
+      await r.exists(keys.workerInflight(workerId), keys.worker(workerId), keys.workerStarted(workerId)),
+      0,
+    );
+    assert.equal(await r.sismember(keys.workers, workerId), 0);
+    assert.equal(await r.hexists(keys.heartbeats, workerId), 0);
+    assert.equal(await r.hexists(keys.ourWorkers, workerId), 0);
+
+    // Called again (a supervisor and the pruner, a reused id): nothing left to do, nothing counted.
+    for (let i = 0; i < 4; i++) assert.deepEqual(await recover(), { requeued: 0, failed: 0 });
+    assert.equal(await r.llen(keys.queue('q')), 2);
+    assert.equal(await r.get(`${keys.recoveredPrefix}g1`), '1');
+    assert.deepEqual(
+      (await failures()).map((f) => f.exception),
+      ['QueueNotAList'],
+    );
+  });
+
+  test('recover: a status key of the wrong type is left as it is; the job still goes back (or fails)', async () => {
+    const r = await deadWorker(entry(1, 'q', payload('t1')), entry(2, 'q', payload('h1')));
+    await r.hset(keys.jobStatus('h1'), 'status', '2');
+    await r.set(keys.jobStatus('t1'), waiting(1000));
+
+    assert.deepEqual(await recover(), { requeued: 2, failed: 0 });
+
+    assert.deepEqual(await r.lrange(keys.queue('q'), 0, -1), [payload('t1'), payload('h1')]);
+    assert.equal(await r.exists(keys.workerInflight(workerId)), 0);
+    assert.equal(JSON.parse((await r.get(keys.jobStatus('t1')))!).status, 1);
+    assert.deepEqual(await r.hgetall(keys.jobStatus('h1')), { status: '2' });
+
+    await r.del(keys.queue('q'));
+    await deadWorker(entry(3, 'q', payload('h1')));
+    assert.deepEqual(await recover({ mode: 'fail' }), { requeued: 0, failed: 1 });
+    assert.equal((await failures())[0]!.exception, 'DirtyExit');
+    assert.deepEqual(await r.hgetall(keys.jobStatus('h1')), { status: '2' });
+    assert.equal(await r.ttl(keys.jobStatus('h1')), -1);
+  });
+
+  test('recover: with the failed list of the wrong type too, that job stays in flight; the pruner ends it once repaired', async () => {
+    const stuck = entry(2, 'broken', payload('b1'));
+    const r = await deadWorker(entry(1, 'q', payload('g1')), stuck, entry(3, 'q', payload('g2')));
+    await r.set(keys.queue('broken'), 'not a list');
+    await r.hset(keys.failed, 'not', 'a list');
+
+    assert.deepEqual(await recover(), { requeued: 2, failed: 0 });
+
+    assert.deepEqual(await r.lrange(keys.queue('q'), 0, -1), [payload('g1'), payload('g2')]);
+    assert.deepEqual(await r.lrange(keys.workerInflight(workerId), 0, -1), [stuck.toString()]);
+    assert.equal(
+      JSON.parse((await r.get(keys.worker(workerId)))!).queue,
+      'broken',
+      'the record shows the job held',
+    );
+    assert.equal(await r.sismember(keys.workers, workerId), 0, 'unregistered: it is dead');
+    assert.equal(await r.hexists(keys.heartbeats, workerId), 0);
+    assert.equal(await r.hexists(keys.ourWorkers, workerId), 0);
+    assert.equal(await r.exists(keys.workerStarted(workerId), keys.statProcessed, keys.statFailed), 0);
+    assert.deepEqual(await r.hgetall(keys.failed), { not: 'a list' });
+
+    // Tried again and again while the failed list is broken: nothing moves twice, nothing counts.
+    for (let i = 0; i < 4; i++) assert.deepEqual(await recover(), { requeued: 0, failed: 0 });
+    assert.equal(await r.llen(keys.queue('q')), 2);
+    assert.equal(await r.llen(keys.workerInflight(workerId)), 1);
+    assert.equal(await r.get(`${keys.recoveredPrefix}g1`), '1');
+    assert.equal(await r.get(`${keys.recoveredPrefix}b1`), '0', 'not a PoisonJob once repaired');
+
+    await r.del(keys.failed);
+    const pruned = await pruneDeadWorkers(r, keys, { deadAfter: 60 });
+    assert.deepEqual(
+      pruned.pruned.map((p) => [p.workerId, p.rule, p.requeued, p.failed]),
+      [[workerId, 'orphan', 0, 1]],
+    );
+    assert.deepEqual(
+      (await failures()).map((f) => [f.exception, f.queue]),
+      [['QueueNotAList', 'broken']],
+    );
+    assert.equal(await r.exists(keys.workerInflight(workerId), keys.worker(workerId)), 0);
+  });
+
+  test("recover: a peer's job the failed list cannot take leaves the worker as it was, for the pruner's next run", async () => {
+    const r = defineScripts(db.redis.client());
+    const peer = 'rubyhost:9:broken';
+    const record = `{"queue":"broken","run_at":"2026-01-12T20:23:55Z","payload":${payload('p1')}}`;
+    await r.sadd(keys.workers, peer);
+    await r.hset(keys.heartbeats, peer, '2020-01-01T00:00:00Z');
+    await r.set(keys.worker(peer), record);
+    await r.set(keys.queue('broken'), 'not a list');
+    await r.set(keys.failed, 'not a list');
+    const guard = { kind: 'heartbeat', seenHeartbeat: '2020-01-01T00:00:00Z' } as const;
+
+    assert.deepEqual(await recoverWorker(r, keys, peer, { reason: 'stale', guard }), {
+      requeued: 0,
+      failed: 0,
+    });
+
+    assert.equal(await r.get(keys.worker(peer)), record);
+    assert.equal(await r.sismember(keys.workers, peer), 1);
+    assert.equal(await r.hget(keys.heartbeats, peer), '2020-01-01T00:00:00Z');
+    assert.equal(await r.get(`${keys.recoveredPrefix}p1`), '0');
+
+    await r.del(keys.failed);
+    assert.deepEqual(await recoverWorker(r, keys, peer, { reason: 'stale', guard }), {
+      requeued: 0,
+      failed: 1,
+    });
+    assert.equal((await failures())[0]!.exception, 'QueueNotAList');
+    assert.equal(await r.exists(keys.worker(peer)), 0);
+    assert.equal(await r.sismember(keys.workers, peer), 0);
+  });
+
+  test('a worker started with the id of a dead one whose job cannot go back still starts', async () => {
+    const r = await deadWorker(entry(1, 'broken', payload('b1')), entry(2, 'q', payload('h1')));
+    await r.set(keys.queue('broken'), 'not a list');
+    await r.hset(keys.jobStatus('h1'), 'status', '2');
+    const registry = await new JobRegistry().load([FIXTURES]);
+    const worker = new Worker({ redisUrl: db.redis.url, queues: ['none'], registry, id: workerId });
+    try {
+      await worker.start();
+      assert.deepEqual(
+        (await failures()).map((f) => f.exception),
+        ['QueueNotAList'],
+      );
+      assert.deepEqual(await r.lrange(keys.queue('q'), 0, -1), [payload('h1')]);
+      assert.equal(await r.llen(keys.workerInflight(workerId)), 0);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  test('reserve: a tracked job whose status key is of the wrong type is still reserved, and runs', async () => {
+    const r = defineScripts(db.redis.client());
+    await r.hset(keys.jobStatus('h1'), 'status', '2');
+    await r.set(keys.jobStatus('t1'), waiting(1000));
+    await r.rpush(keys.queue('q'), payload('h1'), payload('t1'));
+
+    const [state, ...taken] = await r.reserveBuffer(
+      keys.workerInflight(workerId),
+      keys.workerLastReserve(workerId),
+      keys.worker(workerId),
+      keys.queues,
+      keys.pauseAllWorkers,
+      keys.idleWorkers,
+      'tok',
+      5,
+      '2026-11-26T12:00:00Z',
+      workerId,
+      keys.queuePrefix,
+      keys.jobStatusPrefix,
+      '',
+      'q',
+    );
+    assert.equal(String(state), 'idle');
+    assert.deepEqual(
+      taken.map((e) => String(e).split('\0')[3]),
+      [payload('h1'), payload('t1')],
+    );
+    assert.equal(await r.llen(keys.workerInflight(workerId)), 2);
+    assert.equal(await r.llen(keys.queue('q')), 0);
+    assert.equal(
+      JSON.parse((await r.get(keys.jobStatus('t1')))!).status,
+      2,
+      'the other job is marked running',
+    );
+    assert.deepEqual(await r.hgetall(keys.jobStatus('h1')), { status: '2' });
+    await r.del(
+      keys.workerInflight(workerId),
+      keys.workerLastReserve(workerId),
+      keys.worker(workerId),
+      keys.idleWorkers,
+    );
+
+    await r.rpush(keys.queue('q'), payload('h2'));
+    await r.hset(keys.jobStatus('h2'), 'status', '1');
+    const registry = await new JobRegistry().load([FIXTURES]);
+    const worker = new Worker({ redisUrl: db.redis.url, queues: ['q'], registry, interval: 0.2 });
+    try {
+      await worker.start();
+      await waitFor(async () => (await r.get(keys.statProcessed)) === '1', { what: 'the job run' });
+      assert.equal(await r.get(keys.statFailed), null);
+      assert.equal(await r.llen(keys.workerInflight(worker.id)), 0);
+      assert.deepEqual(await r.hgetall(keys.jobStatus('h2')), { status: '1' });
+    } finally {
+      await worker.stop();
+    }
   });
 });

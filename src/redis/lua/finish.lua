@@ -68,13 +68,10 @@ for i = 5, #ARGV, 3 do
       redis.call('RPUSH', KEYS[7], failure)
     end
     local _, _, payload = split_entry(ARGV[i])
-    -- pcall: a status key of the wrong type (a hash where php-resque's string belongs) raises
-    -- after this job left the in-flight list; its status is not worth its outcome and counts.
-    local ok, status_key, current = pcall(find_job_status, payload, ARGV[4], false)
-    if not ok then
-      warn('status of a job not recorded (' .. tostring(job_status_key(payload, ARGV[4], false)) ..
-        '): ' .. (type(status_key) == 'table' and tostring(status_key.err) or tostring(status_key)))
-    elseif status_key then
+    -- A status key of the wrong type reads as none (read_job_status): the job's outcome and
+    -- counts are worth more than its status.
+    local status_key, current = find_job_status(payload, ARGV[4], false)
+    if status_key then
       local result = ARGV[i + 2]
       if result == '' then result = 'null' end
       redis.call('SET', status_key, status_record(failure ~= '' and 3 or 4, now, current, result), 'EX', ARGV[3])

@@ -11,6 +11,17 @@
   heartbeat is still the stale value the pruner saw; 'orphan' only if the worker is still not
   registered and its heartbeat unchanged. A worker that came back to life in between is left alone.
 
+  Bad data in Redis never stops a call part-way: Redis keeps a script's writes made before an
+  error, and each retry would requeue the jobs before that point again and count them once more
+  towards the poison limit. A job whose queue key is not a list is failed as requeue.lua fails it
+  (QueueNotAList, naming the key). A status key of the wrong type is left as it is, and so is a
+  counter that cannot be incremented (a job whose recovery count cannot be kept goes back). A job
+  the failed list cannot take (not a list) stays in flight, never dropped, while the others are
+  recovered; only the entries handled then leave the in-flight list (what the worker's
+  registration keeps is explained at the end). All of these are logged by Redis. Redis refusing
+  writes (OOM, MISCONF, READONLY) refuses the first one: the error goes to the caller, nothing
+  written.
+
   KEYS[1]  in-flight list                (<ns>:worker:<id>:inflight)
   KEYS[2]  worker record                 (<ns>:worker:<id>)
   KEYS[3]  workers set                   (<ns>:workers)
@@ -40,7 +51,8 @@
            and the in-flight list is empty
   ARGV[15] the record's payload as JSON, or '' when the record could not be parsed
   ARGV[16] the record's queue, or ''
-  Returns {requeued, failed, skipped (1 when the guard no longer holds)}.
+  Returns {requeued, failed, skipped (1 when the guard no longer holds)}; a job that stays in
+  flight counts in neither.
 ]]
 -- @include worker-record
 -- @include status-key
@@ -57,74 +69,173 @@ if guard ~= '' then
   if guard == 'orphan' and redis.call('SISMEMBER', KEYS[3], worker_id) == 1 then return {0, 0, 1} end
 end
 
+local function is_error(reply)
+  return type(reply) == 'table' and reply.err ~= nil
+end
+
+-- Bad data in Redis, as opposed to Redis refusing writes (OOM, MISCONF, READONLY): a refusal
+-- refuses a script's first write, so nothing is written yet and the error goes to the caller,
+-- which tries again (as requeue.lua does).
+local function wrong_type(reply)
+  return string.sub(reply.err, 1, 9) == 'WRONGTYPE'
+end
+
+local function warn(message)
+  redis.log(redis.LOG_WARNING, 'resque-worker: recover: ' .. message)
+end
+
+-- A status key of the wrong type is skipped (logged) by set_job_status: the status is not worth
+-- the job.
 local function set_status(decoded, code)
   local key = set_job_status(ARGV[5], decoded, code, now)
   -- A final status expires like the worker's own (worker.statusTtl).
   if key and code == 3 then redis.call('EXPIRE', key, ARGV[11]) end
 end
 
+-- pcall: written after the job it counts, so a counter of the wrong type must not stop the rest.
+local function best_effort(command, key)
+  local reply = redis.pcall(command, key)
+  if is_error(reply) then warn(command .. ' ' .. key .. ': ' .. reply.err) end
+end
+
+-- true once the failure is recorded; false (logged) when the failed list is not a list, and the
+-- job stays where it is; or the error of a Redis refusing writes.
 local function fail(payload_json, queue, exception, message)
-  redis.call('RPUSH', KEYS[10], '{"failed_at":' .. cjson.encode(ARGV[8]) ..
+  local recorded = redis.pcall('RPUSH', KEYS[10], '{"failed_at":' .. cjson.encode(ARGV[8]) ..
     ',"payload":' .. payload_json ..
     ',"exception":' .. cjson.encode(exception) .. ',"error":' .. cjson.encode(message) ..
     ',"backtrace":[],"worker":' .. cjson.encode(worker_id) .. ',"queue":' .. cjson.encode(queue) .. '}')
-  redis.call('INCR', KEYS[6])
-  redis.call('INCR', KEYS[7])
+  if is_error(recorded) then
+    if not wrong_type(recorded) then return recorded end
+    warn('a job of ' .. worker_id .. ' stays in flight (' .. exception .. ': ' .. message .. '): ' ..
+      KEYS[10] .. ': ' .. recorded.err)
+    return false
+  end
+  best_effort('INCR', KEYS[6])
+  best_effort('INCR', KEYS[7])
   failed = failed + 1
+  return true
 end
 
--- {queue, payload} of every job the dead worker held; queue false for what cannot be read.
+local function readable(entry)
+  local a = string.find(entry, '\0', 1, true)
+  local b = a and string.find(entry, '\0', a + 1, true)
+  return (b and string.find(entry, '\0', b + 1, true)) ~= nil
+end
+
+-- {queue, payload, in-flight entry} of every job the dead worker held; queue false for what cannot
+-- be read, entry false for the job in a peer's worker record.
 local jobs = {}
 local entries = redis.call('LRANGE', KEYS[1], 0, -1)
 for i = #entries, 1, -1 do
   local entry = entries[i]
-  local a = string.find(entry, '\0', 1, true)
-  local b = a and string.find(entry, '\0', a + 1, true)
-  local c = b and string.find(entry, '\0', b + 1, true)
-  if c then
+  if readable(entry) then
     local _, queue, payload = split_entry(entry)
-    jobs[#jobs + 1] = { queue, payload }
+    jobs[#jobs + 1] = { queue, payload, entry }
   else
-    jobs[#jobs + 1] = { false, entry }
+    jobs[#jobs + 1] = { false, entry, entry }
   end
 end
 if #entries == 0 and ARGV[14] ~= '' and redis.call('GET', KEYS[2]) == ARGV[14] then
   if ARGV[15] ~= '' and ARGV[16] ~= '' then
-    jobs[#jobs + 1] = { ARGV[16], ARGV[15] }
+    jobs[#jobs + 1] = { ARGV[16], ARGV[15], false }
   else
-    jobs[#jobs + 1] = { false, ARGV[14] }
+    jobs[#jobs + 1] = { false, ARGV[14], false }
   end
 end
 
+-- No key of the wrong type may raise on the way (see the header): each job is requeued or
+-- recorded as failed, or stays in flight, and only then is anything removed.
+local handled, left = {}, 0
 for _, job in ipairs(jobs) do
-  local queue, payload = job[1], job[2]
+  local queue, payload, entry = job[1], job[2], job[3]
+  local done
   if not queue then
     -- Unreadable: nothing to requeue, but never dropped: the raw text goes to the failed list.
-    fail(cjson.encode(payload), '', 'DirtyExit',
+    done = fail(cjson.encode(payload), '', 'DirtyExit',
       ARGV[10] .. '; its in-flight record could not be read, kept here as text')
   else
     local ok, decoded = pcall(cjson.decode, payload)
     local valid = ok and type(decoded) == 'table'
     local job_key = ARGV[6] .. ((valid and type(decoded.id) == 'string') and decoded.id or redis.sha1hex(payload))
-    local times = redis.call('INCR', job_key)
-    redis.call('EXPIRE', job_key, 86400)
-    if mode == 'requeue' and times <= limit then
-      redis.call('LPUSH', ARGV[4] .. queue, payload)
-      if valid then set_status(decoded, 1) end
-      requeued = requeued + 1
+    local times = redis.pcall('INCR', job_key)
+    if not is_error(times) then
+      redis.call('EXPIRE', job_key, 86400)
+    elseif wrong_type(times) or string.sub(times.err, 1, 4) == 'ERR ' then
+      -- Not a counter (say not an integer): the job goes back rather than fail as poison unseen.
+      warn('INCR ' .. job_key .. ': ' .. times.err)
+      times = nil
     else
-      local exception, message = ARGV[9], ARGV[10]
+      return times
+    end
+    local exception, message
+    if mode == 'requeue' and (times == nil or times <= limit) then
+      local queue_key = ARGV[4] .. queue
+      local pushed = redis.pcall('LPUSH', queue_key, payload)
+      if not is_error(pushed) then
+        if valid then set_status(decoded, 1) end
+        requeued = requeued + 1
+        done = true
+      elseif not wrong_type(pushed) then
+        return pushed
+      else
+        -- As requeue.lua does: seen in resque-web, and retried from there once the key is repaired.
+        -- Left in flight it would only meet the same key at every recovery.
+        exception = 'QueueNotAList'
+        message = 'could not be put back on its queue: ' .. queue_key .. ' is a ' ..
+          redis.call('TYPE', queue_key).ok .. ', not a list; ' .. ARGV[10]
+      end
+    else
+      exception, message = ARGV[9], ARGV[10]
       if mode == 'requeue' then
         exception = 'PoisonJob'
         message = 'job was in flight on ' .. times .. ' workers that died (limit ' .. limit .. '), not retried again; last: ' .. ARGV[10]
       end
-      fail(valid and payload or cjson.encode(payload), queue, exception, message)
-      if valid then set_status(decoded, 3) end
     end
+    if exception then
+      done = fail(valid and payload or cjson.encode(payload), queue, exception, message)
+      if done == true then
+        if exception == 'QueueNotAList' then warn('job failed: ' .. message) end
+        if valid then set_status(decoded, 3) end
+      end
+    end
+    -- Not recovered, so not counted: retries while the failed list is broken must not make it
+    -- a PoisonJob.
+    if done == false and times then best_effort('DECR', job_key) end
+  end
+  if is_error(done) then return done end
+  if done then
+    if entry then handled[#handled + 1] = entry end
+  else
+    left = left + 1
   end
 end
 
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[8], KEYS[9], KEYS[11])
+if left == 0 then
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[8], KEYS[9], KEYS[11])
+elseif #entries == 0 then
+  -- The job of a peer's worker record stays: with no in-flight list to lead the pruner back, the
+  -- worker is left as it was (registered, record and heartbeat unchanged), so the pruner's
+  -- heartbeat rule finds it again on its next run.
+  return {requeued, failed, 0}
+else
+  -- Only the entries handled leave the in-flight list. The worker is still unregistered in full:
+  -- it is dead, and kept registered it would look alive (resque-web, Ruby's Resque.workers), and
+  -- a Ruby peer's prune, seeing its stale heartbeat, would fail the job from its record while it
+  -- is still in this list. An unregistered worker with no heartbeat and no mark but an in-flight
+  -- list is what the pruner's orphan rule looks for: it tries again, under the orphan guard, on
+  -- each run until the failed list is repaired. A worker started with the same id first recovers
+  -- them too, then owns what is still left (put back at its stop). The record shows the head of
+  -- the list, as after requeue.lua and finish.lua.
+  for _, entry in ipairs(handled) do redis.call('LREM', KEYS[1], 1, entry) end
+  local head = redis.call('LINDEX', KEYS[1], 0)
+  if head and readable(head) then
+    set_worker_record(KEYS[2], worker_id, head)
+  else
+    redis.call('DEL', KEYS[2])
+  end
+  redis.call('DEL', KEYS[4], KEYS[8], KEYS[9], KEYS[11])
+end
 redis.call('SREM', KEYS[3], worker_id)
 redis.call('HDEL', KEYS[5], worker_id)
 redis.call('HDEL', KEYS[12], worker_id)

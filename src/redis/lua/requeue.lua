@@ -50,15 +50,10 @@ local function warn(message)
   redis.log(redis.LOG_WARNING, 'resque-worker: requeue: ' .. message)
 end
 
--- pcall: a status key of the wrong type (a hash where php-resque's string belongs) would abort the
--- script with the job already moved and later entries not. The job matters more than its status.
+-- A status key of the wrong type is left as it is (read_job_status, status-key.lib.lua).
 local function set_status(decoded, code)
-  local ok, key = pcall(set_job_status, ARGV[3], decoded, code, ARGV[4])
-  if not ok then
-    warn('job status left as it was: ' .. (type(key) == 'table' and tostring(key.err) or tostring(key)))
-  elseif key and code == 3 then
-    redis.call('EXPIRE', key, ARGV[9])
-  end
+  local key = set_job_status(ARGV[3], decoded, code, ARGV[4])
+  if key and code == 3 then redis.call('EXPIRE', key, ARGV[9]) end
 end
 
 local moved, failed = {}, {}

@@ -48,6 +48,20 @@ local function job_status_key(payload, key_prefix, strict)
   return key_prefix .. id .. ':status'
 end
 
+-- The record at a status key, or false when there is none. pcall: a key of the wrong type (a hash
+-- where php-resque's string belongs) raises WRONGTYPE, which would abort the including script after
+-- its earlier writes (reserve.lua's pops, a job already moved): the job matters more than its
+-- status, so that key is treated as absent (left as it is) and logged. One GET either way: this
+-- runs for every job reserve.lua takes.
+local function read_job_status(key)
+  local current = redis.pcall('GET', key)
+  if type(current) == 'table' and current.err then
+    redis.log(redis.LOG_WARNING, 'resque-worker: job status ' .. key .. ' left as it was: ' .. current.err)
+    return false
+  end
+  return current
+end
+
 -- The key, and its current value, of a tracked job's status; nil for an untracked job (most).
 -- Decoding every payload to find out is the costly part, so the key is first read off the
 -- payload's only '"id":"' when nothing else could change it (no other '"id":', no prefix, no
@@ -68,12 +82,12 @@ local function find_job_status(payload, key_prefix, strict)
     if not string.find(payload, '"id"', 1, true) then return nil end
     key = job_status_key(payload, key_prefix, strict)
   end
-  local current = key and redis.call('GET', key)
+  local current = key and read_job_status(key)
   if current and unconfirmed then
     local confirmed = job_status_key(payload, key_prefix, strict)
     if confirmed ~= key then
       key = confirmed
-      current = key and redis.call('GET', key)
+      current = key and read_job_status(key)
     end
   end
   if not current then return nil end
