@@ -347,7 +347,7 @@ export const schema = {
       env: 'RESPAWN_DELAY_MAX',
     },
     hangTimeout: {
-      doc: 'Seconds a worker process may go without its 1 s IPC heartbeat (its event loop blocked, e.g. a synchronous endless loop) before it is killed, its job failed with JobTimeout, and it is replaced. Keep well above GC pauses.',
+      doc: 'Seconds a worker process may go without its 1 s IPC heartbeat (its event loop blocked, e.g. a synchronous endless loop) before it is killed and replaced. At concurrency 1 without prefetch its job is failed with JobTimeout; with more jobs in flight they are recovered per supervisor.deadWorkerJobs (which one blocked cannot be told). Keep well above GC pauses.',
       format: 'positive-seconds',
       default: 30,
       env: 'HANG_TIMEOUT',

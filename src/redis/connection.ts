@@ -52,6 +52,8 @@ const outagesByLogger = new WeakMap<Logger, Map<string, Outage>>();
 
 function trackOutages(redis: Redis, url: string, name: string, logger: Logger | undefined): void {
   redis.on('error', (err: Error) => lastErrors.set(redis, err.message));
+  // An outage's cause is not the next one's (a clean shutdown closes without an error).
+  redis.on('ready', () => lastErrors.delete(redis));
   if (!logger) {
     redis.on('error', () => {}); // an unhandled 'error' would crash the process
     return;

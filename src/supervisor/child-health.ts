@@ -40,7 +40,7 @@ export class ChildHealth {
     for (const b of this.#backoff.values()) b.setOptions(this.#backoffOptions());
   }
 
-  /** Kills a child whose event loop went silent (it is marked hung, so its job fails as JobTimeout). */
+  /** Kills a child whose event loop went silent (marked hung: child-recovery.ts decides what becomes of its jobs). */
   checkAlive(child: PoolChild, now: number): void {
     if (child.hung) return;
     const hangMs = this.#config.supervisor.hangTimeout * 1000;

@@ -6,7 +6,7 @@
  *     scale) and carry out its plan
  *  2. respawn a child that died, with exponential back-off per group; report crash loops
  *  3. recover the jobs of a child that died (requeue, or fail per supervisor.deadWorkerJobs), and
- *     kill a child whose event loop went silent (its job is failed as JobTimeout) and replace it
+ *     kill a child whose event loop went silent and replace it (child-recovery.ts: what becomes of its jobs)
  *  4. pause() / resume() / killRunningJobs() / reload() / scale() for the signal table
  *  5. stop(deadline): one deadline, passed down to every child; at deadline + grace what is still
  *     alive is killed and its jobs put back
