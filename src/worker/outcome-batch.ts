@@ -69,20 +69,38 @@ export class OutcomeBatch {
   }
 
   /**
-   * Records everything pending now; rejects (keeping it pending) if Redis does not answer. A bare
-   * script call, not a one-command pipeline: an ioredis pipeline copies every script command onto
-   * itself (~2 KB a time), and an idle worker handed one job at a time makes one of these per job.
+   * Records everything pending now; rejects (keeping it pending) if Redis does not answer or could
+   * not record a failure. A bare script call, not a one-command pipeline: an ioredis pipeline
+   * copies every script command onto itself (~2 KB a time), and an idle worker handed one job at a
+   * time makes one of these per job.
    */
   async flush(redis: ScriptedRedis): Promise<void> {
     while (this.#pending.length > 0) {
       const acks = this.take();
+      let reply: unknown;
       try {
-        await redis.finish(...this.#finishArgs(acks));
+        reply = await redis.finish(...this.#finishArgs(acks));
       } catch (err) {
         this.putBack(acks);
         throw err;
       }
+      const kept = this.keepUnrecorded(acks, reply);
+      if (kept > 0)
+        throw new Error(
+          `${kept} failed job(s) not recorded: ${this.keys.failed} is not a list; they stay in flight until it is repaired`,
+        );
     }
+  }
+
+  /**
+   * Takes finish.lua's reply to `acks`: the failed jobs it could not record (their failed list is
+   * not a list) go back to pending, to be sent again. Returns how many.
+   */
+  keepUnrecorded(acks: Ack[], reply: unknown): number {
+    if (!Array.isArray(reply)) return 0;
+    const kept = (reply.slice(1) as number[]).map((position) => acks[position - 1]!);
+    this.putBack(kept);
+    return kept.length;
   }
 
   #finishArgs(acks: Ack[]): (string | number | Buffer)[] {

@@ -85,6 +85,19 @@ describe('a key of the wrong type never drops a job half-way', () => {
     assert.equal(await r.get(keys.statFailed), '1');
   });
 
+  test('requeue: an entry without its separators is left in flight; the others go back', async () => {
+    const { r, putBack: back } = putBack();
+    await r.rpush(
+      keys.workerInflight(workerId),
+      entry(1, 'q', payload('g1')),
+      'not an entry',
+      entry(2, 'q', payload('g2')),
+    );
+    await back.unclaimed();
+    assert.deepEqual(await r.lrange(keys.queue('q'), 0, -1), [payload('g1'), payload('g2')]);
+    assert.deepEqual(await r.lrange(keys.workerInflight(workerId), 0, -1), ['not an entry']);
+  });
+
   test('requeue: with the failed list of the wrong type too, the job stays in flight', async () => {
     const { r, putBack: back } = putBack();
     await r.set(keys.queue('broken'), 'not a list');
@@ -157,7 +170,7 @@ describe('a key of the wrong type never drops a job half-way', () => {
     assert.equal(await r.get(keys.statProcessed), '3');
   });
 
-  test('finish: a failed list of the wrong type fails the call before any write; it goes through once repaired', async () => {
+  test('finish: a failed list of the wrong type keeps the failed jobs in flight, records the rest; all goes through once repaired', async () => {
     const r = db.redis.client();
     await r.set(keys.failed, 'not a list');
     const done: [Buffer, string, string][] = [
@@ -166,15 +179,18 @@ describe('a key of the wrong type never drops a job half-way', () => {
     ];
     await r.rpush(keys.workerInflight(workerId), ...done.map(([e]) => e));
 
-    await assert.rejects(finish(...done), /WRONGTYPE resque:failed is a string, not a list/);
-    assert.equal(await r.llen(keys.workerInflight(workerId)), 2, 'both jobs still in flight');
-    assert.equal(await r.exists(keys.statProcessed, keys.statFailed), 0);
+    assert.deepEqual(await finish(...done), [1, 2], '1 recorded; the job at position 2 left');
+    assert.deepEqual(await r.lrange(keys.workerInflight(workerId), 0, -1), [done[1]![0].toString()]);
+    assert.equal(await r.get(keys.statProcessed), '1');
+    assert.equal(await r.exists(keys.statFailed), 0);
+    assert.deepEqual(await finish(...done), [0, 2], 'sent again: nothing counted twice');
 
     await r.del(keys.failed);
-    assert.equal(await finish(...done), 2);
+    assert.equal(await finish(...done), 1);
     assert.deepEqual(await r.lrange(keys.failed, 0, -1), [failure('f2')]);
     assert.equal(await r.get(keys.statProcessed), '2');
     assert.equal(await r.get(keys.statFailed), '1');
+    assert.equal(await r.llen(keys.workerInflight(workerId)), 0);
   });
 
   test('finish: a counter that cannot be incremented is left as it is; the rest is recorded', async () => {
@@ -425,6 +441,34 @@ describe('a key of the wrong type never drops a job half-way', () => {
       assert.equal(await r.get(keys.statFailed), null);
       assert.equal(await r.llen(keys.workerInflight(worker.id)), 0);
       assert.deepEqual(await r.hgetall(keys.jobStatus('h2')), { status: '1' });
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  test('a worker whose failed jobs cannot be recorded (failed list broken) keeps running the others; they are recorded once it is repaired', async () => {
+    const r = db.redis.client();
+    await r.flushall();
+    await r.set(keys.failed, 'not a list');
+    const registry = await new JobRegistry().load([FIXTURES]);
+    const worker = new Worker({
+      redisUrl: db.redis.url,
+      queues: ['q'],
+      registry,
+      interval: 0.2,
+      concurrency: 2,
+    });
+    try {
+      await worker.start();
+      await r.rpush(keys.queue('q'), '{"class":"Boom","args":["x"]}', '{"class":"Echo","args":[1]}');
+      await waitFor(async () => (await r.get(keys.statProcessed)) === '1', { what: 'Echo recorded' });
+      await r.rpush(keys.queue('q'), '{"class":"Echo","args":[2]}');
+      await waitFor(async () => (await r.get(keys.statProcessed)) === '2', { what: 'a later job too' });
+      assert.equal(await r.llen(keys.workerInflight(worker.id)), 1, 'Boom still in flight');
+      await r.del(keys.failed);
+      await waitFor(async () => (await r.llen(keys.failed)) === 1, { what: 'Boom recorded once repaired' });
+      assert.equal(await r.get(keys.statFailed), '1');
+      assert.equal(await r.llen(keys.workerInflight(worker.id)), 0);
     } finally {
       await worker.stop();
     }

@@ -16,7 +16,8 @@
   ARGV[4]  job status key prefix         (<ns>:job:)
   then 3 values per job i, at ARGV[5 + 3(i-1)]:
     in-flight entry | failure record JSON ('' for success) | perform's result as JSON ('' for none)
-  Returns the number of jobs recorded.
+  Returns the number of jobs recorded; when failures could not be (see below), {that number, the
+  positions (1-based, in this call) of the failed jobs left in flight...}.
 
   A worker in the idle set gets its room back for each job recorded (ZADD XX INCR), so enqueue.lua
   hands the next job to the least busy idle worker. The score can only fall short of the room
@@ -28,10 +29,10 @@
   job was reserved (php-resque's own worker checks at the end too).
 
   Bad data in Redis never drops a job half-way (Redis keeps a script's writes made before an
-  error). A failed list that is not a list is found before the first write: the call fails with
-  nothing written and the jobs still in flight, and the worker sends it again until the key is
-  repaired. A status key of the wrong type is skipped, and a counter that cannot be incremented
-  is left as it is, both logged by Redis: the outcome and the other counts are still recorded.
+  error). A failed list that is not a list is found before the first write: the failed jobs stay
+  in flight, unrecorded, and the caller keeps them to send again, while the rest of the batch is
+  recorded (so one broken key does not stop a worker from taking jobs). A status key of the wrong
+  type is skipped, and a counter that cannot be incremented is left as it is, all logged by Redis.
 ]]
 -- @include worker-record
 -- @include status-key
@@ -46,12 +47,13 @@ end
 
 -- Before the first write (see above). Only a batch with a failure writes to the failed list, so
 -- only such a batch pays for the check.
+local failed_list_ok = true
 for i = 6, #ARGV, 3 do
   if ARGV[i] ~= '' then
     local kind = redis.call('TYPE', KEYS[7]).ok
     if kind ~= 'list' and kind ~= 'none' then
-      return redis.error_reply('WRONGTYPE ' .. KEYS[7] .. ' is a ' .. kind ..
-        ', not a list: no outcome recorded, the jobs stay in flight')
+      failed_list_ok = false
+      warn(KEYS[7] .. ' is a ' .. kind .. ', not a list: failed jobs stay in flight until it is repaired')
     end
     break
   end
@@ -59,10 +61,13 @@ end
 
 local now = tonumber(ARGV[2])
 local processed, failed = 0, 0
+local left = {}
 for i = 5, #ARGV, 3 do
-  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
+  local failure = ARGV[i + 1]
+  if failure ~= '' and not failed_list_ok then
+    left[#left + 1] = (i - 2) / 3
+  elseif redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
     processed = processed + 1
-    local failure = ARGV[i + 1]
     if failure ~= '' then
       failed = failed + 1
       redis.call('RPUSH', KEYS[7], failure)
@@ -101,5 +106,9 @@ if next_entry then
   set_worker_record(KEYS[2], ARGV[1], next_entry)
 else
   redis.call('DEL', KEYS[2])
+end
+if #left > 0 then
+  table.insert(left, 1, processed)
+  return left
 end
 return processed

@@ -57,6 +57,19 @@ local function set_status(decoded, code)
 end
 
 local moved, failed = {}, {}
+-- An entry without its three separators was not written by reserve or enqueue and has no queue
+-- to go back to: it is left in flight, where recover.lua keeps it as text in the failed list once
+-- the worker is gone. Split, it would raise, and every put-back of this worker's stop with it.
+local readable = {}
+for _, entry in ipairs(entries) do
+  if split_entry(entry) then
+    readable[#readable + 1] = entry
+  else
+    warn('unreadable entry left in flight in ' .. KEYS[1])
+  end
+end
+entries = readable
+
 for i = #entries, 1, -1 do
   local entry = entries[i]
   local _, queue, payload = split_entry(entry)

@@ -7,10 +7,13 @@
 -- the record under that name and cleanOldWorkers() cleans a worker by it; the full id there made
 -- allWorkingOn() list a busy worker as idle plus a phantom, and cleanOldWorkers() fail. Ruby and
 -- php do not read the field.
+-- run_at, queue, payload of an entry; nil for one without its three separators (not written by
+-- reserve or enqueue: damaged data, which callers leave in flight for recover.lua to keep as text).
 local function split_entry(entry)
   local a = string.find(entry, '\0', 1, true)
-  local b = string.find(entry, '\0', a + 1, true)
-  local c = string.find(entry, '\0', b + 1, true)
+  local b = a and string.find(entry, '\0', a + 1, true)
+  local c = b and string.find(entry, '\0', b + 1, true)
+  if not c then return nil end
   return string.sub(entry, a + 1, b - 1), string.sub(entry, b + 1, c - 1), string.sub(entry, c + 1)
 end
 
@@ -23,6 +26,10 @@ end
 
 local function set_worker_record(key, worker_id, entry)
   local run_at, queue, payload = split_entry(entry)
+  if not run_at then
+    redis.call('DEL', key) -- nothing readable to show
+    return
+  end
   local ok, decoded = pcall(cjson.decode, payload)
   if not ok or type(decoded) ~= 'table' then payload = cjson.encode(payload) end
   redis.call('SET', key, worker_record_json(cjson.encode(queue), cjson.encode(run_at), payload, worker_id))
