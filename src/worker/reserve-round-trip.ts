@@ -21,19 +21,34 @@ export interface Reservation {
   entries: Buffer[];
 }
 
+/** reserve.lua's KEYS, which are a worker's own (its ARGV follow them). */
+export function reserveKeys(keys: ResqueKeys, workerId: string): string[] {
+  return [
+    keys.workerInflight(workerId),
+    keys.workerLastReserve(workerId),
+    keys.worker(workerId),
+    keys.queues,
+    keys.pauseAllWorkers,
+    keys.idleWorkers,
+  ];
+}
+
 export class ReserveRoundTrip {
   /** Per instance, so two workers that share an id (a bug, or a reused pid) never share a token. */
   readonly #tokenPrefix = `${randomBytes(4).toString('hex')}.`;
   #seq = 0;
   /** Token of a reserve sent without a reply yet; reused until one comes. */
   #unansweredToken: string | null = null;
+  readonly #keys: string[];
 
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: ResqueKeys,
     private readonly workerId: string,
     private readonly queues: readonly string[],
-  ) {}
+  ) {
+    this.#keys = reserveKeys(keys, workerId);
+  }
 
   /** `fresh`: `count` includes every job handed to this worker so far (see reserve.lua ARGV[7]). */
   async run(count: number, outcomes: OutcomeBatch, fresh: boolean): Promise<Reservation> {
@@ -41,10 +56,9 @@ export class ReserveRoundTrip {
     const acks = outcomes.take();
     const token = this.#unansweredToken ?? `${this.#tokenPrefix}${++this.#seq}`;
     this.#unansweredToken = token;
-    // biome-ignore format: the reserve.lua header, one line per KEYS/ARGV group
+    // biome-ignore format: the reserve.lua header, one line per ARGV group
     const reserveArgs = [
-      k.workerInflight(this.workerId), k.workerLastReserve(this.workerId), k.worker(this.workerId),
-      k.queues, k.pauseAllWorkers, k.idleWorkers,
+      ...this.#keys,
       token, count, runAtNow(), this.workerId, k.queuePrefix, k.jobStatusPrefix, fresh ? 'fresh' : '',
       ...this.queues,
     ];

@@ -10,6 +10,7 @@ import { JobRegistry } from '../../src/jobs/job-registry.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { defineScripts } from '../../src/redis/scripts.ts';
 import { finishHead } from '../../src/worker/outcome-batch.ts';
+import { reserveKeys } from '../../src/worker/reserve-round-trip.ts';
 import { Worker } from '../../src/worker/worker.ts';
 import { closeRecordConnection, RECORD_KEYS } from '../fixtures/record-jobs/record.ts';
 import { cli } from '../helpers/cli.ts';
@@ -185,12 +186,7 @@ describe('Redis outages', () => {
     /** The entries taken, and reserve.lua's state word as `state`; `fresh` is its ARGV[7]. */
     const reserveFresh = async (fresh: string, token: string, count: number, ...queues: string[]) => {
       const [state, ...entries] = await r.reserveBuffer(
-        keys.workerInflight(workerId),
-        keys.workerLastReserve(workerId),
-        keys.worker(workerId),
-        keys.queues,
-        keys.pauseAllWorkers,
-        keys.idleWorkers,
+        ...reserveKeys(keys, workerId),
         token,
         count,
         '2026-11-26T12:00:00Z',

@@ -12,6 +12,7 @@ import { resqueKeys } from '../../src/redis/keys.ts';
 import { defineScripts } from '../../src/redis/scripts.ts';
 import { finishHead } from '../../src/worker/outcome-batch.ts';
 import { PutBack } from '../../src/worker/put-back.ts';
+import { reserveKeys } from '../../src/worker/reserve-round-trip.ts';
 import { Worker } from '../../src/worker/worker.ts';
 import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -396,12 +397,7 @@ describe('a key of the wrong type never drops a job half-way', () => {
     await r.rpush(keys.queue('q'), payload('h1'), payload('t1'));
 
     const [state, ...taken] = await r.reserveBuffer(
-      keys.workerInflight(workerId),
-      keys.workerLastReserve(workerId),
-      keys.worker(workerId),
-      keys.queues,
-      keys.pauseAllWorkers,
-      keys.idleWorkers,
+      ...reserveKeys(keys, workerId),
       'tok',
       5,
       '2026-11-26T12:00:00Z',

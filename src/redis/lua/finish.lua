@@ -35,15 +35,8 @@
   type is skipped, and a counter that cannot be incremented is left as it is, all logged by Redis.
 ]]
 -- @include worker-record
+-- @include script-errors
 -- @include status-key
-
-local function is_error(reply)
-  return type(reply) == 'table' and reply.err ~= nil
-end
-
-local function warn(message)
-  redis.log(redis.LOG_WARNING, 'resque-worker: finish: ' .. message)
-end
 
 -- Before the first write (see above). Only a batch with a failure writes to the failed list, so
 -- only such a batch pays for the check.
@@ -53,7 +46,7 @@ for i = 6, #ARGV, 3 do
     local kind = redis.call('TYPE', KEYS[7]).ok
     if kind ~= 'list' and kind ~= 'none' then
       failed_list_ok = false
-      warn(KEYS[7] .. ' is a ' .. kind .. ', not a list: failed jobs stay in flight until it is repaired')
+      warn('finish', KEYS[7] .. ' is a ' .. kind .. ', not a list: failed jobs stay in flight until it is repaired')
     end
     break
   end
@@ -84,21 +77,16 @@ for i = 5, #ARGV, 3 do
   end
 end
 
--- pcall: the outcomes above are written already, so a counter of the wrong type (or not an
+-- best_effort: the outcomes above are written already, so a counter of the wrong type (or not an
 -- integer) must not stop the rest: it is logged and left as it is.
-local function best_effort(command, key, ...)
-  local reply = redis.pcall(command, key, ...)
-  if is_error(reply) then warn(command .. ' ' .. key .. ': ' .. reply.err) end
-end
-
 if processed > 0 then
-  best_effort('INCRBY', KEYS[3], processed)
-  best_effort('INCRBY', KEYS[5], processed)
-  best_effort('ZADD', KEYS[8], 'XX', 'INCR', processed, ARGV[1])
+  best_effort('finish', 'INCRBY', KEYS[3], processed)
+  best_effort('finish', 'INCRBY', KEYS[5], processed)
+  best_effort('finish', 'ZADD', KEYS[8], 'XX', 'INCR', processed, ARGV[1])
 end
 if failed > 0 then
-  best_effort('INCRBY', KEYS[4], failed)
-  best_effort('INCRBY', KEYS[6], failed)
+  best_effort('finish', 'INCRBY', KEYS[4], failed)
+  best_effort('finish', 'INCRBY', KEYS[6], failed)
 end
 
 local next_entry = redis.call('LINDEX', KEYS[1], 0)

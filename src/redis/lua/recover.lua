@@ -55,6 +55,7 @@
   flight counts in neither.
 ]]
 -- @include worker-record
+-- @include script-errors
 -- @include status-key
 -- @include job-status
 
@@ -69,19 +70,11 @@ if guard ~= '' then
   if guard == 'orphan' and redis.call('SISMEMBER', KEYS[3], worker_id) == 1 then return {0, 0, 1} end
 end
 
-local function is_error(reply)
-  return type(reply) == 'table' and reply.err ~= nil
-end
-
 -- Bad data in Redis, as opposed to Redis refusing writes (OOM, MISCONF, READONLY): a refusal
 -- refuses a script's first write, so nothing is written yet and the error goes to the caller,
 -- which tries again (as requeue.lua does).
 local function wrong_type(reply)
   return string.sub(reply.err, 1, 9) == 'WRONGTYPE'
-end
-
-local function warn(message)
-  redis.log(redis.LOG_WARNING, 'resque-worker: recover: ' .. message)
 end
 
 -- A status key of the wrong type is skipped (logged) by set_job_status: the status is not worth
@@ -90,12 +83,6 @@ local function set_status(decoded, code)
   local key = set_job_status(ARGV[5], decoded, code, now)
   -- A final status expires like the worker's own (worker.statusTtl).
   if key and code == 3 then redis.call('EXPIRE', key, ARGV[11]) end
-end
-
--- pcall: written after the job it counts, so a counter of the wrong type must not stop the rest.
-local function best_effort(command, key)
-  local reply = redis.pcall(command, key)
-  if is_error(reply) then warn(command .. ' ' .. key .. ': ' .. reply.err) end
 end
 
 -- true once the failure is recorded; false (logged) when the failed list is not a list, and the
@@ -107,12 +94,13 @@ local function fail(payload_json, queue, exception, message)
     ',"backtrace":[],"worker":' .. cjson.encode(worker_id) .. ',"queue":' .. cjson.encode(queue) .. '}')
   if is_error(recorded) then
     if not wrong_type(recorded) then return recorded end
-    warn('a job of ' .. worker_id .. ' stays in flight (' .. exception .. ': ' .. message .. '): ' ..
+    warn('recover', 'a job of ' .. worker_id .. ' stays in flight (' .. exception .. ': ' .. message .. '): ' ..
       KEYS[10] .. ': ' .. recorded.err)
     return false
   end
-  best_effort('INCR', KEYS[6])
-  best_effort('INCR', KEYS[7])
+  -- Written after the job it counts: a counter of the wrong type must not stop the rest.
+  best_effort('recover', 'INCR', KEYS[6])
+  best_effort('recover', 'INCR', KEYS[7])
   failed = failed + 1
   return true
 end
@@ -163,7 +151,7 @@ for _, job in ipairs(jobs) do
       redis.call('EXPIRE', job_key, 86400)
     elseif wrong_type(times) or string.sub(times.err, 1, 4) == 'ERR ' then
       -- Not a counter (say not an integer): the job goes back rather than fail as poison unseen.
-      warn('INCR ' .. job_key .. ': ' .. times.err)
+      warn('recover', 'INCR ' .. job_key .. ': ' .. times.err)
       times = nil
     else
       return times
@@ -195,13 +183,13 @@ for _, job in ipairs(jobs) do
     if exception then
       done = fail(valid and payload or cjson.encode(payload), queue, exception, message)
       if done == true then
-        if exception == 'QueueNotAList' then warn('job failed: ' .. message) end
+        if exception == 'QueueNotAList' then warn('recover', 'job failed: ' .. message) end
         if valid then set_status(decoded, 3) end
       end
     end
     -- Not recovered, so not counted: retries while the failed list is broken must not make it
     -- a PoisonJob.
-    if done == false and times then best_effort('DECR', job_key) end
+    if done == false and times then best_effort('recover', 'DECR', job_key) end
   end
   if is_error(done) then return done end
   if done then

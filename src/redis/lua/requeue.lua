@@ -30,6 +30,7 @@
   Returns the entries put back, then, only if some were failed instead, '' and those entries.
 ]]
 -- @include worker-record
+-- @include script-errors
 -- @include status-key
 -- @include job-status
 
@@ -40,14 +41,6 @@ if #ARGV >= FIRST then
   for i = FIRST, #ARGV do entries[#entries + 1] = ARGV[i] end
 else
   entries = redis.call('LRANGE', KEYS[1], 0, -1)
-end
-
-local function is_error(reply)
-  return type(reply) == 'table' and reply.err ~= nil
-end
-
-local function warn(message)
-  redis.log(redis.LOG_WARNING, 'resque-worker: requeue: ' .. message)
 end
 
 -- A status key of the wrong type is left as it is (read_job_status, status-key.lib.lua).
@@ -65,7 +58,7 @@ for _, entry in ipairs(entries) do
   if split_entry(entry) then
     readable[#readable + 1] = entry
   else
-    warn('unreadable entry left in flight in ' .. KEYS[1])
+    warn('requeue', 'unreadable entry left in flight in ' .. KEYS[1])
   end
 end
 entries = readable
@@ -98,10 +91,10 @@ for i = #entries, 1, -1 do
       ',"exception":"QueueNotAList","error":' .. cjson.encode(message) ..
       ',"backtrace":[],"worker":' .. cjson.encode(ARGV[1]) .. ',"queue":' .. cjson.encode(queue) .. '}')
     if is_error(recorded) then
-      warn('job left in flight in ' .. KEYS[1] .. ': its queue ' .. queue_key .. ' is not a list and ' ..
+      warn('requeue', 'job left in flight in ' .. KEYS[1] .. ': its queue ' .. queue_key .. ' is not a list and ' ..
         ARGV[5] .. ' failed: ' .. recorded.err)
     elseif redis.call('LREM', KEYS[1], 1, entry) == 1 then
-      warn('job failed: ' .. message)
+      warn('requeue', 'job failed: ' .. message)
       if valid then set_status(decoded, 3) end
       table.insert(failed, 1, entry)
     else
@@ -115,7 +108,7 @@ if #failed > 0 then
   -- pcall: the jobs are recorded already; a counter of the wrong type is not worth an abort.
   for _, key in ipairs({ ARGV[6], ARGV[7] }) do
     local counted = redis.pcall('INCRBY', key, #failed)
-    if is_error(counted) then warn(key .. ' not counted: ' .. counted.err) end
+    if is_error(counted) then warn('requeue', key .. ' not counted: ' .. counted.err) end
   end
 end
 
