@@ -390,6 +390,36 @@ describe('a key of the wrong type never drops a job half-way', () => {
     }
   });
 
+  test('reserve: an idle set of the wrong type costs the hand-offs, not the jobs popped', async () => {
+    const r = defineScripts(db.redis.client());
+    await r.flushall();
+    await r.hset(keys.idleWorkers, 'not', 'a zset');
+    await r.rpush(keys.queue('q'), payload('i1'));
+    const reserve = () =>
+      r.reserveBuffer(
+        ...reserveKeys(keys, workerId),
+        'tok-i',
+        5,
+        '2026-11-26T12:00:00Z',
+        workerId,
+        keys.queuePrefix,
+        keys.jobStatusPrefix,
+        '',
+        'q',
+      );
+    const [state, ...taken] = await reserve();
+    assert.equal(String(state), 'idle');
+    assert.deepEqual(
+      taken.map((e) => String(e).split('\0')[3]),
+      [payload('i1')],
+    );
+    assert.equal(await r.llen(keys.workerInflight(workerId)), 1, 'in flight, not lost');
+    const [again, ...same] = await reserve();
+    assert.equal(String(again), 'again');
+    assert.deepEqual(same.map(String), taken.map(String));
+    await r.flushall();
+  });
+
   test('reserve: a tracked job whose status key is of the wrong type is still reserved, and runs', async () => {
     const r = defineScripts(db.redis.client());
     await r.hset(keys.jobStatus('h1'), 'status', '2');

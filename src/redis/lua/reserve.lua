@@ -92,29 +92,38 @@ for _, q in ipairs(queues) do
   end
 end
 
+-- The jobs popped are recorded in flight first: an error in a later write (a key of the wrong
+-- type) then leaves them there, and the call sent again gets them back by its token.
+if #entries > 0 then
+  for i = 1, #entries, 5000 do
+    redis.call('RPUSH', KEYS[1], unpack(entries, i, math.min(i + 4999, #entries)))
+  end
+  redis.call('SET', KEYS[2], token)
+end
+
 -- Fewer jobs than wanted: this worker's queues are drained, so it joins the idle set with the room
 -- it has left and waits for a hand-off or a wake-up (or its next poll). Joining in the same atomic
 -- step as the LPOPs means an enqueue that lands after them finds it: none slips in between.
 -- A hand-off that ran after the worker counted its room (its message still on the way) has
 -- already lowered the worker's score, and enqueue.lua leaves a worker out of room at 0: unless
 -- the worker's count is fresh, the score may only go down (LT), never back to a stale room.
+-- pcall: an idle set of the wrong type costs hand-offs (the worker polls instead), not jobs.
 local state = 'more'
+local joined
 if #entries < wanted then
   state = 'idle'
   if ARGV[7] == 'fresh' then
-    redis.call('ZADD', KEYS[6], wanted - #entries, ARGV[4])
+    joined = redis.pcall('ZADD', KEYS[6], wanted - #entries, ARGV[4])
   else
-    redis.call('ZADD', KEYS[6], 'LT', wanted - #entries, ARGV[4])
+    joined = redis.pcall('ZADD', KEYS[6], 'LT', wanted - #entries, ARGV[4])
   end
 else
-  redis.call('ZREM', KEYS[6], ARGV[4])
+  joined = redis.pcall('ZREM', KEYS[6], ARGV[4])
+end
+if type(joined) == 'table' and joined.err then
+  redis.log(redis.LOG_WARNING, 'resque-worker: reserve: idle set ' .. KEYS[6] .. ': ' .. joined.err)
 end
 if #entries == 0 then return { state } end
-
-for i = 1, #entries, 5000 do
-  redis.call('RPUSH', KEYS[1], unpack(entries, i, math.min(i + 4999, #entries)))
-end
-redis.call('SET', KEYS[2], token)
 
 -- Mark tracked jobs running: only an existing status key is updated, as php-resque does.
 local now = nil
