@@ -5,7 +5,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { buildConvict, type ConvictConfig, parseWorkerGroups, type WorkerGroup } from './schema.ts';
+import {
+  buildConvict,
+  type ConvictConfig,
+  parseWorkerGroups,
+  redactUrl,
+  type WorkerGroup,
+} from './schema.ts';
 
 export interface Config {
   redis: { url: string; namespace: string; connectTimeout: number };
@@ -149,7 +155,5 @@ function deepFreeze<T>(value: T): T {
 
 /** The effective config as JSON with secrets (the Redis password) redacted, for `config check`. */
 export function redactConfig(config: Config): Config {
-  const url = new URL(config.redis.url);
-  if (url.password) url.password = 'REDACTED';
-  return { ...config, redis: { ...config.redis, url: url.toString() } };
+  return { ...config, redis: { ...config.redis, url: redactUrl(config.redis.url) } };
 }
