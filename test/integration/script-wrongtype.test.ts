@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
+import { ResqueClient } from '../../src/client/client.ts';
 import { JobRegistry } from '../../src/jobs/job-registry.ts';
 import { pruneDeadWorkers } from '../../src/recovery/prune-dead-workers.ts';
 import { type RecoverOptions, recoverWorker } from '../../src/recovery/recover-worker.ts';
@@ -497,6 +498,28 @@ describe('a key of the wrong type never drops a job half-way', () => {
       assert.equal(await r.llen(keys.workerInflight(worker.id)), 0);
     } finally {
       await worker.stop();
+    }
+  });
+
+  test('enqueue: a pause flag of the wrong type reads as unset, as in reserve.lua; the job is handed off', async () => {
+    const r = db.redis.client();
+    await r.flushall();
+    const registry = await new JobRegistry().load([FIXTURES]);
+    const worker = new Worker({ redisUrl: db.redis.url, queues: ['q'], registry, interval: 30 });
+    const client = new ResqueClient({ redisUrl: db.redis.url });
+    try {
+      const idle = new Promise<void>((res) => worker.once('idle', res));
+      await worker.start();
+      await idle;
+      await r.hset(keys.pauseAllWorkers, 'not', 'a flag');
+      await client.enqueue('q', 'Echo', []);
+      await waitFor(async () => (await r.get(keys.statProcessed)) === '1', {
+        what: 'the job handed off and run',
+      });
+    } finally {
+      await client.close();
+      await worker.stop();
+      await r.flushall();
     }
   });
 });

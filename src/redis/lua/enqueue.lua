@@ -123,8 +123,10 @@ local function queue_from(first)
 end
 
 -- No idle worker serves the queue, or workers are paused: queue them; nobody is to start anything.
+-- MGET, as reserve.lua reads the flag: a key of the wrong type reads as unset instead of raising
+-- after the writes above.
 local serving = idle_workers_serving()
-if #serving == 0 or pause_flag_set(redis.call('GET', ns .. 'pause-all-workers')) then
+if #serving == 0 or pause_flag_set(redis.call('MGET', ns .. 'pause-all-workers')[1]) then
   queue_from(FIRST)
   return 0
 end
