@@ -135,6 +135,20 @@ describe('a key of the wrong type never drops a job half-way', () => {
     assert.deepEqual(await r.hgetall(keys.jobStatus('h1')), { status: '2' });
   });
 
+  /** reserve.lua as a worker on queue q calls it, taking up to 5 jobs. */
+  const reserve = (token: string) =>
+    defineScripts(db.redis.client()).reserveBuffer(
+      ...reserveKeys(keys, workerId),
+      token,
+      5,
+      '2026-11-26T12:00:00Z',
+      workerId,
+      keys.queuePrefix,
+      keys.jobStatusPrefix,
+      '',
+      'q',
+    );
+
   const finish = (...jobs: [Buffer, string, string][]) =>
     defineScripts(db.redis.client()).finish(
       ...finishHead(keys, workerId),
@@ -396,26 +410,14 @@ describe('a key of the wrong type never drops a job half-way', () => {
     await r.flushall();
     await r.hset(keys.idleWorkers, 'not', 'a zset');
     await r.rpush(keys.queue('q'), payload('i1'));
-    const reserve = () =>
-      r.reserveBuffer(
-        ...reserveKeys(keys, workerId),
-        'tok-i',
-        5,
-        '2026-11-26T12:00:00Z',
-        workerId,
-        keys.queuePrefix,
-        keys.jobStatusPrefix,
-        '',
-        'q',
-      );
-    const [state, ...taken] = await reserve();
+    const [state, ...taken] = await reserve('tok-i');
     assert.equal(String(state), 'idle');
     assert.deepEqual(
       taken.map((e) => String(e).split('\0')[3]),
       [payload('i1')],
     );
     assert.equal(await r.llen(keys.workerInflight(workerId)), 1, 'in flight, not lost');
-    const [again, ...same] = await reserve();
+    const [again, ...same] = await reserve('tok-i');
     assert.equal(String(again), 'again');
     assert.deepEqual(same.map(String), taken.map(String));
     await r.flushall();
@@ -427,17 +429,7 @@ describe('a key of the wrong type never drops a job half-way', () => {
     await r.set(keys.jobStatus('t1'), waiting(1000));
     await r.rpush(keys.queue('q'), payload('h1'), payload('t1'));
 
-    const [state, ...taken] = await r.reserveBuffer(
-      ...reserveKeys(keys, workerId),
-      'tok',
-      5,
-      '2026-11-26T12:00:00Z',
-      workerId,
-      keys.queuePrefix,
-      keys.jobStatusPrefix,
-      '',
-      'q',
-    );
+    const [state, ...taken] = await reserve('tok');
     assert.equal(String(state), 'idle');
     assert.deepEqual(
       taken.map((e) => String(e).split('\0')[3]),
