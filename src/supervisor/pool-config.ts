@@ -10,6 +10,14 @@ import type { WantedGroup } from './reconcile.ts';
 
 export type PoolGroup = WantedGroup & { spec: WorkerGroup };
 
+/**
+ * Whether a group's workers hold one job at a time (concurrency 1, no prefetch): then the job in a
+ * hung worker's in-flight list is the one that blocked it (child-recovery.ts).
+ */
+export function holdsOneJobAtATime(config: Readonly<Config>, group: WorkerGroup): boolean {
+  return (group.concurrency ?? config.worker.concurrency) === 1 && config.worker.prefetch === 0;
+}
+
 /** The groups of a config, with TTIN/TTOU counts and the key that says "restart me" when it changes. */
 export function wantedGroups(config: Readonly<Config>, counts: ReadonlyMap<string, number>): PoolGroup[] {
   const { jobs, redis, worker, log, supervisor } = config;

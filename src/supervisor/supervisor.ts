@@ -31,7 +31,7 @@ import { childEnv, isChildMessage, type SupervisorMessage } from './ipc.ts';
 import type { Launcher } from './launcher.ts';
 import { type PeriodicTask, PeriodicTasks } from './periodic-tasks.ts';
 import { PoolChild } from './pool-child.ts';
-import { countsOf, type PoolGroup, wantedGroups } from './pool-config.ts';
+import { countsOf, holdsOneJobAtATime, type PoolGroup, wantedGroups } from './pool-config.ts';
 import { type PoolSnapshot, poolComplete, snapshotOf } from './pool-status.ts';
 import { reconcile } from './reconcile.ts';
 import { killStragglers, StopDeadline } from './stop-deadline.ts';
@@ -282,15 +282,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const handle = this.#launcher.launch(
       childEnv({ config: this.#config, group: group.spec, paused: this.#paused }),
     );
-    const oneJobAtATime =
-      (group.spec.concurrency ?? this.#config.worker.concurrency) === 1 && this.#config.worker.prefetch === 0;
     const child = new PoolChild(
       this.#nextId++,
       group.name,
       group.spec.queues,
       group.key,
       handle,
-      oneJobAtATime,
+      holdsOneJobAtATime(this.#config, group.spec),
     );
     this.#children.set(child.id, child);
     handle.onMessage((m) => this.#onMessage(child, m));

@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config/load-config.ts';
-import { checkPoolConfig, countsOf, wantedGroups } from '../../src/supervisor/pool-config.ts';
+import {
+  checkPoolConfig,
+  countsOf,
+  holdsOneJobAtATime,
+  wantedGroups,
+} from '../../src/supervisor/pool-config.ts';
 import { type PoolSnapshot, statusLine } from '../../src/supervisor/pool-status.ts';
 
 test('no groups: one group of COUNT workers on QUEUE, named after its queues', () => {
@@ -84,4 +89,12 @@ test('status line: busy/total, paused, processed, Redis, crash loops', () => {
     }),
     '2/3 workers busy, stopping, 41 processed, redis up',
   );
+});
+
+test("a group holds one job at a time only at concurrency 1 without prefetch (a hung worker's job is then the culprit)", () => {
+  const c = loadConfig({ env: {} });
+  assert.equal(holdsOneJobAtATime(c, { name: 'a', queues: ['a'], count: 1 }), true);
+  assert.equal(holdsOneJobAtATime(c, { name: 'a', queues: ['a'], count: 1, concurrency: 2 }), false);
+  const prefetching = loadConfig({ env: { PREFETCH: '5' } });
+  assert.equal(holdsOneJobAtATime(prefetching, { name: 'a', queues: ['a'], count: 1 }), false);
 });
