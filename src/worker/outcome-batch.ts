@@ -26,6 +26,12 @@ export function finishHead(keys: ResqueKeys, workerId: string): string[] {
 
 export class OutcomeBatch {
   #pending: Ack[] = [];
+  /**
+   * Failures finish.lua could not record (the failed list is not a list): still in flight, sent
+   * again with every round trip, but not due by themselves, or a worker would make a round trip
+   * (and back off on its error) for each of them instead of running jobs.
+   */
+  #kept: Ack[] = [];
   /** finishHead: the same for every call. */
   readonly #head: string[];
   readonly #statusTtl: string;
@@ -39,22 +45,30 @@ export class OutcomeBatch {
     this.#statusTtl = String(statusTtl);
   }
 
+  /** Outcomes due to be recorded (kept failures are not counted: see #kept). */
   get size(): number {
     return this.#pending.length;
+  }
+
+  /** Failures kept because their failed list is not a list. */
+  get kept(): number {
+    return this.#kept.length;
   }
 
   add(ack: Ack): void {
     this.#pending.push(ack);
   }
 
-  /** In-flight entries of the pending outcomes. */
+  /** In-flight entries of the pending and kept outcomes. */
   *entries(): Iterable<Buffer> {
+    for (const ack of this.#kept) yield ack.entry;
     for (const ack of this.#pending) yield ack.entry;
   }
 
-  /** Takes every pending outcome, to be sent; hand them back with `putBack` if sending failed. */
+  /** Takes every outcome, kept ones too, to be sent; hand them back with `putBack` if sending failed. */
   take(): Ack[] {
-    const acks = this.#pending;
+    const acks = this.#kept.length > 0 ? this.#kept.concat(this.#pending) : this.#pending;
+    this.#kept = [];
     this.#pending = [];
     return acks;
   }
@@ -69,10 +83,10 @@ export class OutcomeBatch {
   }
 
   /**
-   * Records everything pending now; rejects (keeping it pending) if Redis does not answer or could
-   * not record a failure. A bare script call, not a one-command pipeline: an ioredis pipeline
-   * copies every script command onto itself (~2 KB a time), and an idle worker handed one job at a
-   * time makes one of these per job.
+   * Records everything pending now (and tries the kept failures again); rejects (keeping it
+   * pending) if Redis does not answer. A bare script call, not a one-command pipeline: an ioredis
+   * pipeline copies every script command onto itself (~2 KB a time), and an idle worker handed one
+   * job at a time makes one of these per job.
    */
   async flush(redis: ScriptedRedis): Promise<void> {
     while (this.#pending.length > 0) {
@@ -84,23 +98,27 @@ export class OutcomeBatch {
         this.putBack(acks);
         throw err;
       }
-      const kept = this.keepUnrecorded(acks, reply);
-      if (kept > 0)
-        throw new Error(
-          `${kept} failed job(s) not recorded: ${this.keys.failed} is not a list; they stay in flight until it is repaired`,
-        );
+      this.keepUnrecorded(acks, reply);
     }
+  }
+
+  /** As flush, and rejects while failures are kept: a stop waits until they are recorded. */
+  async flushAll(redis: ScriptedRedis): Promise<void> {
+    if (this.#kept.length > 0) this.putBack(this.take());
+    await this.flush(redis);
+    if (this.#kept.length > 0)
+      throw new Error(
+        `${this.#kept.length} failed job(s) not recorded: ${this.keys.failed} is not a list; they stay in flight until it is repaired`,
+      );
   }
 
   /**
    * Takes finish.lua's reply to `acks`: the failed jobs it could not record (their failed list is
-   * not a list) go back to pending, to be sent again. Returns how many.
+   * not a list) are kept, to be sent again with the next round trip.
    */
-  keepUnrecorded(acks: Ack[], reply: unknown): number {
-    if (!Array.isArray(reply)) return 0;
-    const kept = (reply.slice(1) as number[]).map((position) => acks[position - 1]!);
-    this.putBack(kept);
-    return kept.length;
+  keepUnrecorded(acks: Ack[], reply: unknown): void {
+    if (!Array.isArray(reply)) return;
+    for (const position of reply.slice(1) as number[]) this.#kept.push(acks[position - 1]!);
   }
 
   #finishArgs(acks: Ack[]): (string | number | Buffer)[] {

@@ -72,7 +72,10 @@ export class ReserveRoundTrip {
     return { state: String(state) as ReserveState, entries };
   }
 
-  /** finish.lua and reserve.lua in one pipeline; the outcomes go back unless finish is known to have run. */
+  /**
+   * finish.lua and reserve.lua in one pipeline; the outcomes go back unless finish is known to have
+   * run, and failures it ran but could not record are kept (OutcomeBatch).
+   */
   async #finishAndReserve(
     acks: Ack[],
     outcomes: OutcomeBatch,

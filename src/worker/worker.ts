@@ -276,7 +276,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         );
       await this.#retrying('requeue', () => this.#putBack.running(left.map((j) => j.entry)));
     }
-    await this.#retrying('finish', () => this.#outcomes.flush(this.redis));
+    await this.#retrying('finish', () => this.#outcomes.flushAll(this.redis));
     await this.#retrying('requeue', () => this.#putBack.unclaimed());
     await this.#retrying('unregister', () => this.#registration.unregister());
     await this.#close();
@@ -305,7 +305,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /**
    * Redis can answer with an error for a while (MISCONF on a full disk, READONLY after a
-   * failover): what must be recorded is tried again every second until it is, never given up.
+   * failover; at a stop, a failed list that is not a list): what must be recorded is tried again
+   * every second until it is, never given up.
    */
   async #retrying(what: string, step: () => Promise<unknown>): Promise<void> {
     for (;;) {

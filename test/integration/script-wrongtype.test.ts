@@ -465,32 +465,58 @@ describe('a key of the wrong type never drops a job half-way', () => {
     }
   });
 
-  test('a worker whose failed jobs cannot be recorded (failed list broken) keeps running the others; they are recorded once it is repaired', async () => {
+  test('a worker whose failed jobs cannot be recorded (failed list broken) runs the others at full speed, pauses, and waits at its stop until it is repaired', async () => {
     const r = db.redis.client();
     await r.flushall();
     await r.set(keys.failed, 'not a list');
     const registry = await new JobRegistry().load([FIXTURES]);
-    const worker = new Worker({
-      redisUrl: db.redis.url,
-      queues: ['q'],
-      registry,
-      interval: 0.2,
-      concurrency: 2,
-    });
+    // One job at a time: each round trip would be due, and back off 1 s, if the kept failure made it so.
+    const worker = new Worker({ redisUrl: db.redis.url, queues: ['q'], registry, interval: 0.2 });
+    let stopped = false;
     try {
       await worker.start();
-      await r.rpush(keys.queue('q'), '{"class":"Boom","args":["x"]}', '{"class":"Echo","args":[1]}');
-      await waitFor(async () => (await r.get(keys.statProcessed)) === '1', { what: 'Echo recorded' });
-      await r.rpush(keys.queue('q'), '{"class":"Echo","args":[2]}');
-      await waitFor(async () => (await r.get(keys.statProcessed)) === '2', { what: 'a later job too' });
+      await r.rpush(keys.queue('q'), '{"class":"Boom","args":["x"]}');
+      await waitFor(async () => (await r.llen(keys.queue('q'))) === 0 && worker.busy === 0);
+      const echos = Array.from({ length: 20 }, (_, n) => `{"class":"Echo","args":[${n}]}`);
+      await r.rpush(keys.queue('q'), ...echos);
+      // 20 no-op jobs take milliseconds; a 1 s back-off after each would take 20 s.
+      await waitFor(async () => (await r.get(keys.statProcessed)) === '20', {
+        what: 'the 20 Echos recorded',
+        timeout: 5000,
+      });
       assert.equal(await r.llen(keys.workerInflight(worker.id)), 1, 'Boom still in flight');
+
+      const paused = new Promise<void>((res) => worker.once('paused', res));
+      worker.pause();
+      await paused;
+      worker.resume();
+
+      const stopping = worker.stop().then(() => {
+        stopped = true;
+      });
+      await new Promise((res) => setTimeout(res, 300)); // the window in which the stop must wait
+      assert.equal(stopped, false, 'the stop waits for the failure to be recorded');
       await r.del(keys.failed);
-      await waitFor(async () => (await r.llen(keys.failed)) === 1, { what: 'Boom recorded once repaired' });
+      await stopping;
+      assert.equal(await r.llen(keys.failed), 1, 'Boom recorded once repaired');
       assert.equal(await r.get(keys.statFailed), '1');
       assert.equal(await r.llen(keys.workerInflight(worker.id)), 0);
     } finally {
-      await worker.stop();
+      if (!stopped) {
+        await r.del(keys.failed);
+        await worker.stop();
+      }
     }
+  });
+
+  test('reserve: an in-flight list of the wrong type takes no job: they go back to their queue, in order', async () => {
+    const r = defineScripts(db.redis.client());
+    await r.flushall();
+    await r.set(keys.workerInflight(workerId), 'not a list');
+    await r.rpush(keys.queue('q'), payload('o1'), payload('o2'), payload('o3'));
+    await assert.rejects(reserve('tok-o'), /WRONGTYPE/);
+    assert.deepEqual(await r.lrange(keys.queue('q'), 0, -1), [payload('o1'), payload('o2'), payload('o3')]);
+    await r.flushall();
   });
 
   test('enqueue: a pause flag of the wrong type reads as unset, as in reserve.lua; the job is handed off', async () => {

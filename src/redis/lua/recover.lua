@@ -105,20 +105,14 @@ local function fail(payload_json, queue, exception, message)
   return true
 end
 
-local function readable(entry)
-  local a = string.find(entry, '\0', 1, true)
-  local b = a and string.find(entry, '\0', a + 1, true)
-  return (b and string.find(entry, '\0', b + 1, true)) ~= nil
-end
-
 -- {queue, payload, in-flight entry} of every job the dead worker held; queue false for what cannot
 -- be read, entry false for the job in a peer's worker record.
 local jobs = {}
 local entries = redis.call('LRANGE', KEYS[1], 0, -1)
 for i = #entries, 1, -1 do
   local entry = entries[i]
-  if readable(entry) then
-    local _, queue, payload = split_entry(entry)
+  local _, queue, payload = split_entry(entry)
+  if queue then
     jobs[#jobs + 1] = { queue, payload, entry }
   else
     jobs[#jobs + 1] = { false, entry, entry }
@@ -217,8 +211,8 @@ else
   -- the list, as after requeue.lua and finish.lua.
   for _, entry in ipairs(handled) do redis.call('LREM', KEYS[1], 1, entry) end
   local head = redis.call('LINDEX', KEYS[1], 0)
-  if head and readable(head) then
-    set_worker_record(KEYS[2], worker_id, head)
+  if head then
+    set_worker_record(KEYS[2], worker_id, head) -- drops the record if the head is unreadable
   else
     redis.call('DEL', KEYS[2])
   end

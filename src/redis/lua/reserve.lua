@@ -75,6 +75,7 @@ end
 -- make distinct entries, and finishing one can never remove the other's.
 local entries = {}
 local popped_payloads = {}
+local popped_queues = {}
 local tail = sep .. ARGV[3] .. sep
 for _, q in ipairs(queues) do
   local need = wanted - #entries
@@ -88,15 +89,24 @@ for _, q in ipairs(queues) do
     for _, payload in ipairs(popped) do
       entries[#entries + 1] = token .. '#' .. (#entries + 1) .. tail .. q .. sep .. payload
       popped_payloads[#popped_payloads + 1] = payload
+      popped_queues[#popped_queues + 1] = q
     end
   end
 end
 
 -- The jobs popped are recorded in flight first: an error in a later write (a key of the wrong
--- type) then leaves them there, and the call sent again gets them back by its token.
+-- type) then leaves them there, and the call sent again gets them back by its token. An in-flight
+-- key that is not a list takes none of them: they go back to the head of their queues, in order,
+-- and the error goes to the worker.
 if #entries > 0 then
   for i = 1, #entries, 5000 do
-    redis.call('RPUSH', KEYS[1], unpack(entries, i, math.min(i + 4999, #entries)))
+    local pushed = redis.pcall('RPUSH', KEYS[1], unpack(entries, i, math.min(i + 4999, #entries)))
+    if type(pushed) == 'table' and pushed.err then
+      for j = #popped_payloads, 1, -1 do
+        redis.call('LPUSH', ARGV[5] .. popped_queues[j], popped_payloads[j])
+      end
+      return pushed
+    end
   end
   redis.call('SET', KEYS[2], token)
 end
