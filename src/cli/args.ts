@@ -51,7 +51,7 @@ export function parseCommon<T extends ExtraFlags>(argv: string[], extra: T = {} 
 }
 
 export function overridesFrom(v: CommonValues): ConfigOverrides {
-  // Text that is not a number stays as typed, so the config error shows it (NaN would print as NaN).
+  // Text that is not a number stays as typed, so the config error shows what was typed, not NaN.
   const num = (s: string | undefined) => (s === undefined || Number.isNaN(Number(s)) ? s : Number(s));
   return {
     redis: { url: v.redis, namespace: v.namespace },

@@ -20,7 +20,7 @@ import { onSignals } from './signals.ts';
  * How long a second TERM/INT waits for the worker to record its stop. Only an unreachable Redis
  * takes longer (the worker retries until Redis answers); exiting then loses nothing: what the
  * worker holds stays in its in-flight list, and the next worker that prunes dead ones (any
- * `work` or `start` at start-up, the supervisor every minute) puts it back.
+ * `work` or `start` at start-up, the supervisor every supervisor.pruneInterval) puts it back.
  */
 const FORCED_EXIT_MS = 3000;
 

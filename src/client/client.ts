@@ -138,7 +138,7 @@ export class ResqueClient {
       else await this.redis.enqueue(2, k.queues, k.queue(queue), k.prefix, queue, '', payload);
     } catch (err) {
       if (err instanceof ReplyError) throw err;
-      throw lostEnqueue(redisAddress(this.redis), queue, [id], err as Error);
+      throw lostEnqueue(this.redis, queue, [id], err as Error);
     }
     return id;
   }
@@ -187,11 +187,11 @@ export class ResqueClient {
     try {
       results = (await pipe.exec()) ?? [];
     } catch (err) {
-      throw lostEnqueue(redisAddress(this.redis), queue, ids, err as Error);
+      throw lostEnqueue(this.redis, queue, ids, err as Error);
     }
     for (const [err] of results) {
       if (err instanceof ReplyError) throw err;
-      if (err) throw lostEnqueue(redisAddress(this.redis), queue, ids, err);
+      if (err) throw lostEnqueue(this.redis, queue, ids, err);
     }
     return ids;
   }
@@ -345,7 +345,8 @@ export class ResqueClient {
 }
 
 /** Sent, then Redis went away before it answered: the jobs may or may not be queued. */
-function lostEnqueue(address: string, queue: string, ids: string[], err: Error): RedisUnavailableError {
+function lostEnqueue(redis: ScriptedRedis, queue: string, ids: string[], err: Error): RedisUnavailableError {
+  const address = redisAddress(redis);
   // ioredis refuses a command before writing it when the connection just closed and it has not
   // noticed yet (no offline queue here): then nothing was written, as when the outage was known.
   if (err.message.startsWith("Stream isn't writeable")) {

@@ -4,7 +4,7 @@
  */
 import convict from 'convict';
 
-/** JSON.stringify writes NaN (a flag's Number("abc")) and Infinity as null. */
+/** JSON.stringify writes NaN and Infinity (numbers given in code) as null. */
 function shown(v: unknown): string {
   return typeof v === 'number' ? String(v) : JSON.stringify(v);
 }

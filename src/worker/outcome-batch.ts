@@ -50,11 +50,6 @@ export class OutcomeBatch {
     return this.#pending.length;
   }
 
-  /** Failures kept because their failed list is not a list. */
-  get kept(): number {
-    return this.#kept.length;
-  }
-
   add(ack: Ack): void {
     this.#pending.push(ack);
   }
