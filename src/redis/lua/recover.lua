@@ -56,6 +56,7 @@
 ]]
 -- @include worker-record
 -- @include script-errors
+-- @include failure-record
 -- @include status-key
 -- @include job-status
 
@@ -70,13 +71,6 @@ if guard ~= '' then
   if guard == 'orphan' and redis.call('SISMEMBER', KEYS[3], worker_id) == 1 then return {0, 0, 1} end
 end
 
--- Bad data in Redis, as opposed to Redis refusing writes (OOM, MISCONF, READONLY): a refusal
--- refuses a script's first write, so nothing is written yet and the error goes to the caller,
--- which tries again (as requeue.lua does).
-local function wrong_type(reply)
-  return string.sub(reply.err, 1, 9) == 'WRONGTYPE'
-end
-
 -- A status key of the wrong type is skipped (logged) by set_job_status: the status is not worth
 -- the job.
 local function set_status(decoded, code)
@@ -88,10 +82,8 @@ end
 -- true once the failure is recorded; false (logged) when the failed list is not a list, and the
 -- job stays where it is; or the error of a Redis refusing writes.
 local function fail(payload_json, queue, exception, message)
-  local recorded = redis.pcall('RPUSH', KEYS[10], '{"failed_at":' .. cjson.encode(ARGV[8]) ..
-    ',"payload":' .. payload_json ..
-    ',"exception":' .. cjson.encode(exception) .. ',"error":' .. cjson.encode(message) ..
-    ',"backtrace":[],"worker":' .. cjson.encode(worker_id) .. ',"queue":' .. cjson.encode(queue) .. '}')
+  local recorded = redis.pcall('RPUSH', KEYS[10],
+    failure_record_json(ARGV[8], payload_json, exception, message, worker_id, queue))
   if is_error(recorded) then
     if not wrong_type(recorded) then return recorded end
     warn('recover', 'a job of ' .. worker_id .. ' stays in flight (' .. exception .. ': ' .. message .. '): ' ..

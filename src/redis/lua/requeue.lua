@@ -31,6 +31,7 @@
 ]]
 -- @include worker-record
 -- @include script-errors
+-- @include failure-record
 -- @include status-key
 -- @include job-status
 
@@ -77,7 +78,7 @@ for i = #entries, 1, -1 do
       -- No longer in flight (this call was sent again): it went back the first time.
       redis.call('LPOP', queue_key)
     end
-  elseif string.sub(pushed.err, 1, 9) ~= 'WRONGTYPE' then
+  elseif not wrong_type(pushed) then
     -- Redis refusing writes (OOM, MISCONF, READONLY) refuses the first one, so nothing is written
     -- yet: the error goes to the caller, which tries again.
     return pushed
@@ -86,10 +87,8 @@ for i = #entries, 1, -1 do
     local valid = ok and type(decoded) == 'table'
     local message = 'could not be put back on its queue: ' .. queue_key .. ' is a ' ..
       redis.call('TYPE', queue_key).ok .. ', not a list'
-    local recorded = redis.pcall('RPUSH', ARGV[5], '{"failed_at":' .. cjson.encode(ARGV[8]) ..
-      ',"payload":' .. (valid and payload or cjson.encode(payload)) ..
-      ',"exception":"QueueNotAList","error":' .. cjson.encode(message) ..
-      ',"backtrace":[],"worker":' .. cjson.encode(ARGV[1]) .. ',"queue":' .. cjson.encode(queue) .. '}')
+    local recorded = redis.pcall('RPUSH', ARGV[5], failure_record_json(ARGV[8],
+      valid and payload or cjson.encode(payload), 'QueueNotAList', message, ARGV[1], queue))
     if is_error(recorded) then
       warn('requeue', 'job left in flight in ' .. KEYS[1] .. ': its queue ' .. queue_key .. ' is not a list and ' ..
         ARGV[5] .. ' failed: ' .. recorded.err)
@@ -105,11 +104,9 @@ for i = #entries, 1, -1 do
 end
 
 if #failed > 0 then
-  -- pcall: the jobs are recorded already; a counter of the wrong type is not worth an abort.
-  for _, key in ipairs({ ARGV[6], ARGV[7] }) do
-    local counted = redis.pcall('INCRBY', key, #failed)
-    if is_error(counted) then warn('requeue', key .. ' not counted: ' .. counted.err) end
-  end
+  -- The jobs are recorded already; a counter of the wrong type is not worth an abort.
+  best_effort('requeue', 'INCRBY', ARGV[6], #failed)
+  best_effort('requeue', 'INCRBY', ARGV[7], #failed)
 end
 
 local next_entry = redis.call('LINDEX', KEYS[1], 0)

@@ -31,6 +31,7 @@
   logged by Redis), never half-popped.
 ]]
 -- @include worker-record
+-- @include script-errors
 -- @include queue-glob
 -- @include status-key
 -- @include pause-flag
@@ -83,8 +84,8 @@ for _, q in ipairs(queues) do
   -- pcall: a queue key that is not a list (WRONGTYPE) is skipped. An error raised here would
   -- abort the script after earlier queues were popped, and those jobs would be lost.
   local popped = redis.pcall('LPOP', ARGV[5] .. q, need)
-  if type(popped) == 'table' and popped.err then
-    redis.log(redis.LOG_WARNING, 'resque-worker: skipping queue ' .. q .. ': ' .. popped.err)
+  if is_error(popped) then
+    warn('reserve', 'skipping queue ' .. q .. ': ' .. popped.err)
   elseif popped then
     for _, payload in ipairs(popped) do
       entries[#entries + 1] = token .. '#' .. (#entries + 1) .. tail .. q .. sep .. payload
@@ -101,7 +102,7 @@ end
 if #entries > 0 then
   for i = 1, #entries, 5000 do
     local pushed = redis.pcall('RPUSH', KEYS[1], unpack(entries, i, math.min(i + 4999, #entries)))
-    if type(pushed) == 'table' and pushed.err then
+    if is_error(pushed) then
       for j = #popped_payloads, 1, -1 do
         redis.call('LPUSH', ARGV[5] .. popped_queues[j], popped_payloads[j])
       end
@@ -130,9 +131,7 @@ if #entries < wanted then
 else
   joined = redis.pcall('ZREM', KEYS[6], ARGV[4])
 end
-if type(joined) == 'table' and joined.err then
-  redis.log(redis.LOG_WARNING, 'resque-worker: reserve: idle set ' .. KEYS[6] .. ': ' .. joined.err)
-end
+if is_error(joined) then warn('reserve', 'idle set ' .. KEYS[6] .. ': ' .. joined.err) end
 if #entries == 0 then return { state } end
 
 -- Mark tracked jobs running: only an existing status key is updated, as php-resque does.

@@ -8,6 +8,13 @@ local function is_error(reply)
   return type(reply) == 'table' and reply.err ~= nil
 end
 
+-- Bad data in Redis (a key of the wrong type), as opposed to Redis refusing writes (OOM, MISCONF,
+-- READONLY): a refusal refuses a script's first write, so nothing is written yet and the error can
+-- go to the caller, which tries again.
+local function wrong_type(reply)
+  return string.sub(reply.err, 1, 9) == 'WRONGTYPE'
+end
+
 local function warn(script, message)
   redis.log(redis.LOG_WARNING, 'resque-worker: ' .. script .. ': ' .. message)
 end
