@@ -1,6 +1,6 @@
 /**
  * Bad data in Redis (a key of the wrong type) never drops a job half-way: requeue.lua, finish.lua,
- * recover.lua and reserve.lua on a real Redis, which keeps a script's writes made before an error.
+ * recover.lua, reserve.lua and enqueue.lua on a real Redis, which keeps a script's writes made before an error.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -517,6 +517,38 @@ describe('a key of the wrong type never drops a job half-way', () => {
     await assert.rejects(reserve('tok-o'), /WRONGTYPE/);
     assert.deepEqual(await r.lrange(keys.queue('q'), 0, -1), [payload('o1'), payload('o2'), payload('o3')]);
     await r.flushall();
+  });
+
+  test('enqueue: an idle worker whose in-flight list is of the wrong type is left out of hand-offs; every job is enqueued and runs', async () => {
+    const r = db.redis.client();
+    await r.flushall();
+    const registry = await new JobRegistry().load([FIXTURES]);
+    const worker = new Worker({ redisUrl: db.redis.url, queues: ['q'], registry, interval: 30 });
+    const client = new ResqueClient({ redisUrl: db.redis.url });
+    const broken = 'host:2:q';
+    try {
+      const idle = new Promise<void>((res) => worker.once('idle', res));
+      await worker.start();
+      await idle;
+      // A second idle worker with as much room, whose in-flight list someone overwrote: whichever
+      // of the two the first job goes to, the other one's turn comes within the batch.
+      await r.hset(keys.ourWorkers, broken, '{"queues":["q"]}');
+      await r.zadd(keys.idleWorkers, await r.zscore(keys.idleWorkers, worker.id), broken);
+      await r.set(keys.workerInflight(broken), 'not a list');
+      const ids = await client.enqueueMany(
+        'q',
+        [1, 2, 3].map((n) => ({ className: 'Echo', args: [n] })),
+      );
+      assert.equal(ids.length, 3);
+      await waitFor(async () => (await r.get(keys.statProcessed)) === '3', { what: 'all three jobs run' });
+      assert.equal(await r.zscore(keys.idleWorkers, broken), null, 'the broken worker leaves the idle set');
+      assert.equal(await r.get(keys.workerInflight(broken)), 'not a list');
+      assert.equal(await r.llen(keys.queue('q')), 0);
+    } finally {
+      await client.close();
+      await worker.stop();
+      await r.flushall();
+    }
   });
 
   test('enqueue: a pause flag of the wrong type reads as unset, as in reserve.lua; the job is handed off', async () => {

@@ -43,6 +43,7 @@
 -- @include status-key
 -- @include iso-time
 -- @include pause-flag
+-- @include script-errors
 
 local FIRST = 4
 local ns = ARGV[1]
@@ -154,10 +155,19 @@ if redis.call('LLEN', KEYS[2]) == 0 then
     local best = tied[seq % #tied + 1]
     local entry = 'h' .. seq .. '#1' .. sep .. run_at .. sep .. queue .. sep .. ARGV[next_payload]
     local inflight = ns .. 'worker:' .. best.id .. ':inflight'
-    redis.call('RPUSH', inflight, entry)
-    if redis.call('PUBLISH', ns .. 'rw:worker:' .. best.id, 'e' .. entry) == 0 then
+    -- pcall: earlier payloads may be handed off already, and an error now would keep them while
+    -- the client, told the enqueue failed, sends them all again.
+    local pushed = redis.pcall('RPUSH', inflight, entry)
+    local delivered = false
+    if is_error(pushed) then
+      warn('enqueue', 'RPUSH ' .. inflight .. ': ' .. pushed.err .. '; worker left out of hand-offs')
+    elseif redis.call('PUBLISH', ns .. 'rw:worker:' .. best.id, 'e' .. entry) == 0 then
       -- Nobody will run it. The script is atomic, so the list's last entry is the one just pushed.
       redis.call('RPOP', inflight)
+    else
+      delivered = true
+    end
+    if not delivered then
       redis.call('ZREM', idle_key, best.id)
       best.room = 0
       best.gone = true
