@@ -533,7 +533,9 @@ describe('a key of the wrong type never drops a job half-way', () => {
       // A second idle worker with as much room, whose in-flight list someone overwrote: whichever
       // of the two the first job goes to, the other one's turn comes within the batch.
       await r.hset(keys.ourWorkers, broken, '{"queues":["q"]}');
-      await r.zadd(keys.idleWorkers, await r.zscore(keys.idleWorkers, worker.id), broken);
+      const room = Number(await r.zscore(keys.idleWorkers, worker.id));
+      assert.ok(room > 0, 'the worker waits in the idle set');
+      await r.zadd(keys.idleWorkers, room, broken);
       await r.set(keys.workerInflight(broken), 'not a list');
       const ids = await client.enqueueMany(
         'q',
