@@ -12,7 +12,7 @@
  *   TTIN/TTOU one worker more/less in supervisor.scaleGroup (default the first group)
  */
 import cluster from 'node:cluster';
-import { ConfigError, loadConfig } from '../config/load-config.ts';
+import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log.ts';
 import { pruneDeadWorkers, pruneOptionsFrom, pruneTask } from '../recovery/prune-dead-workers.ts';
 import { resqueKeys } from '../redis/keys.ts';
@@ -44,11 +44,7 @@ export async function start(argv: string[]): Promise<number> {
   }
   const load = () => loadConfig({ file: configFile(values), overrides: overridesFrom(values) });
   const config = load();
-  try {
-    checkPoolConfig(config);
-  } catch (err) {
-    throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
-  }
+  checkPoolConfig(config);
   const log = createLogger(config.log.level, { role: 'supervisor' });
   const pidfile = config.supervisor.pidfile;
   if (pidfile) {

@@ -4,7 +4,7 @@
  * the schema cannot make on its own. Pure functions of a Config.
  */
 import { existsSync } from 'node:fs';
-import type { Config } from '../config/load-config.ts';
+import { type Config, ConfigError } from '../config/load-config.ts';
 import type { WorkerGroup } from '../config/schema.ts';
 import type { WantedGroup } from './reconcile.ts';
 
@@ -46,19 +46,27 @@ export function countsOf(config: Readonly<Config>): Map<string, number> {
   return new Map(groupsOf(config).map((g) => [g.name, g.count]));
 }
 
-/** Checks what the schema cannot see alone: job paths exist, unique group names, scaleGroup names a group. */
+/**
+ * Checks what the schema cannot see alone: job paths exist, unique group names, scaleGroup names a
+ * group. Throws a ConfigError, as the schema does: `start`, `config check` and a reload refuse the
+ * same files.
+ */
 export function checkPoolConfig(config: Readonly<Config>): void {
   const missing = config.jobs.find((p) => !existsSync(p));
-  if (missing !== undefined) throw new Error(`jobs: ${missing} does not exist`);
+  if (missing !== undefined) throw invalid(`jobs: ${missing} does not exist`);
   const names = groupsOf(config).map((g) => g.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined)
-    throw new Error(
+    throw invalid(
       `supervisor.groups: two groups are named ${JSON.stringify(dup)}; give them distinct "name"s`,
     );
   const target = config.supervisor.scaleGroup;
   if (target && !names.includes(target))
-    throw new Error(
+    throw invalid(
       `supervisor.scaleGroup: no group is named ${JSON.stringify(target)} (groups: ${names.join(' | ')})`,
     );
+}
+
+function invalid(message: string): ConfigError {
+  return new ConfigError(`invalid configuration: ${message}`);
 }

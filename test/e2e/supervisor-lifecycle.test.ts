@@ -82,7 +82,7 @@ describe('supervisor lifecycle', () => {
     assert.equal(existsSync(s.pidfile), false, 'pidfile removed');
   });
 
-  test('a bad config at start: non-zero exit naming the key and the file', async () => {
+  test('a bad config at start: non-zero exit naming the key and the file; config check refuses it too', async () => {
     const bad = [
       { config: { redis: { url: db.redis.url }, supervisor: { count: -2 } }, expect: /supervisor\.count/ },
       {
@@ -104,6 +104,9 @@ describe('supervisor lifecycle', () => {
         assert.match(err, bad[i]!.expect);
         if (i < 2) assert.ok(err.includes(s.configPath), `names the file: ${err}`);
         assert.equal(existsSync(s.pidfile), false);
+        const check = await configCheck(s.configPath);
+        assert.equal(check.code, 78, check.err);
+        assert.match(check.err, bad[i]!.expect);
       }),
     );
   });
@@ -156,3 +159,15 @@ describe('supervisor lifecycle', () => {
     assert.deepEqual(left, []);
   });
 });
+
+/** `resque-worker config check --config <file>`: its exit code and stderr. */
+function configCheck(file: string): Promise<{ code: number | null; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, 'config', 'check', '--config', file], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('exit', (code) => resolve({ code, err }));
+  });
+}
