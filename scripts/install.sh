@@ -7,7 +7,7 @@
 #   --app-dir DIR     run the code at DIR as it is (a checkout or an unpacked release) instead of
 #                     copying this checkout to /opt/resque-worker
 #   --prefix DIR      where to copy the code (default /opt/resque-worker)
-#   --config FILE     config to install when none exists yet (default: a commented starter)
+#   --config FILE     config to install when none exists yet (default: a minimal starter)
 #   --instance NAME   install for the template unit resque-worker@NAME, config /etc/resque-worker/NAME.json
 #   --enable          systemctl enable the unit
 #   --start           systemctl (re)start the unit (restart if it already runs)
@@ -211,7 +211,7 @@ else
 }
 EOF
     install -m 0640 -o root -g "$USER_NAME" "$tmp" "$CONFIG"; rm -f "$tmp"
-    say "edit $CONFIG: list your job modules in \"jobs\" (README: Running under systemd)"
+    say "edit $CONFIG: list your job modules in \"jobs\" (docs/systemd.md)"
   fi
 fi
 if ! (cd / && "$NODE" "$APP_DIR/bin/resque-worker.mjs" config check --config "$CONFIG" >/dev/null); then

@@ -19,7 +19,7 @@ const USAGE = `resque-worker: Resque-compatible job workers
   resque-worker start     run the supervisor (a pool of worker processes) in the foreground
   resque-worker work      run one worker in the foreground
   resque-worker enqueue   <queue> <Class> [json-arg ...] [--track]
-  resque-worker status    <job-id>        a job's status
+  resque-worker status    <job-id> [--json]   a job's status (--json: with its result)
   resque-worker status    [--pidfile F | --config F] [--json]   the running pool
   resque-worker pause|resume|reload|stop|kill-jobs [--pidfile F | --config F]
   resque-worker config check [--config FILE]

@@ -24,8 +24,8 @@ export function createRedis(options: ConnectionOptions): ScriptedRedis {
   const redisOptions: RedisOptions = {
     connectionName: options.name.replace(/[^\x21-\x7e]/g, '_'),
     connectTimeout: options.connectTimeoutMs ?? 10_000,
-    // Back off from 50 ms to 2 s between reconnection attempts, forever.
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    // Back off from 50 ms to 2 s between reconnection attempts, forever (ioredis counts from 1).
+    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt - 1, 6), 2000),
     // failFast: a command issued while Redis is away is rejected at once (no offline queue that
     // could grow without bound), and one already sent when it went away fails after one retry.
     maxRetriesPerRequest: options.failFast ? 1 : null,
