@@ -12,6 +12,7 @@ export {
 } from './client/client.ts';
 export type { FailureRecord } from './client/failures.ts';
 export { type Config, ConfigError, loadConfig } from './config/load-config.ts';
+export { InvalidQueueNameError } from './config/schema.ts';
 export {
   DontPerform,
   Job,

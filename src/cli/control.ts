@@ -104,7 +104,11 @@ export async function poolStatus(argv: string[]): Promise<number> {
         : `no supervisor running${pidfile ? ` (pidfile ${pidfile})` : ' (no pidfile configured)'}`,
     );
     for (const w of workers) {
-      const doing = w.job ? `working on ${w.job.queue} since ${w.job.run_at}` : 'idle';
+      const doing = !w.job
+        ? 'idle'
+        : typeof w.job === 'string'
+          ? `working (unreadable record: ${w.job.slice(0, 60)})`
+          : `working on ${w.job.queue} since ${w.job.run_at}`;
       console.log(`  ${w.id}  ${doing}  processed ${w.processed}, failed ${w.failed}`);
     }
     if (redisError) console.log(`  (Redis: ${redisError})`);

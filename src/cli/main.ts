@@ -3,6 +3,7 @@
  */
 import { RedisUnavailableError } from '../client/client.ts';
 import { ConfigError } from '../config/load-config.ts';
+import { InvalidQueueNameError } from '../config/schema.ts';
 import { JobLoadError } from '../jobs/job-registry.ts';
 import { UnsupportedRedisError } from '../redis/connection.ts';
 import { PidfileError } from '../util/pidfile.ts';
@@ -84,7 +85,9 @@ main(process.argv.slice(2)).then(
   // Exit even if job code left handles open (a DB pool, a metrics timer): the command is done.
   (code) => process.exit(code),
   (err: Error) => {
+    const usage = err instanceof InvalidQueueNameError;
     const expected =
+      usage ||
       err instanceof ConfigError ||
       err instanceof JobLoadError ||
       err instanceof PidfileError ||
@@ -92,8 +95,13 @@ main(process.argv.slice(2)).then(
       err instanceof UnsupportedRedisError ||
       (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     console.error(`resque-worker: ${expected ? err.message : (err.stack ?? err.message)}`);
-    // 69 = EX_UNAVAILABLE (Redis away), 78 = EX_CONFIG
-    process.exitCode =
-      err instanceof RedisUnavailableError || err instanceof UnsupportedRedisError ? 69 : expected ? 78 : 1;
+    // 64 = EX_USAGE (a bad argument), 69 = EX_UNAVAILABLE (Redis away), 78 = EX_CONFIG
+    process.exitCode = usage
+      ? 64
+      : err instanceof RedisUnavailableError || err instanceof UnsupportedRedisError
+        ? 69
+        : expected
+          ? 78
+          : 1;
   },
 );

@@ -17,7 +17,11 @@ import { type Logger, silentLogger } from '../log.ts';
 import { closeRedis, createRedis, lastRedisError, redisAddress } from '../redis/connection.ts';
 import { DEFAULT_NAMESPACE, type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
+import { rawJsonValue } from '../util/raw-json-value.ts';
 import { Failures } from './failures.ts';
+import { lostWrite, RedisUnavailableError } from './redis-unavailable.ts';
+
+export { RedisUnavailableError };
 
 export interface ClientOptions {
   /** redis:// or rediss:// URL (default REDIS_URL or redis://127.0.0.1:6379). */
@@ -61,8 +65,11 @@ export interface WorkerInfo {
   queues: string[];
   started: string | null;
   heartbeat: string | null;
-  /** What it is doing: Ruby's `{queue, run_at, payload}`, or null when idle. */
-  job: { queue: string; run_at: string; payload: unknown } | null;
+  /**
+   * What it is doing: Ruby's `{queue, run_at, payload}`, or null when idle; a record that is not a
+   * JSON object (written by some other tool) as its raw text.
+   */
+  job: { queue: string; run_at: string; payload: unknown } | string | null;
   processed: number;
   failed: number;
 }
@@ -75,10 +82,6 @@ export interface Stats {
   workers: number;
   working: number;
   failures: number;
-}
-
-export class RedisUnavailableError extends Error {
-  override name = 'RedisUnavailable';
 }
 
 /** Jobs per enqueue script call: well below the argument count that overflows the stack. */
@@ -169,7 +172,7 @@ export class ResqueClient {
       const payloads: string[] = [];
       const statusKeys: string[] = [];
       for (const job of jobs.slice(start, start + ENQUEUE_CHUNK)) {
-        const id = job.id ?? newJobId();
+        const id = job.id || newJobId(); // as enqueue: an empty id would name a status key no script finds
         ids.push(id);
         payloads.push(buildPayload(job.className, job.args ?? [], id));
         if (options.trackStatus) statusKeys.push(k.jobStatus(id));
@@ -228,6 +231,7 @@ export class ResqueClient {
   /** Payloads from `start`, `count` of them (parsed; unparsable ones as raw strings). */
   async peek(queue: string, start = 0, count = 1): Promise<unknown[]> {
     await this.#ensureUp();
+    if (count <= 0) return []; // an LRANGE to start - 1 would be the whole queue
     const raw = await this.redis.lrange(this.keys.queue(queue), start, start + count - 1);
     return raw.map(parseOrRaw);
   }
@@ -240,19 +244,22 @@ export class ResqueClient {
 
   /**
    * Removes the jobs of a class (and, if given, with these args) from a queue; returns how many.
-   * Compares parsed JSON, so a payload written by Ruby or PHP with other key order or escaping matches.
+   * Compares parsed JSON, so a payload written by Ruby or PHP with other key order or escaping
+   * matches; but args holding a number too long for a JavaScript number (parsing rounds it) must
+   * match as text, so that only the job named is removed.
    */
   async dequeue(queue: string, className: string, args?: unknown[]): Promise<number> {
     await this.#ensureUp();
     const key = this.keys.queue(queue);
     const raw = await this.redis.lrange(key, 0, -1);
+    const wanted = args === undefined ? undefined : JSON.stringify(args);
     const matching = raw.filter((r) => {
       const p = parseOrRaw(r) as { class?: unknown; args?: unknown };
-      return (
-        typeof p === 'object' &&
-        p?.class === className &&
-        (args === undefined || isDeepStrictEqual(p.args ?? [], args))
-      );
+      if (typeof p !== 'object' || p?.class !== className) return false;
+      if (wanted === undefined) return true;
+      const rawArgs = rawJsonValue(r, 'args') ?? '[]';
+      if (rawArgs === wanted) return true;
+      return !LONG_NUMBER.test(rawArgs) && isDeepStrictEqual(p.args ?? [], args);
     });
     if (matching.length === 0) return 0;
     const pipe = this.redis.pipeline();
@@ -282,7 +289,7 @@ export class ResqueClient {
         queues: queues.split(','),
         started: r[i * 5 + 1] ?? null,
         heartbeat: r[i * 5 + 2] ?? null,
-        job: job ? (parseOrRaw(job) as WorkerInfo['job']) : null,
+        job: job ? jobRecord(job) : null,
         processed: Number(r[i * 5 + 3] ?? 0),
         failed: Number(r[i * 5 + 4] ?? 0),
       };
@@ -346,17 +353,12 @@ export class ResqueClient {
 
 /** Sent, then Redis went away before it answered: the jobs may or may not be queued. */
 function lostEnqueue(redis: ScriptedRedis, queue: string, ids: string[], err: Error): RedisUnavailableError {
-  const address = redisAddress(redis);
-  // ioredis refuses a command before writing it when the connection just closed and it has not
-  // noticed yet (no offline queue here): then nothing was written, as when the outage was known.
-  if (err.message.startsWith("Stream isn't writeable")) {
-    return new RedisUnavailableError(
-      `Redis at ${address} is unreachable (${err.message}); nothing was written`,
-    );
-  }
   const shown = `${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}`;
-  return new RedisUnavailableError(
-    `Redis at ${address} went away during the enqueue of ${ids.length} job(s) to "${queue}" (${err.message}); they may or may not have been queued (ids ${shown})`,
+  return lostWrite(
+    redis,
+    `the enqueue of ${ids.length} job(s) to ${JSON.stringify(queue)}`,
+    `they may or may not have been queued (ids ${shown})`,
+    err,
   );
 }
 
@@ -366,6 +368,16 @@ export function splitWorkerId(id: string): [string, string, string] {
   const b = id.indexOf(':', a + 1);
   if (a < 0 || b < 0) return [id, '', ''];
   return [id.slice(0, a), id.slice(a + 1, b), id.slice(b + 1)];
+}
+
+/** 16 digits or more: a JSON number that may not survive JSON.parse (2^53 has 16). */
+const LONG_NUMBER = /\d{16}/;
+
+function jobRecord(raw: string): WorkerInfo['job'] {
+  const record = parseOrRaw(raw);
+  return typeof record === 'object' && record !== null && !Array.isArray(record)
+    ? (record as WorkerInfo['job'])
+    : raw;
 }
 
 export function parseOrRaw(raw: string): unknown {

@@ -4,10 +4,12 @@
  * with `retried_at`; removal swaps the item for a unique marker, then LREMs the marker.
  */
 import { randomBytes } from 'node:crypto';
+import { ReplyError } from 'ioredis';
 import { rubyFailedAt } from '../jobs/payload.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import { rawJsonValue, replaceRawJsonValue } from '../util/raw-json-value.ts';
+import { lostWrite } from './redis-unavailable.ts';
 
 export interface FailureRecord {
   failed_at: string;
@@ -33,32 +35,30 @@ export class Failures {
     return this.redis.llen(this.keys.failed);
   }
 
-  /** Records from `start`, `count` of them. A record that is not JSON comes back as its raw string. */
+  /**
+   * Records from `start`, `count` of them. One that is not a JSON object comes back as its raw
+   * string, for a person to read.
+   */
   async list(start = 0, count = 100): Promise<(FailureRecord | string)[]> {
     await this.ensureUp();
+    if (count <= 0) return [];
     const raw = await this.redis.lrange(this.keys.failed, start, start + count - 1);
-    return raw.map((r) => {
-      try {
-        return JSON.parse(r) as FailureRecord;
-      } catch {
-        return r;
-      }
-    });
+    return raw.map(parseRecord);
   }
 
-  /** Puts the failed job at `index` back on its queue; returns false if it cannot be retried. */
+  /**
+   * Puts the failed job at `index` back on its queue and marks the record `retried_at`; returns
+   * false if it cannot be retried (not a record, no queue) or if the record at `index` changed
+   * between this call's read and its write (retried or removed by someone else meanwhile): then
+   * nothing was done. Read and write are checked in one script, so a retry never overwrites
+   * another record or requeues a job twice.
+   */
   async retry(index: number): Promise<boolean> {
     await this.ensureUp();
     const raw = await this.redis.lindex(this.keys.failed, index);
     if (raw === null) return false;
-    let record: FailureRecord;
-    try {
-      record = JSON.parse(raw) as FailureRecord;
-    } catch {
-      return false; // not JSON: nothing we could requeue; leave it for a person to read
-    }
-    // JSON that is not a record (null, a number, an array): nothing to requeue either
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) return false;
+    const record = parseRecord(raw);
+    if (typeof record === 'string') return false; // nothing we could requeue; left for a person to read
     if (typeof record.queue !== 'string' || !record.queue || record.payload === undefined) return false;
     // The payload goes back byte for byte (re-serialising would round big integers and turn 1.0 into 1).
     const payload =
@@ -73,20 +73,26 @@ export class Failures {
       (record.retried_at !== undefined && replaceRawJsonValue(raw, 'retried_at', retriedAt)) ||
       `${raw.slice(0, raw.lastIndexOf('}'))},"retried_at":${retriedAt}}`;
     const k = this.keys;
-    const multi = this.redis
-      .multi()
-      .lset(k.failed, index, marked)
-      .rpush(k.queue(record.queue), payload)
-      .sadd(k.queues, record.queue);
+    const keys = [k.failed, k.queues, k.queue(record.queue)];
+    const args = [index, raw, marked, payload, record.queue];
     const id = (record.payload as { id?: unknown })?.id;
     if (typeof id === 'string') {
       const prefix = (record.payload as { prefix?: unknown }).prefix;
-      const statusKey = k.jobStatus(id, typeof prefix === 'string' ? prefix : '');
+      keys.push(k.jobStatus(id, typeof prefix === 'string' ? prefix : ''));
       const now = Math.floor(Date.now() / 1000);
-      multi.set(statusKey, JSON.stringify({ status: 1, updated: now, started: now, result: null }), 'XX');
+      args.push(JSON.stringify({ status: 1, updated: now, started: now, result: null }));
     }
-    await multi.exec();
-    return true;
+    try {
+      return (await this.redis['retry-failure'](keys.length, ...keys, ...args)) === 1;
+    } catch (err) {
+      if (err instanceof ReplyError) throw err;
+      throw lostWrite(
+        this.redis,
+        `the retry of failure ${index}`,
+        'it may or may not have been requeued',
+        err as Error,
+      );
+    }
   }
 
   /** Retries every failure; returns how many were requeued. */
@@ -102,8 +108,9 @@ export class Failures {
     const marker = `__resque_worker_delete_${randomBytes(8).toString('hex')}__`;
     try {
       await this.redis.lset(this.keys.failed, index, marker);
-    } catch {
-      return false; // index out of range
+    } catch (err) {
+      if (/index out of range|no such key/i.test((err as Error).message)) return false;
+      throw err; // a failed list of the wrong type, or Redis gone: not "no such record"
     }
     return (await this.redis.lrem(this.keys.failed, 1, marker)) === 1;
   }
@@ -113,5 +120,16 @@ export class Failures {
     const n = await this.redis.llen(this.keys.failed);
     await this.redis.del(this.keys.failed);
     return n;
+  }
+}
+
+function parseRecord(raw: string): FailureRecord | string {
+  try {
+    const record: unknown = JSON.parse(raw);
+    return typeof record === 'object' && record !== null && !Array.isArray(record)
+      ? (record as FailureRecord)
+      : raw;
+  } catch {
+    return raw;
   }
 }

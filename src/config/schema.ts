@@ -72,9 +72,13 @@ const optionalPositiveInt = {
   coerce: numberOrNull,
 };
 
+export class InvalidQueueNameError extends Error {
+  override name = 'InvalidQueueNameError';
+}
+
 export function assertQueueName(q: string): void {
   if (q === '' || q.includes('\0') || q.includes(',') || q !== q.trim()) {
-    throw new Error(
+    throw new InvalidQueueNameError(
       `invalid queue name ${JSON.stringify(q)}: must be non-empty, without commas, NUL or surrounding spaces`,
     );
   }

@@ -27,8 +27,10 @@ export function createRedis(options: ConnectionOptions): ScriptedRedis {
     // Back off from 50 ms to 2 s between reconnection attempts, forever (ioredis counts from 1).
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt - 1, 6), 2000),
     // failFast: a command issued while Redis is away is rejected at once (no offline queue that
-    // could grow without bound), and one already sent when it went away fails after one retry.
-    maxRetriesPerRequest: options.failFast ? 1 : null,
+    // could grow without bound), and so is one already sent when the connection dropped: Redis
+    // may have run it, and sending it again on the next connection (ioredis' default) would
+    // enqueue or retry a job twice while the caller is told it went once.
+    maxRetriesPerRequest: options.failFast ? 0 : null,
     enableOfflineQueue: !options.failFast,
     lazyConnect: false,
   };

@@ -22,6 +22,7 @@ export const SCRIPTS = {
   requeue: { numberOfKeys: 2 },
   recover: { numberOfKeys: 12 },
   'release-lock': { numberOfKeys: 1 },
+  'retry-failure': {},
 } as const satisfies Record<string, ScriptDef>;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -52,6 +53,7 @@ export interface ResqueScripts {
   requeueBuffer(...args: ScriptArg[]): Promise<Buffer[]>;
   recover(...args: ScriptArg[]): Promise<[number, number, number]>;
   'release-lock'(key: string, token: string): Promise<number>;
+  'retry-failure'(numKeys: number, ...args: ScriptArg[]): Promise<number>;
 }
 
 export type ScriptedRedis = Redis & ResqueScripts;

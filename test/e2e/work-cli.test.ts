@@ -149,13 +149,17 @@ describe('resque-worker work (one worker in the foreground)', () => {
     }
   });
 
-  test('bad configuration exits non-zero and names the key', async () => {
+  test('bad configuration exits non-zero and names the key; a bad queue name is a usage error', async () => {
     const res = await cli(['work', '--jobs', FIXTURES], { ...env, CONCURRENCY: '0' });
     assert.equal(res.code, 78);
     assert.match(res.stderr, /worker\.concurrency/);
     const bad = await cli(['work', '--jobs', '/nonexistent/jobs'], env);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /job path \/nonexistent\/jobs does not exist/);
+    const queue = await cli(['enqueue', 'a,b', 'Echo'], env);
+    assert.equal(queue.code, 64, queue.stderr);
+    assert.equal(queue.stderr.trim().split('\n').length, 1, `one line, no stack: ${queue.stderr}`);
+    assert.match(queue.stderr, /invalid queue name "a,b"/);
     const unknown = await cli(['frobnicate'], env);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command "frobnicate"/);

@@ -5,7 +5,9 @@ import { RedisUnavailableError, ResqueClient } from '../../src/client/client.ts'
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { Echo } from '../fixtures/jobs/basic.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
+import { startReplyDroppingProxy } from '../helpers/reply-dropping-proxy.ts';
 import { useTestRedis } from '../helpers/use-test-redis.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const keys = resqueKeys();
 
@@ -24,6 +26,11 @@ describe('client', () => {
     assert.deepEqual(
       peeked.map((p) => p.args),
       [[2]],
+    );
+    assert.deepEqual(
+      await db.client.peek('a', 0, 0),
+      [],
+      'no jobs asked for, none given (not the whole queue)',
     );
     await db.client.removeQueue('a');
     assert.deepEqual(await db.client.queues(), ['b']);
@@ -108,7 +115,7 @@ describe('client', () => {
     assert.equal(w!.host, 'rubyhost');
     assert.equal(w!.pid, '4242');
     assert.deepEqual(w!.queues, ['high', 'low']);
-    assert.equal(w!.job?.queue, 'high');
+    assert.equal(typeof w!.job === 'object' && w!.job?.queue, 'high');
     assert.equal(w!.processed, 7);
     assert.equal(w!.started, '2026-01-12 15:23:55 -0500');
   });
@@ -163,6 +170,109 @@ describe('client', () => {
     assert.notEqual(JSON.parse(again).retried_at, '2000/01/01 00:00:00');
   });
 
+  test('enqueueMany: an empty id is replaced by a new one, as in enqueue', async () => {
+    const [id] = await db.client.enqueueMany('e', [{ className: 'Echo', id: '' }], { trackStatus: true });
+    assert.match(id!, /^[0-9a-f]{32}$/);
+    assert.equal((await db.client.status(id!)).status, 'waiting');
+  });
+
+  test('a tracked enqueue to a queue key that is not a list fails and leaves no status behind', async () => {
+    const r = db.redis.client();
+    await r.set(keys.queue('broken'), 'not a list');
+    await assert.rejects(
+      db.client.enqueue('broken', 'Echo', [], { trackStatus: true, id: 'e1' }),
+      /WRONGTYPE/,
+    );
+    assert.equal(await r.exists(keys.jobStatus('e1')), 0, 'no status stuck at waiting');
+  });
+
+  test('dequeue: args holding numbers beyond 2^53 match as written, not as rounded', async () => {
+    const r = db.redis.client();
+    const a = '{"class":"Archive","args":[9007199254740993]}';
+    const b = '{"class":"Archive","args":[9007199254740992]}';
+    await r.rpush(keys.queue('big'), a, b);
+    assert.equal(await db.client.dequeue('big', 'Archive', [9007199254740992]), 1);
+    assert.deepEqual(await r.lrange(keys.queue('big'), 0, -1), [a]);
+  });
+
+  test('failures: a retry whose record changed after it was read (removed, retried) writes nothing', async () => {
+    const r = db.redis.client();
+    const [first, second] = [failureRecord('q1', 1), failureRecord('q2', 2)];
+    await r.rpush(keys.failed, first, second);
+    // What a retry of index 1 sends, had someone removed index 0 between its read and its write:
+    // Ruby's LSET by index would overwrite the record that moved up.
+    await r.lrem(keys.failed, 1, first);
+    const k = keys;
+    const retried = await db.client.redis['retry-failure'](
+      3,
+      k.failed,
+      k.queues,
+      k.queue('q2'),
+      1,
+      second,
+      second.replace(/}$/, ',"retried_at":"x"}'),
+      '{"class":"A","args":[2]}',
+      'q2',
+    );
+    assert.equal(retried, 0);
+    assert.deepEqual(await r.lrange(keys.failed, 0, -1), [second]);
+    assert.equal(await r.llen(keys.queue('q2')), 0);
+  });
+
+  test('failures: retry into a queue key that is not a list, or remove from a broken list, is an error', async () => {
+    const r = db.redis.client();
+    const record = failureRecord('broken', 1);
+    await r.rpush(keys.failed, record);
+    await r.set(keys.queue('broken'), 'not a list');
+    await assert.rejects(db.client.failures.retry(0), /resque:queue:broken is a string, not a list/);
+    assert.deepEqual(await r.lrange(keys.failed, 0, -1), [record], 'the record is not marked retried');
+    await r.del(keys.failed);
+    await r.set(keys.failed, 'not a list');
+    await assert.rejects(db.client.failures.remove(0), /WRONGTYPE/);
+    assert.equal(await db.client.failures.remove(0).catch(() => 'threw'), 'threw');
+    await r.del(keys.failed);
+    assert.equal(await db.client.failures.remove(0), false, 'no such record: false');
+  });
+
+  test('a reply lost after Redis ran an enqueue or a retry: it fails (may or may not), and is not sent again', async () => {
+    const proxy = await startReplyDroppingProxy(db.redis.port);
+    const c = new ResqueClient({ redisUrl: proxy.url });
+    const r = db.redis.client();
+    try {
+      await c.size('warm-up');
+      proxy.dropReplyTo('eval');
+      await assert.rejects(
+        c.enqueue('lost', 'Echo', [1]),
+        /went away during the enqueue of 1 job\(s\) to "lost" \(the connection dropped before the reply\); they may or may not have been queued/,
+      );
+      await waitFor(() => c.redis.status === 'ready', { what: 'the client reconnected' });
+      proxy.dropReplyTo('eval');
+      await assert.rejects(
+        c.enqueueMany('lost', [
+          { className: 'Echo', args: [2] },
+          { className: 'Echo', args: [3] },
+        ]),
+        /may or may not have been queued/,
+      );
+      // Back on its feet: anything ioredis kept to send again goes out first on the new connection.
+      await waitFor(() => c.redis.status === 'ready', { what: 'the client reconnected' });
+      await c.enqueue('lost', 'Echo', [4]);
+      assert.deepEqual(
+        (await r.lrange(keys.queue('lost'), 0, -1)).map((p) => JSON.parse(p).args[0]),
+        [1, 2, 3, 4],
+      );
+      await r.rpush(keys.failed, failureRecord('again', 5));
+      proxy.dropReplyTo('eval');
+      await assert.rejects(c.failures.retry(0), /it may or may not have been requeued/);
+      await waitFor(() => c.redis.status === 'ready', { what: 'the client reconnected' });
+      await c.size('again');
+      assert.equal(await r.llen(keys.queue('again')), 1);
+    } finally {
+      await c.close();
+      await proxy.close();
+    }
+  });
+
   test('enqueue fails fast with a clear error while Redis is down, and works again after', async () => {
     const down = await TestRedis.start();
     const c = new ResqueClient({ redisUrl: down.url });
@@ -189,3 +299,15 @@ describe('client', () => {
     }
   });
 });
+
+function failureRecord(queue: string, n: number): string {
+  return JSON.stringify({
+    failed_at: '2026/01/12 20:23:55 UTC',
+    payload: { class: 'A', args: [n] },
+    exception: 'E',
+    error: 'e',
+    backtrace: [],
+    worker: 'w',
+    queue,
+  });
+}

@@ -52,14 +52,7 @@ local count = #ARGV - FIRST + 1
 local tracked = ARGV[3] ~= ''
 local idle_key = ns .. 'rw:idle'
 local queue_json = nil -- cjson's encoding of the queue name, once an idle worker is there
-local now = nil
-if tracked then
-  now = redis.call('TIME')[1]
-  local waiting = status_record(1, now, nil, 'null')
-  for i = 1, count do
-    redis.call('SET', KEYS[2 + i], waiting)
-  end
-end
+local now = tracked and redis.call('TIME')[1] or nil
 redis.call('SADD', KEYS[1], queue)
 
 -- Whether a worker record (heartbeat.lua: cjson's encoding of host, pidns, pid, beat, queues) lists
@@ -116,10 +109,18 @@ local function idle_workers_serving()
   return serving
 end
 
--- RPUSHes the payloads from ARGV[first] on, in chunks that stay within Lua's unpack limit.
+-- RPUSHes the payloads from ARGV[first] on, in chunks that stay within Lua's unpack limit, then
+-- marks them waiting: after the push, so a queue key of the wrong type (an error, the client is
+-- told) leaves no status stuck at waiting.
 local function queue_from(first)
   for i = first, #ARGV, 5000 do
     redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 4999, #ARGV)))
+  end
+  if tracked and first <= #ARGV then
+    local waiting = status_record(1, now, nil, 'null')
+    for i = first, #ARGV do
+      redis.call('SET', KEYS[2 + i - FIRST + 1], waiting)
+    end
   end
 end
 
