@@ -81,6 +81,11 @@ export interface Stats {
   queues: number;
   workers: number;
   working: number;
+  /**
+   * Jobs our workers hold, running or reserved ahead (prefetch): their in-flight lists. Not in
+   * `pending`, and `working` counts a worker once however many it runs. Peers' jobs are not here.
+   */
+  inFlight: number;
   failures: number;
 }
 
@@ -310,14 +315,19 @@ export class ResqueClient {
     const pipe = this.redis.pipeline();
     for (const q of queues) pipe.llen(k.queue(q));
     for (const w of workers) pipe.exists(k.worker(w));
+    for (const w of workers) pipe.llen(k.workerInflight(w));
     const r = ((await pipe.exec()) ?? []).map(([, v]) => Number(v ?? 0));
+    const sum = (from: number, to: number) => r.slice(from, to).reduce((a, b) => a + b, 0);
+    const q = queues.length;
+    const w = workers.length;
     return {
       processed: Number(processed ?? 0),
       failed: Number(failed ?? 0),
-      pending: r.slice(0, queues.length).reduce((a, b) => a + b, 0),
-      queues: queues.length,
-      workers: workers.length,
-      working: r.slice(queues.length).reduce((a, b) => a + b, 0),
+      pending: sum(0, q),
+      queues: q,
+      workers: w,
+      working: sum(q, q + w),
+      inFlight: sum(q + w, q + 2 * w),
       failures,
     };
   }

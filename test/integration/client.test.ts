@@ -84,7 +84,7 @@ describe('client', () => {
     ]);
   });
 
-  test('stats and workers read Resque keys (as a Ruby worker writes them)', async () => {
+  test('stats and workers read Resque keys (as a Ruby worker writes them) and our in-flight lists', async () => {
     const r = db.redis.client();
     const id = 'rubyhost:4242:high,low';
     await r
@@ -101,17 +101,29 @@ describe('client', () => {
       .set(keys.workerStatProcessed(id), '7')
       .rpush(keys.failed, '{"x":1}')
       .exec();
+    // One of ours running one job with two more reserved ahead (prefetch): one record, three held.
+    const ours = 'ourhost:1:high';
+    await r
+      .multi()
+      .sadd(keys.workers, ours)
+      .set(
+        keys.worker(ours),
+        '{"queue":"high","run_at":"2026-01-12T20:23:55Z","payload":{"class":"A","args":[1]}}',
+      )
+      .rpush(keys.workerInflight(ours), 'e1', 'e2', 'e3')
+      .exec();
     await db.client.enqueue('high', 'A', []);
     assert.deepEqual(await db.client.stats(), {
       processed: 10,
       failed: 3,
       pending: 1,
       queues: 1,
-      workers: 1,
-      working: 1,
+      workers: 2,
+      working: 2,
+      inFlight: 3,
       failures: 1,
     });
-    const [w] = await db.client.workers();
+    const w = (await db.client.workers()).find((x) => x.id === id);
     assert.equal(w!.host, 'rubyhost');
     assert.equal(w!.pid, '4242');
     assert.deepEqual(w!.queues, ['high', 'low']);
