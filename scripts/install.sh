@@ -211,7 +211,7 @@ else
 }
 EOF
     install -m 0640 -o root -g "$USER_NAME" "$tmp" "$CONFIG"; rm -f "$tmp"
-    say "edit $CONFIG: list your job modules in \"jobs\" (docs/systemd.md)"
+    say "edit $CONFIG: list your job modules in \"jobs\", then reload; until then the pool runs no workers (docs/systemd.md)"
   fi
 fi
 if ! (cd / && "$NODE" "$APP_DIR/bin/resque-worker.mjs" config check --config "$CONFIG" >/dev/null); then

@@ -18,11 +18,15 @@ export function holdsOneJobAtATime(config: Readonly<Config>, group: WorkerGroup)
   return (group.concurrency ?? config.worker.concurrency) === 1 && config.worker.prefetch === 0;
 }
 
-/** The groups of a config, with TTIN/TTOU counts and the key that says "restart me" when it changes. */
+/**
+ * The groups of a config, with TTIN/TTOU counts and the key that says "restart me" when it changes.
+ * With no job modules configured every count is 0: a worker would take jobs (from every queue, with
+ * the starter config's "*", peers' too) only to fail each as UnknownJobClass.
+ */
 export function wantedGroups(config: Readonly<Config>, counts: ReadonlyMap<string, number>): PoolGroup[] {
   const { jobs, redis, worker, log, supervisor } = config;
   return groupsOf(config).map((g) => {
-    const spec = { ...g, count: counts.get(g.name) ?? g.count };
+    const spec = { ...g, count: jobs.length === 0 ? 0 : (counts.get(g.name) ?? g.count) };
     const { count: _count, ...startedWith } = spec;
     const key = JSON.stringify({
       group: startedWith,

@@ -11,6 +11,8 @@ export interface PoolSnapshot {
   paused: boolean;
   /** Worker processes the config (and TTIN/TTOU) asks for. */
   wanted: number;
+  /** No job modules configured, so no workers (pool-config.ts wantedGroups). */
+  noJobs: boolean;
   /** Live children not being retired. */
   workers: number;
   /** Of those, registered in Redis. */
@@ -31,6 +33,7 @@ export interface PoolFacts {
   state: PoolSnapshot['state'];
   paused: boolean;
   wanted: readonly WantedGroup[];
+  noJobs: boolean;
   /** Jobs finished by children that have exited. */
   processedByExited: number;
   redis: PoolSnapshot['redis'];
@@ -43,6 +46,7 @@ export function snapshotOf(facts: PoolFacts, children: readonly PoolChild[]): Po
     state: facts.state,
     paused: facts.paused,
     wanted: facts.wanted.reduce((n, g) => n + g.count, 0),
+    noJobs: facts.noJobs,
     workers: live.length,
     ready: live.filter((c) => c.state === 'ready').length,
     retiring: children.length - live.length,
@@ -70,6 +74,7 @@ export function poolComplete(wanted: readonly WantedGroup[], children: readonly 
 /** e.g. `3/4 workers busy, paused, 120 processed, redis up, crash loop: high (4 crashes, retry in 8 s)` */
 export function statusLine(s: PoolSnapshot): string {
   const parts = [`${s.busy}/${s.workers} workers busy`];
+  if (s.noJobs) parts.push('no job modules configured');
   if (s.ready < s.workers) parts.push(`${s.workers - s.ready} starting`);
   if (s.retiring > 0) parts.push(`${s.retiring} retiring`);
   if (s.state === 'stopping') parts.push('stopping');

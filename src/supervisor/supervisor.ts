@@ -127,6 +127,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       },
       'supervisor starting',
     );
+    this.#warnIfNoJobs();
     this.#timer = setInterval(() => this.#tick(), TICK_MS);
     this.#reconcile();
     this.#checkReady();
@@ -175,11 +176,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#counts = countsOf(next);
     this.#health.setConfig(next);
     logReload(this.#log, before, wantedGroups(next, this.#counts));
+    this.#warnIfNoJobs();
     this.#reconcile();
     this.#checkReady(); // a smaller pool may be complete now
     this.emit('reloaded', true);
     this.emit('change');
     return true;
+  }
+
+  #warnIfNoJobs(): void {
+    if (this.#config.jobs.length > 0) return;
+    this.#log.warn(
+      { event: 'supervisor.no-jobs' },
+      'no job modules configured ("jobs" is empty): no workers run until they are listed and the config reloaded',
+    );
   }
 
   /** TTIN (+1) / TTOU (-1): one worker more or less in supervisor.scaleGroup (default the first group). */
@@ -233,6 +243,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       state: this.#state,
       paused: this.#paused,
       wanted: wantedGroups(this.#config, this.#counts),
+      noJobs: this.#config.jobs.length === 0,
       processedByExited: this.#processedByExited,
       redis: this.redis.status === 'ready' ? ('up' as const) : ('down' as const),
       crashLoops: this.#health.crashLoops(Date.now()),

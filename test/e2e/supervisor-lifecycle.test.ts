@@ -55,6 +55,32 @@ describe('supervisor lifecycle', () => {
     assert.deepEqual(report.workers.map((w: { id: string }) => w.id).sort(), ids.sort());
   });
 
+  test('no job modules configured: ready with no workers, saying why; a reload that lists them starts the pool', async () => {
+    const r = db.redis.client();
+    await r.flushall();
+    const base = { redis: { url: db.redis.url }, queues: '*', worker: { interval: 0.2 } };
+    const s = SupervisorProcess.start({ config: { ...base, supervisor: { count: 2 } } });
+    sups.push(s);
+    await s.waitForEvent('supervisor.ready');
+    assert.equal(s.events('supervisor.no-jobs').length, 1);
+    assert.equal(s.events('child.spawned').length, 0);
+    await waitFor(
+      () => readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').includes('no job modules configured'),
+      {
+        what: 'supervisor title',
+      },
+    );
+    // A peer's job, as on a host that already runs Resque: nobody takes it only to fail it.
+    await db.client.enqueue('peer', 'Echo', ['waits']);
+    s.writeConfig({ ...base, jobs: [FIXTURE_JOBS], supervisor: { count: 2 } });
+    s.kill('SIGHUP');
+    await waitFor(async () => (await r.scard(keys.workers)) === 2, { timeout: 20_000, what: '2 workers' });
+    await waitFor(async () => (await r.get(keys.statProcessed)) === '1', { what: 'the waiting job run' });
+    assert.equal(await r.llen(keys.failed), 0);
+    s.kill('SIGTERM');
+    assert.equal((await s.exit).code, 0);
+  });
+
   test('TERM with jobs running: they finish, the pool unregisters, exit 0, pidfile removed', async () => {
     const r = db.redis.client();
     await r.flushall();

@@ -11,12 +11,19 @@ import {
 import { type PoolSnapshot, statusLine } from '../../src/supervisor/pool-status.ts';
 
 test('no groups: one group of COUNT workers on QUEUE, named after its queues', () => {
-  const c = loadConfig({ env: { QUEUE: 'high,low', COUNT: '3' } });
+  const c = loadConfig({ env: { QUEUE: 'high,low', COUNT: '3', RESQUE_JOBS: '/srv/jobs' } });
   const [g, ...rest] = wantedGroups(c, countsOf(c));
   assert.equal(rest.length, 0);
   assert.equal(g!.name, 'high,low');
   assert.equal(g!.count, 3);
   assert.deepEqual(g!.spec.queues, ['high', 'low']);
+});
+
+test('no job modules: no workers, whatever the counts (they would fail every job they took)', () => {
+  const c = loadConfig({ env: { QUEUE: '*', COUNT: '3' } });
+  assert.deepEqual(c.jobs, []);
+  assert.equal(wantedGroups(c, countsOf(c))[0]!.count, 0);
+  assert.equal(wantedGroups(c, new Map([['*', 5]]))[0]!.count, 0, 'TTIN adds none either');
 });
 
 test('a group key changes with what children run, not with the count', () => {
@@ -59,11 +66,12 @@ test('checkPoolConfig: duplicate group names, an unknown scaleGroup, missing job
   checkPoolConfig(loadConfig({ env: {} }));
 });
 
-test('status line: busy/total, paused, processed, Redis, crash loops', () => {
+test('status line: busy/total, no jobs, paused, processed, Redis, crash loops', () => {
   const snap: PoolSnapshot = {
     state: 'running',
     paused: true,
     wanted: 3,
+    noJobs: false,
     workers: 3,
     ready: 2,
     retiring: 1,
@@ -88,6 +96,10 @@ test('status line: busy/total, paused, processed, Redis, crash loops', () => {
       state: 'stopping',
     }),
     '2/3 workers busy, stopping, 41 processed, redis up',
+  );
+  assert.equal(
+    statusLine({ ...snap, noJobs: true, busy: 0, workers: 0, ready: 0, retiring: 0, paused: false }),
+    '0/0 workers busy, no job modules configured, 41 processed, redis down, crash loop: high (4 crashes, retry in 8 s)',
   );
 });
 
