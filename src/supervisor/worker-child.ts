@@ -41,6 +41,9 @@ export async function runWorkerChild(): Promise<never> {
     console.error('resque-worker __child: only the supervisor starts worker children');
     process.exit(2);
   }
+  // Gone before any job runs: it holds the whole config, the Redis password in redis.url too, and
+  // every program a job starts would inherit it.
+  delete process.env[CHILD_SPEC_ENV];
   const spec = JSON.parse(raw) as ChildSpec;
   const { config, group } = spec;
   const log = createLogger(config.log.level, { role: 'worker', group: group.name });

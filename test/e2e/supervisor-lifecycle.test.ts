@@ -55,7 +55,7 @@ describe('supervisor lifecycle', () => {
     assert.deepEqual(report.workers.map((w: { id: string }) => w.id).sort(), ids.sort());
   });
 
-  test('no job modules configured: ready with no workers, saying why; a reload that lists them starts the pool', async () => {
+  test('no job modules configured: ready with no workers, saying why; a reload that lists them starts the pool, whose jobs never see its spec', async () => {
     const r = db.redis.client();
     await r.flushall();
     const base = { redis: { url: db.redis.url }, queues: '*', worker: { interval: 0.2 } };
@@ -77,6 +77,12 @@ describe('supervisor lifecycle', () => {
     await waitFor(async () => (await r.scard(keys.workers)) === 2, { timeout: 20_000, what: '2 workers' });
     await waitFor(async () => (await r.get(keys.statProcessed)) === '1', { what: 'the waiting job run' });
     assert.equal(await r.llen(keys.failed), 0);
+    // The child's spec (the whole config, a Redis password included) is not left to jobs.
+    const id = await db.client.enqueue('env', 'SeesEnv', ['RESQUE_WORKER_CHILD_SPEC', 'PATH'], {
+      trackStatus: true,
+    });
+    await waitFor(async () => (await db.client.status(id)).status === 'complete', { what: 'SeesEnv' });
+    assert.deepEqual((await db.client.status(id)).result, ['PATH']);
     s.kill('SIGTERM');
     assert.equal((await s.exit).code, 0);
   });
