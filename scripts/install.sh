@@ -65,7 +65,11 @@ else
 fi
 [ -z "$CONFIG_SRC" ] || [ -r "$CONFIG_SRC" ] || die "--config $CONFIG_SRC: not readable"
 
-# ---- 1. system packages: checked by file, not dpkg, so a container sharing the host's /usr works
+# ---- 1. Node.js (first: nothing is installed for a host that cannot run the daemon), then the
+# system packages: checked by file, not dpkg, so a container sharing the host's /usr works
+NODE=$(command -v node) || die "node not found: install Node.js 20 or later first"
+node_major=$("$NODE" -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || die "Node.js 20 or later needed, found $("$NODE" --version)"
 need_pkgs=()
 command -v redis-server >/dev/null || need_pkgs+=(redis-server)
 command -v redis-cli >/dev/null || need_pkgs+=(redis-tools)
@@ -82,9 +86,12 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   apt-get install -y --no-install-recommends "${need_pkgs[@]}" ||
     { apt-get update && apt-get install -y --no-install-recommends "${need_pkgs[@]}"; }
 fi
-NODE=$(command -v node) || die "node not found: install Node.js 20 or later first"
-node_major=$("$NODE" -p 'process.versions.node.split(".")[0]')
-[ "$node_major" -ge 20 ] || die "Node.js 20 or later needed, found $("$NODE" --version)"
+# Ubuntu 22.04 ships Redis 6.0; the daemon refuses anything before 6.2 (src/redis/connection.ts).
+redis_version=$(redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')
+if [ -n "$redis_version" ] && ! printf '%s\n' 6.2 "$redis_version" | sort -V -C; then
+  say "warning: the local redis-server is $redis_version; resque-worker needs 6.2 or later: install a"
+  say "         newer one (packages.redis.io) or point redis.url at one"
+fi
 
 # ---- 2. the service user: no login, no home
 if ! getent passwd "$USER_NAME" >/dev/null; then
@@ -130,14 +137,18 @@ for p in "$APP_DIR" "$NODE"; do
     /home/* | /root/* | /run/user/*) say "warning: $p is hidden from the service by ProtectHome=yes: add ProtectHome=read-only with systemctl edit $UNIT" ;;
   esac
 done
-# node_modules is stale when package-lock.json changed since the last npm ci: our stamp holds the
-# lock's checksum; without it (npm ci run by hand), compare with npm's own node_modules/.package-lock.json
+# node_modules is stale when package-lock.json changed since the last npm ci, or Node's ABI did (the
+# sd-notify addon is built for one): our stamp holds both; without it (npm ci run by hand), compare
+# with npm's own node_modules/.package-lock.json. An unpacked npm package has no lock file: then
+# package.json stands for it, and npm install for npm ci.
 lock=$APP_DIR/package-lock.json stamp=$APP_DIR/node_modules/.resque-worker-lock.sha256
-lock_sum=$(sha256sum "$lock" | cut -d' ' -f1)
+npm_install=(npm ci)
+if [ ! -e "$lock" ]; then lock=$APP_DIR/package.json npm_install=(npm install --no-package-lock); fi
+lock_sum="$(sha256sum "$lock" | cut -d' ' -f1) node-abi-$("$NODE" -p process.versions.modules)"
 stale=
 if [ ! -d "$APP_DIR/node_modules" ]; then stale="node_modules is missing"
-elif [ -e "$stamp" ]; then [ "$(cat "$stamp")" = "$lock_sum" ] || stale="package-lock.json changed"
-elif [ "$lock" -nt "$APP_DIR/node_modules/.package-lock.json" ]; then stale="package-lock.json is newer than node_modules"
+elif [ -e "$stamp" ]; then [ "$(cat "$stamp")" = "$lock_sum" ] || stale="${lock##*/} or Node's ABI changed"
+elif [ "$lock" -nt "$APP_DIR/node_modules/.package-lock.json" ]; then stale="${lock##*/} is newer than node_modules"
 fi
 # dist/ (the daemon compiled by `npm run build`) needs a build when bin/dist-state.mjs says it is
 # missing or older than src/; without one the service runs src/ through tsx (~20 MB more per worker)
@@ -153,17 +164,19 @@ if [ -n "$unbuilt" ] && [ -n "$can_npm" ]; then
     (cd "$APP_DIR" && "$NODE" scripts/build.mjs)
   else
     # typescript is a dev dependency: in for the build, out again after it
-    say "npm ci, npm run build, npm prune --omit=dev in $APP_DIR ($unbuilt${stale:+; $stale})"
-    (cd "$APP_DIR" && npm ci --no-audit --no-fund && "$NODE" scripts/build.mjs && npm prune --omit=dev --no-audit --no-fund)
+    say "${npm_install[*]}, npm run build, npm prune --omit=dev in $APP_DIR ($unbuilt${stale:+; $stale})"
+    (cd "$APP_DIR" && "${npm_install[@]}" --no-audit --no-fund && "$NODE" scripts/build.mjs && npm prune --omit=dev --no-audit --no-fund)
     echo "$lock_sum" >"$stamp"
   fi
   # readable by the service user; and a checkout given with --app-dir stays its owner's to rebuild
-  chown -R --reference="$APP_DIR" "$APP_DIR/dist"; chmod -R u=rwX,go=rX "$APP_DIR/dist"
+  # (npm run as root leaves node_modules root's)
+  chown -R --reference="$APP_DIR" "$APP_DIR/dist" "$APP_DIR/node_modules"; chmod -R u=rwX,go=rX "$APP_DIR/dist"
   unbuilt=
 elif [ -n "$stale" ] && [ -n "$can_npm" ]; then
-  say "npm ci --omit=dev in $APP_DIR ($stale)"
-  (cd "$APP_DIR" && npm ci --omit=dev --no-audit --no-fund)
+  say "${npm_install[*]} --omit=dev in $APP_DIR ($stale)"
+  (cd "$APP_DIR" && "${npm_install[@]}" --omit=dev --no-audit --no-fund)
   echo "$lock_sum" >"$stamp"
+  chown -R --reference="$APP_DIR" "$APP_DIR/node_modules"
 elif [ -n "$stale" ]; then
   [ -d "$APP_DIR/node_modules" ] || die "$stale and npm ci cannot run ($APP_DIR read-only or no npm): run npm ci --omit=dev there"
   say "warning: $stale, but npm ci cannot run here ($APP_DIR read-only or no npm); using it as it is"
@@ -172,10 +185,16 @@ if [ -n "$unbuilt" ]; then
   say "warning: $unbuilt, and it cannot be built here ($APP_DIR read-only or no npm): the service runs"
   say "         src/ through tsx; run npm ci && npm run build in $APP_DIR for the compiled daemon"
 fi
-if ! (cd "$APP_DIR" && "$NODE" -e 'require("sd-notify")' >/dev/null 2>&1); then
-  say "warning: the sd-notify addon does not load (libsystemd-dev/compiler missing at npm ci?);"
-  say "         Type=notify needs it: rerun npm ci in $APP_DIR after installing them"
+# Type=notify needs the addon: the unit's NotifyAccess=main (and no capabilities) leaves the
+# fallback, systemd-notify --pid, unheard, so the unit would never become ready.
+sd_notify_loads() { (cd "$APP_DIR" && "$NODE" -e 'require("sd-notify")' >/dev/null 2>&1); }
+if ! sd_notify_loads && [ -n "$can_npm" ]; then
+  say "npm rebuild sd-notify in $APP_DIR (its addon does not load)"
+  (cd "$APP_DIR" && npm rebuild sd-notify --no-audit --no-fund) || true
 fi
+sd_notify_loads || die "the sd-notify addon does not load in $APP_DIR (built for another Node, or without
+  libsystemd-dev and a compiler?); the unit cannot tell systemd it is ready without it: run npm rebuild
+  sd-notify there after installing them"
 
 # ---- 4. units, with ExecStart and the paths pointing at the code
 install_unit() { # install_unit NAME: rewrite /opt/resque-worker to APP_DIR, replace only if changed
