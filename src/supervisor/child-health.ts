@@ -21,6 +21,11 @@ import type { PoolSnapshot } from './pool-status.ts';
 export const STABLE_MS = 30_000;
 /** A child that never said a word this long after its fork is treated as hung. */
 const STARTUP_SILENCE_MS = 60_000;
+/**
+ * Checks further apart than this mean the supervisor itself stood still (SIGSTOP, a VM paused, a
+ * swap storm): its children's heartbeats are queued unread, not missing.
+ */
+const STALL_MS = 2_000;
 
 export class ChildHealth {
   readonly #log: Logger;
@@ -28,6 +33,9 @@ export class ChildHealth {
   readonly #backoff = new Map<string, Backoff>();
   /** Children that died and wait for a replacement, per group (for the `child.respawned` log). */
   readonly #toRespawn = new Map<string, number>();
+  /** performance.now() of the last hang check, and from when silences count (after a stall). */
+  #lastCheck: number | null = null;
+  #silenceCountsFrom = Number.NEGATIVE_INFINITY;
 
   constructor(config: Readonly<Config>, log: Logger) {
     this.#config = config;
@@ -40,11 +48,27 @@ export class ChildHealth {
     for (const b of this.#backoff.values()) b.setOptions(this.#backoffOptions());
   }
 
-  /** Kills a child whose event loop went silent (marked hung: child-recovery.ts decides what becomes of its jobs). */
-  checkAlive(child: PoolChild, now: number): void {
+  /**
+   * Kills each child whose event loop went silent (marked hung: child-recovery.ts decides what
+   * becomes of its jobs). `now` is performance.now(): a wall clock stepped forward would make every
+   * child look silent. After a stall of the supervisor's own loop every child gets a fresh window.
+   */
+  checkAlive(children: Iterable<PoolChild>, now: number): void {
+    if (this.#lastCheck !== null && now - this.#lastCheck > STALL_MS) {
+      this.#silenceCountsFrom = now;
+      this.#log.warn(
+        { event: 'supervisor.stalled', stalledS: Math.round((now - this.#lastCheck) / 100) / 10 },
+        'the supervisor stood still: hang detection starts afresh',
+      );
+    }
+    this.#lastCheck = now;
+    for (const child of children) this.#checkChild(child, now);
+  }
+
+  #checkChild(child: PoolChild, now: number): void {
     if (child.hung) return;
     const hangMs = this.#config.supervisor.hangTimeout * 1000;
-    const silentFor = now - (child.lastContact ?? child.spawnedAt);
+    const silentFor = now - Math.max(child.lastContact ?? child.spawnedMono, this.#silenceCountsFrom);
     const limit = child.lastContact === null ? Math.max(hangMs, STARTUP_SILENCE_MS) : hangMs;
     if (silentFor <= limit) return;
     child.hung = true;
@@ -55,13 +79,22 @@ export class ChildHealth {
     child.handle.kill('SIGKILL');
   }
 
-  /** Ends the crash series of every group that has had a child up for STABLE_MS; `settled(group)` for each. */
+  /**
+   * Ends the crash series of every group that has a child up for STABLE_MS since it became ready
+   * after the group's last crash; `settled(group)` for each. A child that was already up does not
+   * count: in a rolling restart to a broken config the old children are stable while every new
+   * one crashes, and the series must still grow (back-off, `crash loop` in STATUS).
+   */
   settleStable(children: Iterable<PoolChild>, now: number, settled: (group: string) => void): void {
     const live = [...children];
     for (const [group, b] of this.#backoff) {
       if (b.crashes === 0) continue;
       const stable = live.some(
-        (c) => c.group === group && c.readyAt !== null && now - c.readyAt >= b.stableMs,
+        (c) =>
+          c.group === group &&
+          c.readyAt !== null &&
+          c.readyAt > b.lastCrashAt &&
+          now - c.readyAt >= b.stableMs,
       );
       if (stable) {
         if (b.crashLoop) this.#log.info({ event: 'supervisor.crash-loop-over', group }, 'crash loop over');

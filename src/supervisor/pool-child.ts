@@ -14,8 +14,10 @@ export class PoolChild {
   paused = false;
   processed = 0;
   readonly spawnedAt = Date.now();
+  /** performance.now() at the fork: hang detection runs on the monotonic clock, not the wall clock. */
+  readonly spawnedMono = performance.now();
   readyAt: number | null = null;
-  /** Last IPC message (any message proves the event loop turns). */
+  /** performance.now() of its last IPC message (any message proves the event loop turns). */
   lastContact: number | null = null;
   /** Killed by us because its event loop stopped. */
   hung = false;

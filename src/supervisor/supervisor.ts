@@ -255,7 +255,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   #tick(): void {
     const now = Date.now();
-    for (const c of this.#children.values()) this.#health.checkAlive(c, now);
+    this.#health.checkAlive(this.#children.values(), performance.now());
     if (this.#state !== 'running') return;
     this.#health.settleStable(this.#children.values(), now, () => this.emit('change'));
     this.#reconcile();
@@ -321,7 +321,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   #onMessage(child: PoolChild, m: unknown): void {
     if (!isChildMessage(m)) return;
-    child.lastContact = Date.now();
+    const first = child.lastContact === null;
+    child.lastContact = performance.now();
+    if (first) this.#catchUp(child);
     switch (m.type) {
       case 'beat':
         if (child.beat(m)) this.emit('change');
@@ -329,9 +331,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       case 'registered':
         child.registered(m.workerId);
         this.#log.info({ event: 'child.registered', ...child.describe() }, 'worker registered');
-        // A pause or stop sent while it was starting is in its spec or already obeyed; this covers
-        // a pause toggled in between.
-        child.handle.send({ type: this.#paused ? 'pause' : 'resume' });
         this.#checkReady();
         this.#reconcileSoon(); // a rolling restart may retire an outdated child now
         this.emit('change');
@@ -340,6 +339,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         child.stopping = true;
         return;
     }
+  }
+
+  /**
+   * A child's first message says it listens: what was sent before (Node drops IPC messages that
+   * arrive before a listener) is sent again. A stop sent to a child still starting (a TTOU right
+   * after a TTIN, a QUIT right after a spawn) was lost that way, and the child worked on.
+   */
+  #catchUp(child: PoolChild): void {
+    child.handle.send({ type: this.#paused ? 'pause' : 'resume' });
+    if (this.#state === 'stopping') child.handle.send({ type: 'stop', deadline: this.#stop.deadline });
+    else if (child.state === 'retiring') child.handle.send({ type: 'stop', deadline: null });
   }
 
   #onExit(child: PoolChild, code: number | null, signal: string | null): void {

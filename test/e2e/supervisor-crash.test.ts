@@ -104,6 +104,31 @@ describe('supervisor: dying and hung children', () => {
     await s.cleanup(); // its next spin2 child would block on the Spin again
   });
 
+  test('the supervisor stopped (SIGSTOP) past hangTimeout: on CONT no healthy child is taken for hung', async () => {
+    const r = db.redis.client();
+    await r.flushall();
+    const s = SupervisorProcess.start({
+      config: fixturePool(db.redis.url, 'stall', { supervisor: { count: 2, hangTimeout: 2 } }),
+    });
+    sups.push(s);
+    await s.waitForEvent('supervisor.ready', { timeout: 30_000 });
+    const marker = jobStartMarker();
+    const id = await db.client.enqueue('stall', 'Stubborn', [6_000, marker.file], { trackStatus: true });
+    await marker.started();
+    s.kill('SIGSTOP');
+    // The stall itself is the scenario: twice hangTimeout without the supervisor's loop turning.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    s.kill('SIGCONT');
+    await s.waitForEvent('supervisor.stalled');
+    await waitFor(async () => (await db.client.status(id)).status === 'complete', {
+      timeout: 10_000,
+      what: 'the job running through the stall completes',
+    });
+    assert.deepEqual(s.events('child.hung'), [], s.dump());
+    assert.equal(s.childPids().length, 2);
+    assert.equal(await r.llen(keys.failed), 0);
+  });
+
   test('TERM with a job longer than the timeout: exit 0 by the deadline, the job back in its queue', async () => {
     const r = db.redis.client();
     await r.flushall();

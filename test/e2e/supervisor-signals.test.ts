@@ -75,6 +75,24 @@ describe('supervisor signals', () => {
     await waitFor(async () => (await r.scard(keys.workers)) === 2, { timeout: 20_000, what: '2 workers' });
   });
 
+  test('TTOU right after TTIN retires the worker still starting: it exits, not works on', async () => {
+    const r = redis.client();
+    await waitFor(() => s.childPids().length === 2, { timeout: 20_000, what: '2 child processes' });
+    const spawned = s.events('child.spawned').length;
+    s.kill('SIGTTIN');
+    const [child] = (await s.waitForEvent('child.spawned', { count: spawned + 1 })).slice(spawned);
+    // Sent before the new process listens for the supervisor's messages (it is still loading):
+    // Node drops what arrives before a listener, so the supervisor sends it again at its first word.
+    s.kill('SIGTTOU');
+    const [retiring] = await s.waitForEvent('child.retiring', {
+      match: (l) => l.childId === child!.childId,
+    });
+    assert.equal(retiring!.childPid, child!.childPid);
+    await s.waitForEvent('child.exited', { match: (l) => l.childId === child!.childId, timeout: 20_000 });
+    await waitFor(async () => (await r.scard(keys.workers)) === 2, { what: '2 workers' });
+    assert.equal(s.childPids().length, 2);
+  });
+
   test('USR1: the running job is killed (a failure), the workers stay', async () => {
     const r = redis.client();
     // the worker retired by the TTOU above may still be exiting
