@@ -17,6 +17,7 @@ import { type Logger, silentLogger } from '../log.ts';
 import { closeRedis, createRedis, lastRedisError, redisAddress } from '../redis/connection.ts';
 import { DEFAULT_NAMESPACE, type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
+import { jsonObjectOrText } from '../util/json-object-or-text.ts';
 import { rawJsonValue } from '../util/raw-json-value.ts';
 import { Failures } from './failures.ts';
 import { lostWrite, RedisUnavailableError } from './redis-unavailable.ts';
@@ -294,7 +295,7 @@ export class ResqueClient {
         queues: queues.split(','),
         started: r[i * 5 + 1] ?? null,
         heartbeat: r[i * 5 + 2] ?? null,
-        job: job ? jobRecord(job) : null,
+        job: job ? jsonObjectOrText<Exclude<WorkerInfo['job'], string | null>>(job) : null,
         processed: Number(r[i * 5 + 3] ?? 0),
         failed: Number(r[i * 5 + 4] ?? 0),
       };
@@ -382,13 +383,6 @@ export function splitWorkerId(id: string): [string, string, string] {
 
 /** 16 digits or more: a JSON number that may not survive JSON.parse (2^53 has 16). */
 const LONG_NUMBER = /\d{16}/;
-
-function jobRecord(raw: string): WorkerInfo['job'] {
-  const record = parseOrRaw(raw);
-  return typeof record === 'object' && record !== null && !Array.isArray(record)
-    ? (record as WorkerInfo['job'])
-    : raw;
-}
 
 export function parseOrRaw(raw: string): unknown {
   try {

@@ -8,6 +8,7 @@ import { ReplyError } from 'ioredis';
 import { rubyFailedAt } from '../jobs/payload.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
+import { jsonObjectOrText } from '../util/json-object-or-text.ts';
 import { rawJsonValue, replaceRawJsonValue } from '../util/raw-json-value.ts';
 import { lostWrite } from './redis-unavailable.ts';
 
@@ -43,7 +44,7 @@ export class Failures {
     await this.ensureUp();
     if (count <= 0) return [];
     const raw = await this.redis.lrange(this.keys.failed, start, start + count - 1);
-    return raw.map(parseRecord);
+    return raw.map((r) => jsonObjectOrText<FailureRecord>(r));
   }
 
   /**
@@ -57,7 +58,7 @@ export class Failures {
     await this.ensureUp();
     const raw = await this.redis.lindex(this.keys.failed, index);
     if (raw === null) return false;
-    const record = parseRecord(raw);
+    const record = jsonObjectOrText<FailureRecord>(raw);
     if (typeof record === 'string') return false; // nothing we could requeue; left for a person to read
     if (typeof record.queue !== 'string' || !record.queue || record.payload === undefined) return false;
     // The payload goes back byte for byte (re-serialising would round big integers and turn 1.0 into 1).
@@ -120,16 +121,5 @@ export class Failures {
     const n = await this.redis.llen(this.keys.failed);
     await this.redis.del(this.keys.failed);
     return n;
-  }
-}
-
-function parseRecord(raw: string): FailureRecord | string {
-  try {
-    const record: unknown = JSON.parse(raw);
-    return typeof record === 'object' && record !== null && !Array.isArray(record)
-      ? (record as FailureRecord)
-      : raw;
-  } catch {
-    return raw;
   }
 }
