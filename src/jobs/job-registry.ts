@@ -23,6 +23,8 @@ const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']
 
 export class JobRegistry {
   readonly #jobs = new Map<string, JobDefinition>();
+  /** The module each loaded job came from, to name both when two export one name. */
+  readonly #from = new Map<string, string>();
   readonly #searched: string[] = [];
 
   /** Registers jobs by name directly (tests, embedded use). */
@@ -48,27 +50,36 @@ export class JobRegistry {
           if (TYPESCRIPT_MODULE.test(file)) await registerTsx();
           mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
         } catch (e) {
-          throw new JobLoadError(`cannot load job module ${file}: ${(e as Error).message}`);
+          throw new JobLoadError(`cannot load job module ${file}: ${describeThrown(e)}`, { cause: e });
         }
-        this.#addModule(mod);
+        this.#addModule(mod, file);
       }
     }
     return this;
   }
 
-  #addModule(mod: Record<string, unknown>): void {
+  #addModule(mod: Record<string, unknown>, file: string): void {
     for (const [name, value] of Object.entries(mod)) {
       if (name === 'default') {
         if (isJob(value)) {
           const own = (value as { name?: string }).name;
-          if (own) this.#jobs.set(own, value);
+          if (own) this.#add(own, value, file);
         } else if (value && typeof value === 'object') {
-          for (const [k, v] of Object.entries(value)) if (isJob(v)) this.#jobs.set(k, v);
+          for (const [k, v] of Object.entries(value)) if (isJob(v)) this.#add(k, v, file);
         }
       } else if (isJob(value)) {
-        this.#jobs.set(name, value);
+        this.#add(name, value, file);
       }
     }
+  }
+
+  /** One job per name: two modules exporting different jobs under one name is an error, not a coin toss. */
+  #add(name: string, job: JobDefinition, file: string): void {
+    const known = this.#jobs.get(name);
+    if (known !== undefined && known !== job)
+      throw new JobLoadError(`job class "${name}" is exported by both ${this.#from.get(name)} and ${file}`);
+    this.#jobs.set(name, job);
+    this.#from.set(name, file);
   }
 
   get(className: string): JobDefinition {
@@ -89,6 +100,14 @@ export class JobRegistry {
 
   get names(): string[] {
     return [...this.#jobs.keys()].sort();
+  }
+}
+
+function describeThrown(e: unknown): string {
+  try {
+    return e instanceof Error ? e.message : `it threw ${String(e)}`;
+  } catch {
+    return 'it threw a value that cannot be shown';
   }
 }
 

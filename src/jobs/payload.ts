@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { isNativeError } from 'node:util/types';
 
 /** A payload as we write it: Ruby's two fields plus php-resque's id and queue_time. */
 export interface Payload {
@@ -115,24 +116,41 @@ export function buildFailureRecord(opts: {
   );
 }
 
-/** Turns anything thrown into Resque's exception / error / backtrace triple. */
+/**
+ * Turns anything thrown into Resque's exception / error / backtrace triple, of strings only, so the
+ * failure record always encodes: a job's error may have a BigInt or undefined message, a stack
+ * that is not a string, getters that throw, or come from another realm (`vm`). Never throws.
+ */
 export function describeError(err: unknown): FailureInfo {
-  if (err instanceof Error) {
-    const stack = (err.stack ?? '').split('\n');
+  if (err instanceof Error || isNativeError(err)) {
+    const e = err as Error;
+    const stack = readField(() => e.stack);
     const frames = stack
+      .split('\n')
       .slice(1)
       .map((l) => l.trim().replace(/^at /, ''))
       .filter(Boolean);
-    const exception = err.name && err.name !== 'Error' ? err.name : (err.constructor?.name ?? 'Error');
-    return { exception, error: err.message, backtrace: frames };
+    const name = readField(() => e.name);
+    const exception = name && name !== 'Error' ? name : readField(() => e.constructor?.name) || 'Error';
+    return { exception, error: readField(() => e.message), backtrace: frames };
   }
   let shown: string;
   try {
     shown = typeof err === 'string' ? err : (JSON.stringify(err) ?? String(err));
   } catch {
-    shown = String(err);
+    shown = readField(() => err);
   }
   return { exception: 'NonErrorThrown', error: `job threw a non-Error value: ${shown}`, backtrace: [] };
+}
+
+/** A field of a thrown value as text; '' when absent or unreadable. */
+function readField(read: () => unknown): string {
+  try {
+    const v = read();
+    return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+  } catch {
+    return '';
+  }
 }
 
 let hostName: string | undefined;

@@ -5,6 +5,7 @@
  * This is the per-job hot path, so it allocates little: no closures or bound functions per job,
  * and the AbortController behind `this.signal` is made only if the job reads it (JobAbort).
  */
+import { MAX_SECONDS } from '../config/schema.ts';
 import { DontPerform, type JobContext, type JobDefinition, JobTimeoutError } from './job.ts';
 
 /** Abort reason name for a job put back in its queue at a stop deadline (not a failure). */
@@ -68,11 +69,29 @@ export class JobAbort {
 /** The context a job sees, without the signal (JobAbort provides it lazily). */
 export type JobInfo = Omit<JobContext, 'signal'>;
 
+/** A class (not a plain function): it must be called with `new`. */
 function isClass(def: JobDefinition): def is JobDefinition & (new () => Hookable) {
+  if (typeof def !== 'function') return false;
+  if (typeof (def as { prototype?: { perform?: unknown } }).prototype?.perform === 'function') return true;
+  return /^class[\s{]/.test(Function.prototype.toString.call(def));
+}
+
+/** Ruby's `def self.perform`: a class whose perform is static runs as an object job (hooks static too). */
+function hasStaticPerform(def: JobDefinition): boolean {
   return (
     typeof def === 'function' &&
-    typeof (def as { prototype?: { perform?: unknown } }).prototype?.perform === 'function'
+    typeof (def as { perform?: unknown }).perform === 'function' &&
+    typeof (def as { prototype?: { perform?: unknown } }).prototype?.perform !== 'function'
   );
+}
+
+/** An error's name, read safely (a getter may throw). */
+function nameOf(error: unknown): string | undefined {
+  try {
+    return (error as Error | undefined)?.name;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Finds a hook on the instance first, then as a static on the class; returns it with its `this`. */
@@ -88,9 +107,10 @@ async function callHook(h: [Fn, unknown], ...a: unknown[]): Promise<unknown> {
   return h[0].apply(h[1], a);
 }
 
+/** A class's `static timeout` in seconds: none when not a positive finite number; capped as config values are. */
 export function jobTimeoutOf(def: JobDefinition): number | undefined {
   const t = (def as { timeout?: unknown }).timeout;
-  return typeof t === 'number' && t > 0 ? t : undefined;
+  return typeof t === 'number' && t > 0 && Number.isFinite(t) ? Math.min(t, MAX_SECONDS) : undefined;
 }
 
 /**
@@ -147,10 +167,18 @@ export async function performJob(
   let holder: Hookable | undefined;
   let perform: Fn;
   try {
-    if (isClass(def)) {
+    if (hasStaticPerform(def)) {
+      holder = undefined;
+      instance = def as unknown as Hookable;
+      const self = new JobThis(info, args, abort);
+      const fn = (def as unknown as { perform: Fn }).perform;
+      perform = (...a: unknown[]) => fn.apply(self, a);
+    } else if (isClass(def)) {
       instance = bindContext(new def(), info, args, abort);
       holder = def as unknown as Hookable;
       perform = instance.perform as Fn;
+      if (typeof perform !== 'function')
+        throw new TypeError(`job class ${info.className} has no perform method`);
     } else if (typeof def === 'function') {
       instance = new JobThis(info, args, abort) as unknown as Hookable;
       holder = def as unknown as Hookable;
@@ -178,15 +206,15 @@ export async function performJob(
   } catch (error) {
     // By name too: a job module may import DontPerform from another copy of this library (its own
     // node_modules, or src/ while the daemon runs from dist/), whose class is not ours.
-    if (error instanceof DontPerform || (error as Error | undefined)?.name === 'DontPerform')
-      return { kind: 'skipped' };
+    const name = nameOf(error);
+    if (error instanceof DontPerform || name === 'DontPerform') return { kind: 'skipped' };
     const onFailure = hook(instance, holder, 'onFailure');
     // A job put back in its queue at a stop deadline has not failed: it will run again.
-    if (onFailure && (error as Error | undefined)?.name !== REQUEUED) {
+    if (onFailure && name !== REQUEUED) {
       try {
-        await callHook(onFailure, error, ...args);
+        await withinSeconds(callHook(onFailure, error, ...args), timeoutSeconds);
       } catch {
-        // The job's own failure is what gets recorded; a failing hook must not hide it.
+        // The job's own failure is what gets recorded; a failing (or hung) hook must not hide it.
       }
     }
     return { kind: 'failed', error };
@@ -203,9 +231,10 @@ async function runWithHooks(
 ): Promise<JobOutcome> {
   const before = hook(instance, holder, 'beforePerform');
   if (before && (await callHook(before, ...args)) === false) return { kind: 'skipped' };
-  const setUp = hook(instance, holder, 'setUp');
-  if (setUp) await callHook(setUp);
+  let failed = false;
   try {
+    const setUp = hook(instance, holder, 'setUp');
+    if (setUp) await callHook(setUp);
     const around = hook(instance, holder, 'aroundPerform');
     const result = around
       ? await callHook(around, () => perform.apply(instance, args), ...args)
@@ -213,8 +242,25 @@ async function runWithHooks(
     const after = hook(instance, holder, 'afterPerform');
     if (after) await callHook(after, ...args);
     return { kind: 'done', result };
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
+    // Always, setUp failing included; a tearDown that fails after the job did must not hide why.
     const tearDown = hook(instance, holder, 'tearDown');
-    if (tearDown) await callHook(tearDown);
+    if (tearDown) await (failed ? callHook(tearDown).catch(() => {}) : callHook(tearDown));
   }
+}
+
+/**
+ * The hook's promise, or a rejection once `seconds` passed (none: no limit): a job's onFailure
+ * that never settles would otherwise hold its slot for good, past the job's own timeout.
+ */
+function withinSeconds<T>(work: Promise<T>, seconds: number | undefined): Promise<T> {
+  if (!seconds) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`onFailure still running after ${seconds} s`)), seconds * 1000);
+  });
+  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }
