@@ -91,6 +91,32 @@ export const silentLogger: Logger = pino({ level: 'silent' });
 const LINGER_MS = 20;
 /** A batch this long goes out at once. */
 const FLUSH_BYTES = 16 * 1024;
+/**
+ * PIPE_BUF: a write to a pipe up to this long is never interleaved with another process's. A pool's
+ * workers share the supervisor's stdout, so a longer write could tear lines of theirs in two.
+ */
+const ATOMIC_WRITE_BYTES = 4096;
+
+/**
+ * A batch of lines cut into writes of at most `limit` bytes, each ending at a line's end (a line
+ * longer than that goes alone). Cut on bytes, not characters: '\n' never occurs inside a
+ * multi-byte UTF-8 character.
+ */
+export function atomicWrites(batch: string, limit = ATOMIC_WRITE_BYTES): string[] {
+  // 3 bytes per UTF-16 unit at most: short batches need no measuring.
+  if (batch.length * 3 <= limit || Buffer.byteLength(batch) <= limit) return [batch];
+  const bytes = Buffer.from(batch);
+  const writes: string[] = [];
+  let from = 0;
+  while (bytes.length - from > limit) {
+    let end = bytes.lastIndexOf(0x0a, from + limit - 1) + 1;
+    if (end <= from) end = bytes.indexOf(0x0a, from) + 1 || bytes.length;
+    writes.push(bytes.toString('utf8', from, end));
+    from = end;
+  }
+  if (from < bytes.length) writes.push(bytes.toString('utf8', from));
+  return writes;
+}
 
 class BatchedStdout implements DestinationStream {
   // pino's own synchronous stdout writer: it retries EAGAIN on a non-blocking pipe and partial writes.
@@ -136,6 +162,6 @@ class BatchedStdout implements DestinationStream {
     if (this.#pending === '') return;
     const batch = this.#pending;
     this.#pending = '';
-    this.#out.write(batch);
+    for (const write of atomicWrites(batch)) this.#out.write(write);
   };
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { createLogger, type Logger, writeJobLine } from '../../src/log.ts';
+import { atomicWrites, createLogger, type Logger, writeJobLine } from '../../src/log.ts';
 
 /** A child of one of our loggers whose lines land in an array instead of stdout. */
 function capturing(log: Logger): { log: Logger; lines: string[] } {
@@ -137,4 +137,22 @@ setImmediate(() => {
     closeSync(out);
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a batch goes out in writes of at most PIPE_BUF bytes, each ending at a line end (a pool shares one pipe)', () => {
+  const line = (n: number, text = 'x') => `{"n":${n},"msg":"${text.repeat(40)}"}\n`;
+  const ascii = Array.from({ length: 200 }, (_, n) => line(n)).join('');
+  const wide = Array.from({ length: 200 }, (_, n) => line(n, 'é€')).join(''); // 2- and 3-byte characters
+  const long = `${line(1)}${'{"big":"'}${'y'.repeat(9000)}"}\n${line(2)}`;
+  for (const batch of [ascii, wide, long]) {
+    const writes = atomicWrites(batch);
+    assert.equal(writes.join(''), batch, 'nothing lost or reordered');
+    for (const w of writes) {
+      assert.ok(w.endsWith('\n'), 'each write ends at a line end');
+      const oneLine = w.indexOf('\n') === w.length - 1;
+      assert.ok(Buffer.byteLength(w) <= 4096 || oneLine, 'at most PIPE_BUF, unless one line is longer');
+    }
+  }
+  assert.ok(atomicWrites(ascii).length > 1);
+  assert.deepEqual(atomicWrites(line(1)), [line(1)], 'a short batch is one write');
 });
