@@ -95,13 +95,16 @@ main(process.argv.slice(2)).then(
       err instanceof UnsupportedRedisError ||
       (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     console.error(`resque-worker: ${expected ? err.message : (err.stack ?? err.message)}`);
-    // 64 = EX_USAGE (a bad argument), 69 = EX_UNAVAILABLE (Redis away), 78 = EX_CONFIG
-    process.exitCode = usage
-      ? 64
-      : err instanceof RedisUnavailableError || err instanceof UnsupportedRedisError
-        ? 69
-        : expected
-          ? 78
-          : 1;
+    // 64 = EX_USAGE (a bad argument), 69 = EX_UNAVAILABLE (Redis away), 78 = EX_CONFIG. Exit now:
+    // connections left open (a worker that could not start) would keep the process up.
+    process.exit(
+      usage
+        ? 64
+        : err instanceof RedisUnavailableError || err instanceof UnsupportedRedisError
+          ? 69
+          : expected
+            ? 78
+            : 1,
+    );
   },
 );

@@ -5,10 +5,11 @@
  * does not take what the worker must record within FORCED_EXIT_MS, exits without it.
  * USR2/CONT pause/resume; USR1 fails the running jobs and keeps working.
  */
-import { loadConfig } from '../config/load-config.ts';
+import { ConfigError, loadConfig } from '../config/load-config.ts';
 import { JobRegistry } from '../jobs/job-registry.ts';
 import { createLogger } from '../log.ts';
 import { pruneDeadWorkers, pruneOptionsFrom } from '../recovery/prune-dead-workers.ts';
+import { redisAddress } from '../redis/connection.ts';
 import { CONT_GRACE_MS } from '../supervisor/worker-child.ts';
 import { RUNNING_FROM, tsxRegistered } from '../util/runtime.ts';
 import { Worker } from '../worker/worker.ts';
@@ -75,8 +76,21 @@ export async function work(argv: string[]): Promise<number> {
         if (!stopping) worker.resume();
       }, CONT_GRACE_MS),
     SIGUSR1: () => worker.killRunningJobs(),
+    // The terminal that ran it closed: stop as TERM does, rather than die with lines unwritten.
+    SIGHUP: (again) => (again ? stopNow() : stop(Date.now() + shutdownMs)),
   });
-  await worker.start();
+  try {
+    await worker.start();
+  } catch (err) {
+    // Refused (a wrong password, an old Redis): retrying will not help. A refused password is
+    // configuration, so it exits 78 with one line, as a bad config value does.
+    const message = (err as Error).message;
+    log.error({ event: 'worker.start-error', err: message }, 'worker could not start');
+    worker.crash();
+    if (/^(WRONGPASS|NOAUTH)/.test(message))
+      throw new ConfigError(`redis.url: Redis at ${redisAddress(worker.redis)} refused it: ${message}`);
+    throw err;
+  }
   // As Ruby's worker does at start-up; in the background, so an outage does not hold the worker.
   pruneDeadWorkers(worker.redis, worker.keys, pruneOptionsFrom(config, log)).catch((err: Error) =>
     log.warn({ event: 'prune.error', err: err.message }, 'could not prune dead workers'),

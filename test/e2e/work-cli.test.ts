@@ -149,6 +149,27 @@ describe('resque-worker work (one worker in the foreground)', () => {
     }
   });
 
+  test('a Redis that refuses the password: one JSON line and one stderr line, exit 78, no hang', async () => {
+    const r = redis.client(); // connected before the password: stays authenticated
+    await r.config('SET', 'requirepass', 'right');
+    try {
+      const url = redis.url.replace('redis://', 'redis://:wrong@');
+      const res = await cli(['work', '--jobs', FIXTURES, '--redis', url], { ...env, REDIS_URL: url });
+      assert.equal(res.code, 78, res.stderr);
+      const [line] = res.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.event === 'worker.start-error');
+      assert.match(line.err, /WRONGPASS/);
+      assert.equal(res.stderr.trim().split('\n').length, 1, `one line, no stack: ${res.stderr}`);
+      assert.match(res.stderr, /redis\.url: Redis at 127\.0\.0\.1:\d+ refused it: WRONGPASS/);
+      assert.doesNotMatch(res.stdout + res.stderr, /wrong@/, 'no password shown');
+    } finally {
+      await r.config('SET', 'requirepass', '');
+    }
+  });
+
   test('bad configuration exits non-zero and names the key; a bad queue name is a usage error', async () => {
     const res = await cli(['work', '--jobs', FIXTURES], { ...env, CONCURRENCY: '0' });
     assert.equal(res.code, 78);
