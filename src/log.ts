@@ -10,9 +10,9 @@
  * once. A lone job's line goes out after its turn, as an event's does: waiting would cost the
  * process a wake-up of its own and save nothing. The writes stay synchronous on the main thread,
  * so no line is ever "in flight" in another thread when the process exits: an `exit` hook writes
- * what is left (process.exit, the end of the event loop, an uncaught exception). Only a SIGKILL
- * (or V8 running out of heap) can lose lines: events of its last turn, job lines of its last
- * LINGER_MS.
+ * what is left (process.exit, the end of the event loop, an uncaught exception). Only a signal
+ * the process has no handler for (SIGKILL; we handle TERM, INT, QUIT, HUP, USR1/2, CONT) or V8
+ * running out of heap can lose lines: events of its last turn, job lines of its last LINGER_MS.
  */
 import { type DestinationStream, type Logger, pino } from 'pino';
 

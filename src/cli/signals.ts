@@ -53,3 +53,25 @@ export function onSignals(log: Logger, table: Partial<Record<SignalName, SignalH
     for (const [signal, listener] of listeners) process.off(signal, listener);
   };
 }
+
+/**
+ * An exception nobody caught (a job's callback that throws, a rejection nobody handles) ends the
+ * process, as Node would, but as one JSON line at fatal, naming what was running: Node's own report
+ * is a multi-line stack on stderr that journald splits and nothing ties to a job. The jobs stay in
+ * flight, for the supervisor (or the next worker with this id) to recover.
+ */
+export function logFatalErrors(log: Logger, running: () => unknown): void {
+  process.on('uncaughtException', (err, origin) => {
+    let jobs: unknown;
+    try {
+      jobs = running();
+    } catch {
+      jobs = 'unknown';
+    }
+    log.fatal(
+      { event: 'worker.crashed', origin, err: String(err?.message ?? err), stack: err?.stack, running: jobs },
+      'uncaught exception: exiting; the jobs in flight are recovered',
+    );
+    process.exit(1);
+  });
+}

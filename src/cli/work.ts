@@ -15,7 +15,7 @@ import { RUNNING_FROM, tsxRegistered } from '../util/runtime.ts';
 import { Worker } from '../worker/worker.ts';
 import { workerOptionsFrom } from '../worker/worker-options.ts';
 import { configFile, overridesFrom, parseCommon } from './args.ts';
-import { onSignals } from './signals.ts';
+import { logFatalErrors, onSignals } from './signals.ts';
 
 /**
  * How long a second TERM/INT waits for the worker to record its stop. Only an unreachable Redis
@@ -44,6 +44,7 @@ export async function work(argv: string[]): Promise<number> {
       'no job modules configured (--jobs): every job will fail as unknown',
     );
   const worker = new Worker(workerOptionsFrom(config, { queues: config.queues, registry, logger: log }));
+  logFatalErrors(log.child({ workerId: worker.id }), () => worker.runningJobs());
   log.info(
     { event: 'worker.jobs', jobs: registry.names, from: RUNNING_FROM, tsx: tsxRegistered() },
     `${registry.names.length} job classes loaded`,

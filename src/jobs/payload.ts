@@ -16,6 +16,25 @@ export interface Payload {
   [extra: string]: unknown;
 }
 
+/**
+ * The job id and class a payload names, read without validating it: for the log line of a job
+ * whose payload was rejected (its args not an array, say) or that goes back to its queue.
+ */
+export function payloadNames(raw: string): { jobId?: string; className?: string } {
+  let p: unknown;
+  try {
+    p = JSON.parse(raw);
+  } catch {
+    return {};
+  }
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return {};
+  const { id, class: cls } = p as { id?: unknown; class?: unknown };
+  return {
+    jobId: typeof id === 'string' || typeof id === 'number' ? String(id) : undefined,
+    className: typeof cls === 'string' ? cls : undefined,
+  };
+}
+
 export class InvalidPayloadError extends Error {
   override name = 'InvalidPayload';
 }

@@ -15,7 +15,7 @@
  */
 
 import cluster from 'node:cluster';
-import { onSignals } from '../cli/signals.ts';
+import { logFatalErrors, onSignals } from '../cli/signals.ts';
 import { JobRegistry } from '../jobs/job-registry.ts';
 import { createLogger } from '../log.ts';
 import { RUNNING_FROM, tsxRegistered } from '../util/runtime.ts';
@@ -166,6 +166,7 @@ export async function runWorkerChild(): Promise<never> {
     }),
   );
   worker = w;
+  logFatalErrors(log.child({ workerId: w.id }), () => w.runningJobs());
   if (paused) w.pause();
   // Counted here, reported with the next beat: one IPC message per job would cost throughput.
   w.on('job', () => {

@@ -4,7 +4,7 @@
  * entries no running job claims (a reserve whose reply never came before the stop). A job whose
  * queue key is not a list cannot go back: requeue.lua records it as a failure, logged here too.
  */
-import { rubyFailedAt } from '../jobs/payload.ts';
+import { payloadNames, rubyFailedAt } from '../jobs/payload.ts';
 import type { Logger } from '../log.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
@@ -31,6 +31,15 @@ export class PutBack {
 
   async running(entries: InFlightEntry[]): Promise<void> {
     const moved = await this.#requeue(entries.map((e) => e.raw));
+    // One line per job, as for a job that ends: these were cut off mid-run and will run again.
+    for (const raw of moved) {
+      const { queue, payload } = parseInFlightEntry(raw);
+      const { jobId, className } = payloadNames(payload);
+      this.log.warn(
+        { event: 'job.requeued', jobId, queue, class: className },
+        'stop deadline reached: job put back at the head of its queue',
+      );
+    }
     this.log.warn(
       { event: 'worker.requeued', queues: entries.map((e) => e.queue), count: moved.length },
       'stop deadline reached: running jobs put back at the head of their queues',

@@ -11,6 +11,7 @@ import {
   type FailureInfo,
   InvalidPayloadError,
   type Payload,
+  payloadNames,
 } from '../jobs/payload.ts';
 import { type JobAbort, type JobInfo, jobTimeoutOf, performJob } from '../jobs/perform-job.ts';
 import { type Logger, writeJobLine } from '../log.ts';
@@ -85,10 +86,11 @@ export async function runEntry(
       : '',
     result,
   };
+  const names = payload ? { className: payload.class, jobId: payload.id } : payloadNames(entry.payload);
   const report: JobReport = {
     queue: entry.queue,
-    className: payload?.class,
-    jobId: payload?.id,
+    className: names.className,
+    jobId: names.jobId,
     outcome,
     ms: Math.round((performance.now() - started) * 1000) / 1000,
   };

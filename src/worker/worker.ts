@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { JobRegistry } from '../jobs/job-registry.ts';
-import { host, type InvalidPayloadError, type Payload, parsePayload } from '../jobs/payload.ts';
+import { host, type InvalidPayloadError, type Payload, parsePayload, payloadNames } from '../jobs/payload.ts';
 import { JobAbort, REQUEUED } from '../jobs/perform-job.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { DEFAULT_POISON_LIMIT } from '../recovery/recover-worker.ts';
@@ -187,6 +187,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Jobs running now. */
   get busy(): number {
     return this.#running.size;
+  }
+
+  /** The jobs running now, by name (for a crash report). */
+  runningJobs(): { jobId?: string; queue: string; className?: string }[] {
+    return [...this.#running].map(({ entry }) => ({ queue: entry.queue, ...payloadNames(entry.payload) }));
   }
 
   async start(): Promise<void> {

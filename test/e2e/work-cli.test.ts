@@ -149,6 +149,27 @@ describe('resque-worker work (one worker in the foreground)', () => {
     }
   });
 
+  test('an exception thrown outside the job (a timer of its own): one fatal JSON line naming the job, exit 1, the job left in flight', async () => {
+    const r = redis.client();
+    const worker = new Daemon(['work', '--jobs', FIXTURES], { ...env, QUEUE: 'crash' });
+    try {
+      await waitFor(() => worker.events('worker.start').length === 1);
+      const id = (await cli(['enqueue', 'crash', 'ThrowsInTimer', '--track'], env)).stdout.trim();
+      const { code } = await worker.exited;
+      assert.equal(code, 1);
+      const [crashed] = worker.events('worker.crashed');
+      assert.equal(crashed?.level, 'fatal');
+      assert.equal(crashed?.err, 'boom in a timer');
+      assert.deepEqual(crashed?.running, [{ queue: 'crash', jobId: id, className: 'ThrowsInTimer' }]);
+      assert.match(String(crashed?.workerId), /:crash$/);
+      assert.doesNotMatch(worker.stderr, /boom/, 'no plain-text stack besides the JSON line');
+      assert.equal(await r.llen(keys.workerInflight(String(crashed?.workerId))), 1, 'left for recovery');
+    } finally {
+      worker.kill('SIGKILL');
+      await r.flushall();
+    }
+  });
+
   test('a Redis that refuses the password: one JSON line and one stderr line, exit 78, no hang', async () => {
     const r = redis.client(); // connected before the password: stays authenticated
     await r.config('SET', 'requirepass', 'right');

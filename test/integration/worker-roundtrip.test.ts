@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
+import { pino } from 'pino';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { Worker, type WorkerOptions } from '../../src/worker/worker.ts';
 import { Hooked, Sleepy } from '../fixtures/jobs/basic.ts';
@@ -400,8 +401,10 @@ describe('worker round trip', () => {
     });
   });
 
-  test('stop at a deadline puts the running job back at the head of its queue', async () => {
-    const w = await startWorker();
+  test('stop at a deadline puts the running job back at the head of its queue, and logs it by name', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const w = await startWorker({ logger });
     Sleepy.failures.length = 0;
     const id = await db.client.enqueue('default', 'Sleepy', [5000], { trackStatus: true });
     await db.client.enqueue('default', 'Echo', ['second']);
@@ -418,6 +421,11 @@ describe('worker round trip', () => {
     assert.equal(await db.redis.client().get(keys.statProcessed), null);
     await new Promise((res) => setImmediate(res));
     assert.deepEqual(Sleepy.failures, [], 'a job put back has not failed: onFailure is not called');
+    const requeued = lines.filter((l) => l.event === 'job.requeued');
+    assert.deepEqual(
+      requeued.map(({ jobId, queue, class: cls, workerId }) => ({ jobId, queue, cls, workerId })),
+      [{ jobId: id, queue: 'default', cls: 'Sleepy', workerId: w.id }],
+    );
   });
 });
 

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { runInNewContext } from 'node:vm';
 import { Job } from '../../src/jobs/job.ts';
 import { JobLoadError, JobRegistry } from '../../src/jobs/job-registry.ts';
-import { parsePayload } from '../../src/jobs/payload.ts';
+import { type InvalidPayloadError, parsePayload } from '../../src/jobs/payload.ts';
 import { JobAbort, jobTimeoutOf } from '../../src/jobs/perform-job.ts';
 import { parseInFlightEntry } from '../../src/worker/in-flight-entry.ts';
 import { runEntry } from '../../src/worker/run-entry.ts';
@@ -101,6 +101,23 @@ test("a tearDown that fails after the job did does not hide the job's error; set
   assert.equal((await run(registry, 'FailsTwice')).failure.error, 'perform boom');
   assert.equal((await run(registry, 'SetUpFails')).failure.error, 'setUp boom');
   assert.deepEqual(calls, ['onFailure:perform boom', 'tearDown']);
+});
+
+test('a rejected payload still names its job (id, class) in its report', async () => {
+  const raw = '{"class":"Echo","args":"not an array","id":"abc"}';
+  const entry = parseInFlightEntry(Buffer.from(['t#1', '2026-11-27T12:00:00Z', 'q', raw].join('\0')));
+  const parsed = (() => {
+    try {
+      return parsePayload(raw);
+    } catch (err) {
+      return err as InvalidPayloadError;
+    }
+  })();
+  const ctx = { registry: new JobRegistry(), workerId: 'h:1:q', defaultTimeout: null };
+  const [, report] = await runEntry(entry, parsed, ctx, new JobAbort());
+  assert.equal(report.failure?.exception, 'InvalidPayload');
+  assert.equal(report.jobId, 'abc');
+  assert.equal(report.className, 'Echo');
 });
 
 test('an onFailure that never settles ends with the job timeout, not never', async () => {
