@@ -130,6 +130,8 @@ export class HandOffs {
 
   async #adoptStrays(): Promise<void> {
     const { host } = this;
+    // Redis away: the look would only fail (and say so every time); the reconnect brings one.
+    if (host.redis.status !== 'ready') return;
     try {
       await host.roundTrip();
       const strays = await findStrayHandOffs(

@@ -92,6 +92,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #holdTimer: NodeJS.Timeout | undefined;
   /** No round trip of any kind before this time (ms): Redis failed the last one. */
   #backoffUntil = 0;
+  /** Redis errors in a row (MISCONF, READONLY, an outage): logged at the first, then once a minute. */
+  readonly #errors = { count: 0, since: 0, loggedAt: 0 };
   /** The last reserve found jobs but drained the queues: a finished job lifts its hold. */
   #liftHoldOnJobDone = false;
   /** A 'w' arrived: the next reserve's room counts every job handed to this worker (reserve.lua). */
@@ -317,14 +319,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
     for (;;) {
       try {
         await step();
-        return;
       } catch (err) {
-        this.#log.error(
-          { event: 'worker.redis-error', step: what, err: (err as Error).message },
-          `${what} failed; retrying`,
-        );
+        this.#redisFailed('worker.redis-error', what, err);
         await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
       }
+      this.#redisOk();
+      return;
     }
   }
 
@@ -413,6 +414,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#roomIsFresh = false;
     try {
       const { state, entries } = await this.#reserve.run(wanted, this.#outcomes, fresh);
+      this.#redisOk();
       for (const entry of entries) this.#prefetched.push(entry);
       // Drained (this worker is now in the idle set, so enqueues reach it) or paused by the flag:
       // wait for a wake-up or the next poll. A wake-up during the round trip may be for a job
@@ -436,6 +438,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   async #recordOutcomes(): Promise<void> {
     try {
       await this.#outcomes.flush(this.redis);
+      this.#redisOk();
       this.#emitIdleIfSo();
     } catch (err) {
       this.#roundTripFailed('worker.finish-error', 'recording outcomes', err);
@@ -460,8 +463,36 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Redis failed a round trip: what it carried is kept, and nothing goes out for a second. */
   #roundTripFailed(event: string, what: string, err: unknown): void {
-    this.#log.error({ event, err: (err as Error).message }, `${what} failed; retrying`);
+    this.#redisFailed(event, what, err);
     this.#backoffUntil = Date.now() + 1000;
+  }
+
+  /**
+   * A Redis error, retried every second: one line at the first and one a minute while they go on
+   * (with the count), not 3,600 an hour when Redis refuses writes (a full disk's MISCONF).
+   */
+  #redisFailed(event: string, what: string, err: unknown): void {
+    const e = this.#errors;
+    const now = Date.now();
+    if (e.count === 0) e.since = now;
+    e.count++;
+    if (e.count > 1 && now - e.loggedAt < 60_000) return;
+    e.loggedAt = now;
+    this.#log.error(
+      { event, step: what, err: (err as Error).message, failures: e.count },
+      `${what} failed; retrying every second`,
+    );
+  }
+
+  /** A round trip went through: the end of an error streak is logged once. */
+  #redisOk(): void {
+    const e = this.#errors;
+    if (e.count === 0) return;
+    this.#log.info(
+      { event: 'worker.redis-ok', failures: e.count, seconds: Math.round((Date.now() - e.since) / 1000) },
+      'Redis answers again',
+    );
+    e.count = 0;
   }
 
   #roundTripDone(): void {

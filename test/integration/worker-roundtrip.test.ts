@@ -432,6 +432,41 @@ describe('worker round trip', () => {
 describe('worker when Redis answers writes with errors (NOREPLICAS, like MISCONF or READONLY)', () => {
   const db = useTestRedis({ jobs: [FIXTURES] });
 
+  test('errors retried every second are logged at the first and when they end, not at every retry', async () => {
+    const r = db.redis.client();
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const w = new Worker({
+      redisUrl: db.redis.url,
+      queues: ['errs'],
+      registry: db.registry,
+      interval: 0.2,
+      logger,
+    });
+    await w.start();
+    try {
+      await db.client.enqueue('errs', 'Sleepy', [300]);
+      await waitFor(() => w.busy === 1, { what: 'the job started' });
+      await r.config('SET', 'min-replicas-to-write', '1');
+      // The refusal itself is the scenario: the job's outcome is retried once a second meanwhile.
+      await new Promise((res) => setTimeout(res, 3500));
+      await r.config('SET', 'min-replicas-to-write', '0');
+      const [ok] = await waitFor(() => {
+        const found = lines.filter((l) => l.event === 'worker.redis-ok');
+        return found.length > 0 && found;
+      });
+      const errors = lines.filter((l) => String(l.event).endsWith('-error'));
+      assert.equal(errors.length, 1, JSON.stringify(errors));
+      assert.match(String(errors[0]!.err), /NOREPLICAS/);
+      assert.ok(Number(ok!.failures) >= 3, `retried: ${JSON.stringify(ok)}`);
+      await waitFor(async () => (await r.get(keys.statProcessed)) === '1', { what: 'the outcome recorded' });
+    } finally {
+      await r.config('SET', 'min-replicas-to-write', '0');
+      await w.stop();
+      await r.flushall();
+    }
+  });
+
   test('pause and stop keep retrying what must be recorded, then record it once Redis accepts writes', async () => {
     const r = db.redis.client();
     const w = new Worker({ redisUrl: db.redis.url, queues: ['err'], registry: db.registry, interval: 0.2 });
