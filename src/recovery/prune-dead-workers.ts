@@ -127,6 +127,7 @@ async function prune(
       statusTtl: options.statusTtl ?? 86400,
       reason: `pruned dead worker ${id}: ${verdict.reason}`,
       exception: 'DirtyExit',
+      log,
     };
     if (verdict.guard) recover.guard = { kind: verdict.guard, seenHeartbeat: beat };
     const r = await recoverWorker(redis, keys, id, recover);

@@ -7,7 +7,8 @@
  * here (Lua's cjson would turn `[]` into `{}`) and handed to the script, which uses it only if it
  * is unchanged. A record that is not readable JSON is kept, as text, in a failure record.
  */
-import { rubyFailedAt } from '../jobs/payload.ts';
+import { payloadNames, rubyFailedAt } from '../jobs/payload.ts';
+import type { Logger } from '../log.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import { rawJsonValue } from '../util/raw-json-value.ts';
@@ -27,6 +28,8 @@ export interface RecoverOptions {
    * step): 'heartbeat' = the heartbeat is still `seenHeartbeat`; 'orphan' = also still unregistered.
    */
   guard?: { kind: 'heartbeat' | 'orphan'; seenHeartbeat: string | null };
+  /** Gets a `job.recovered` line per job, naming it, the dead worker and what became of the job. */
+  log?: Logger;
 }
 
 export interface RecoverResult {
@@ -45,7 +48,7 @@ export async function recoverWorker(
   options: RecoverOptions,
 ): Promise<RecoverResult> {
   const record = await peerRecord(redis, keys, workerId);
-  const [requeued, failed, skipped] = await redis.recover(
+  const [requeued, failed, skipped, ...outcomes] = await redis.recover(
     keys.workerInflight(workerId),
     keys.worker(workerId),
     keys.workers,
@@ -75,7 +78,19 @@ export async function recoverWorker(
     record.payload,
     record.queue,
   );
+  if (options.log) logRecoveredJobs(options.log, workerId, outcomes);
   return skipped ? { requeued, failed, skipped: true } : { requeued, failed };
+}
+
+/** One line per job, as for a job that ends: they went back to their queues or were failed. */
+function logRecoveredJobs(log: Logger, deadWorker: string, outcomes: string[]): void {
+  for (let i = 0; i + 2 < outcomes.length; i += 3) {
+    const [outcome, queue, payload] = [outcomes[i]!, outcomes[i + 1]!, outcomes[i + 2]!];
+    const { jobId, className } = payloadNames(payload);
+    const fields = { event: 'job.recovered', jobId, queue, class: className, deadWorker, outcome };
+    if (outcome === 'requeued') log.warn(fields, 'job of a dead worker put back at the head of its queue');
+    else log.error(fields, `job of a dead worker failed: ${outcome}`);
+  }
 }
 
 /** The `worker:<id>` record of a worker without an in-flight list (a peer's), parsed. */

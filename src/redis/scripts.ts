@@ -51,7 +51,7 @@ export interface ResqueScripts {
   finish(...args: ScriptArg[]): Promise<number>;
   heartbeat(...args: ScriptArg[]): Promise<[string, number]>;
   requeueBuffer(...args: ScriptArg[]): Promise<Buffer[]>;
-  recover(...args: ScriptArg[]): Promise<[number, number, number]>;
+  recover(...args: ScriptArg[]): Promise<[number, number, number, ...string[]]>;
   'release-lock'(key: string, token: string): Promise<number>;
   'retry-failure'(numKeys: number, ...args: ScriptArg[]): Promise<number>;
 }

@@ -42,6 +42,7 @@ export async function recoverDeadChild(child: PoolChild, ctx: RecoveryContext): 
         : `worker process ${child.pid} died`,
       statusTtl: config.worker.statusTtl,
       poisonLimit: config.worker.poisonLimit,
+      log: log.child({ childId: child.id, childPid: child.pid }),
     });
     log[r.requeued + r.failed > 0 ? 'warn' : 'info'](
       { event: 'child.recovered', ...child.describe(), mode, ...r },

@@ -47,6 +47,7 @@ export class WorkerRegistration {
         poisonLimit: this.opts.poisonLimit,
         statusTtl: this.opts.statusTtl,
         reason: `worker ${this.id} died (a new worker started with the same id)`,
+        log: this.log,
       });
       this.log.warn(
         { event: 'worker.recovered-previous', ...r },

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { pino } from 'pino';
 import { recoverWorker } from '../../src/recovery/recover-worker.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { defineScripts } from '../../src/redis/scripts.ts';
@@ -41,8 +42,30 @@ describe('recovering a dead worker', () => {
     const { id, ids } = await deadWorkerHolding(2);
     await db.client.enqueue('default', 'Echo', ['behind']);
     assert.equal(await r.llen(keys.workerInflight(id)), 2);
-    const result = await recoverWorker(defineScripts(r), keys, id, { reason: 'SIGKILL' });
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const result = await recoverWorker(defineScripts(r), keys, id, { reason: 'SIGKILL', log });
     assert.deepEqual(result, { requeued: 2, failed: 0 });
+    assert.deepEqual(
+      lines.map(({ event, jobId, queue, class: cls, deadWorker, outcome }) => ({
+        event,
+        jobId,
+        queue,
+        cls,
+        deadWorker,
+        outcome,
+      })),
+      ids.reverse().map((jobId) => ({
+        event: 'job.recovered',
+        jobId,
+        queue: 'default',
+        cls: 'Sleepy',
+        deadWorker: id,
+        outcome: 'requeued',
+      })),
+      'a line per job, naming it',
+    );
+    ids.reverse();
     const queued = (await db.client.peek('default', 0, 10)) as { id?: string; class: string }[];
     assert.deepEqual(queued.map((p) => p.id ?? p.class).slice(0, 2), ids);
     assert.equal(queued[2]!.class, 'Echo');
@@ -72,15 +95,29 @@ describe('recovering a dead worker', () => {
     const r = db.redis.client();
     let { id: dead, ids } = await deadWorkerHolding(1);
     const jid = ids[0];
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
     for (let round = 1; round <= 3; round++) {
       if (round > 1) ({ id: dead, ids } = await deadWorkerHolding(1, false));
-      const res = await recoverWorker(defineScripts(r), keys, dead, { reason: 'SIGKILL', poisonLimit: 2 });
+      const res = await recoverWorker(defineScripts(r), keys, dead, {
+        reason: 'SIGKILL',
+        poisonLimit: 2,
+        log,
+      });
       assert.deepEqual(
         res,
         round <= 2 ? { requeued: 1, failed: 0 } : { requeued: 0, failed: 1 },
         `round ${round}`,
       );
     }
+    assert.deepEqual(
+      lines.map((l) => [l.outcome, l.jobId, l.level]), // pino's levels: 40 warn, 50 error
+      [
+        ['requeued', jid, 40],
+        ['requeued', jid, 40],
+        ['PoisonJob', jid, 50],
+      ],
+    );
     const [rec] = (await db.client.failures.list()) as { exception: string; error: string }[];
     assert.equal(rec!.exception, 'PoisonJob');
     assert.match(rec!.error, /3 workers that died \(limit 2\)/);

@@ -51,8 +51,9 @@
            and the in-flight list is empty
   ARGV[15] the record's payload as JSON, or '' when the record could not be parsed
   ARGV[16] the record's queue, or ''
-  Returns {requeued, failed, skipped (1 when the guard no longer holds)}; a job that stays in
-  flight counts in neither.
+  Returns {requeued, failed, skipped (1 when the guard no longer holds)}, a job that stays in
+  flight counting in neither, then 3 values per job recovered, for its log line: 'requeued' or the
+  exception it failed with, its queue ('' when unreadable), its payload (or the unreadable text).
 ]]
 -- @include worker-record
 -- @include script-errors
@@ -63,6 +64,7 @@
 local worker_id, mode, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local now = ARGV[7]
 local requeued, failed = 0, 0
+local reply = { 0, 0, 0 } -- counts, filled in at the end; then what became of each job
 
 local guard, seen_beat = ARGV[12], ARGV[13]
 if guard ~= '' then
@@ -123,11 +125,12 @@ end
 local handled, left = {}, 0
 for _, job in ipairs(jobs) do
   local queue, payload, entry = job[1], job[2], job[3]
-  local done
+  local done, done_as
   if not queue then
     -- Unreadable: nothing to requeue, but never dropped: the raw text goes to the failed list.
     done = fail(cjson.encode(payload), '', 'DirtyExit',
       ARGV[10] .. '; its in-flight record could not be read, kept here as text')
+    done_as = 'DirtyExit'
   else
     local ok, decoded = pcall(cjson.decode, payload)
     local valid = ok and type(decoded) == 'table'
@@ -150,6 +153,7 @@ for _, job in ipairs(jobs) do
         if valid then set_status(decoded, 1) end
         requeued = requeued + 1
         done = true
+        done_as = 'requeued'
       elseif not wrong_type(pushed) then
         return pushed
       else
@@ -168,6 +172,7 @@ for _, job in ipairs(jobs) do
     end
     if exception then
       done = fail(valid and payload or cjson.encode(payload), queue, exception, message)
+      done_as = exception
       if done == true then
         if exception == 'QueueNotAList' then warn('recover', 'job failed: ' .. message) end
         if valid then set_status(decoded, 3) end
@@ -180,6 +185,9 @@ for _, job in ipairs(jobs) do
   if is_error(done) then return done end
   if done then
     if entry then handled[#handled + 1] = entry end
+    reply[#reply + 1] = done_as
+    reply[#reply + 1] = queue or ''
+    reply[#reply + 1] = payload
   else
     left = left + 1
   end
@@ -191,7 +199,8 @@ elseif #entries == 0 then
   -- The job of a peer's worker record stays: with no in-flight list to lead the pruner back, the
   -- worker is left as it was (registered, record and heartbeat unchanged), so the pruner's
   -- heartbeat rule finds it again on its next run.
-  return {requeued, failed, 0}
+  reply[1], reply[2] = requeued, failed
+  return reply
 else
   -- Only the entries handled leave the in-flight list. The worker is still unregistered in full:
   -- it is dead, and kept registered it would look alive (resque-web, Ruby's Resque.workers), and
@@ -213,4 +222,5 @@ end
 redis.call('SREM', KEYS[3], worker_id)
 redis.call('HDEL', KEYS[5], worker_id)
 redis.call('HDEL', KEYS[12], worker_id)
-return {requeued, failed, 0}
+reply[1], reply[2] = requeued, failed
+return reply
