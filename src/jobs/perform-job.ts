@@ -69,20 +69,28 @@ export class JobAbort {
 /** The context a job sees, without the signal (JobAbort provides it lazily). */
 export type JobInfo = Omit<JobContext, 'signal'>;
 
-/** A class (not a plain function): it must be called with `new`. */
-function isClass(def: JobDefinition): def is JobDefinition & (new () => Hookable) {
-  if (typeof def !== 'function') return false;
-  if (typeof (def as { prototype?: { perform?: unknown } }).prototype?.perform === 'function') return true;
-  return /^class[\s{]/.test(Function.prototype.toString.call(def));
+/**
+ * How a job definition runs: 'class' (an instance's perform, `new` needed), 'static' (Ruby's
+ * `def self.perform`: the class's own perform, hooks static too, run like an object job),
+ * 'function', or 'object'. Worked out once per definition: telling a class from a function
+ * reads its source text.
+ */
+type Shape = 'class' | 'static' | 'function' | 'object';
+const shapes = new WeakMap<object, Shape>();
+
+function shapeOf(def: JobDefinition): Shape {
+  let shape = shapes.get(def);
+  if (shape === undefined) {
+    shape = typeof def !== 'function' ? 'object' : classShape(def);
+    shapes.set(def, shape);
+  }
+  return shape;
 }
 
-/** Ruby's `def self.perform`: a class whose perform is static runs as an object job (hooks static too). */
-function hasStaticPerform(def: JobDefinition): boolean {
-  return (
-    typeof def === 'function' &&
-    typeof (def as { perform?: unknown }).perform === 'function' &&
-    typeof (def as { prototype?: { perform?: unknown } }).prototype?.perform !== 'function'
-  );
+function classShape(def: JobDefinition): Shape {
+  if (typeof (def as { prototype?: { perform?: unknown } }).prototype?.perform === 'function') return 'class';
+  if (typeof (def as { perform?: unknown }).perform === 'function') return 'static';
+  return /^class[\s{]/.test(Function.prototype.toString.call(def)) ? 'class' : 'function';
 }
 
 /** An error's name, read safely (a getter may throw). */
@@ -167,28 +175,24 @@ export async function performJob(
   let holder: Hookable | undefined;
   let perform: Fn;
   try {
-    if (hasStaticPerform(def)) {
-      holder = undefined;
-      instance = def as unknown as Hookable;
-      const self = new JobThis(info, args, abort);
-      const fn = (def as unknown as { perform: Fn }).perform;
-      perform = (...a: unknown[]) => fn.apply(self, a);
-    } else if (isClass(def)) {
-      instance = bindContext(new def(), info, args, abort);
+    const shape = shapeOf(def);
+    if (shape === 'class') {
+      instance = bindContext(new (def as unknown as new () => Hookable)(), info, args, abort);
       holder = def as unknown as Hookable;
       perform = instance.perform as Fn;
       if (typeof perform !== 'function')
         throw new TypeError(`job class ${info.className} has no perform method`);
-    } else if (typeof def === 'function') {
+    } else if (shape === 'function') {
       instance = new JobThis(info, args, abort) as unknown as Hookable;
       holder = def as unknown as Hookable;
       perform = def as Fn;
     } else {
+      // An object job, or a class with a static perform: perform runs with the context as `this`,
+      // its hooks with the object (the class).
       holder = undefined;
       instance = def as unknown as Hookable;
-      // An object job's perform runs with the context as `this`; its hooks with the object.
       const self = new JobThis(info, args, abort);
-      const fn = def.perform as Fn;
+      const fn = (def as unknown as { perform: Fn }).perform;
       perform = (...a: unknown[]) => fn.apply(self, a);
     }
   } catch (error) {

@@ -134,17 +134,7 @@ describe('client', () => {
 
   test('failures: list, retry all, remove, clear; a record that is not JSON is returned raw', async () => {
     const r = db.redis.client();
-    const rec = (q: string, n: number) =>
-      JSON.stringify({
-        failed_at: '2026/01/12 20:23:55 UTC',
-        payload: { class: 'A', args: [n] },
-        exception: 'E',
-        error: 'e',
-        backtrace: [],
-        worker: 'w',
-        queue: q,
-      });
-    await r.rpush(keys.failed, rec('q1', 1), 'not json at all', rec('q2', 2));
+    await r.rpush(keys.failed, failureRecord('q1', 1), 'not json at all', failureRecord('q2', 2));
     assert.equal(await db.client.failures.count(), 3);
     const list = await db.client.failures.list(0, 10);
     assert.equal(list[1], 'not json at all');
