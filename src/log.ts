@@ -104,17 +104,22 @@ const ATOMIC_WRITE_BYTES = 4096;
  */
 export function atomicWrites(batch: string, limit = ATOMIC_WRITE_BYTES): string[] {
   // 3 bytes per UTF-16 unit at most: short batches need no measuring.
-  if (batch.length * 3 <= limit || Buffer.byteLength(batch) <= limit) return [batch];
-  const bytes = Buffer.from(batch);
+  if (batch.length * 3 <= limit) return [batch];
+  const size = Buffer.byteLength(batch);
+  if (size <= limit) return [batch];
+  // ASCII (job lines almost always are): a character is a byte, cut the string itself.
+  const text: string | Buffer = size === batch.length ? batch : Buffer.from(batch);
+  const cut = (a: number, b: number) =>
+    typeof text === 'string' ? text.slice(a, b) : text.toString('utf8', a, b);
   const writes: string[] = [];
   let from = 0;
-  while (bytes.length - from > limit) {
-    let end = bytes.lastIndexOf(0x0a, from + limit - 1) + 1;
-    if (end <= from) end = bytes.indexOf(0x0a, from) + 1 || bytes.length;
-    writes.push(bytes.toString('utf8', from, end));
+  while (size - from > limit) {
+    let end = text.lastIndexOf('\n', from + limit - 1) + 1;
+    if (end <= from) end = text.indexOf('\n', from) + 1 || size;
+    writes.push(cut(from, end));
     from = end;
   }
-  if (from < bytes.length) writes.push(bytes.toString('utf8', from));
+  if (from < size) writes.push(cut(from, size));
   return writes;
 }
 

@@ -3,6 +3,7 @@
  * variable. Used by `work`, `start` (and on HUP) and `config check`. Load it with `loadConfig`.
  */
 import convict from 'convict';
+import { MAX_SECONDS } from './max-seconds.ts';
 
 /** JSON.stringify writes NaN and Infinity (numbers given in code) as null. */
 function shown(v: unknown): string {
@@ -18,8 +19,7 @@ function nonNegativeInt(v: unknown): void {
   if (!Number.isInteger(v) || (v as number) < 0) throw new Error(`must be an integer >= 0, got ${shown(v)}`);
 }
 
-/** Node runs a timer of more than 2^31-1 ms after 1 ms, so longer durations are refused. */
-export const MAX_SECONDS = 2_147_483;
+export { MAX_SECONDS };
 
 function positiveSeconds(v: unknown): void {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > MAX_SECONDS) {

@@ -5,7 +5,7 @@
  * This is the per-job hot path, so it allocates little: no closures or bound functions per job,
  * and the AbortController behind `this.signal` is made only if the job reads it (JobAbort).
  */
-import { MAX_SECONDS } from '../config/schema.ts';
+import { MAX_SECONDS } from '../config/max-seconds.ts';
 import { DontPerform, type JobContext, type JobDefinition, JobTimeoutError } from './job.ts';
 
 /** Abort reason name for a job put back in its queue at a stop deadline (not a failure). */
