@@ -191,6 +191,7 @@ sd_notify_loads() { (cd "$APP_DIR" && "$NODE" -e 'require("sd-notify")' >/dev/nu
 if ! sd_notify_loads && [ -n "$can_npm" ]; then
   say "npm rebuild sd-notify in $APP_DIR (its addon does not load)"
   (cd "$APP_DIR" && npm rebuild sd-notify --no-audit --no-fund) || true
+  chown -R --reference="$APP_DIR" "$APP_DIR/node_modules"
 fi
 sd_notify_loads || die "the sd-notify addon does not load in $APP_DIR (built for another Node, or without
   libsystemd-dev and a compiler?); the unit cannot tell systemd it is ready without it: run npm rebuild

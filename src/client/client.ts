@@ -265,7 +265,8 @@ export class ResqueClient {
       if (wanted === undefined) return true;
       const rawArgs = rawJsonValue(r, 'args') ?? '[]';
       if (rawArgs === wanted) return true;
-      return !LONG_NUMBER.test(rawArgs) && isDeepStrictEqual(p.args ?? [], args);
+      // Only a bare number can be rounded: digits inside strings (ids, card numbers) are text.
+      return !LONG_NUMBER.test(rawArgs.replace(JSON_STRING, '""')) && isDeepStrictEqual(p.args ?? [], args);
     });
     if (matching.length === 0) return 0;
     const pipe = this.redis.pipeline();
@@ -383,6 +384,7 @@ export function splitWorkerId(id: string): [string, string, string] {
 
 /** 16 digits or more: a JSON number that may not survive JSON.parse (2^53 has 16). */
 const LONG_NUMBER = /\d{16}/;
+const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
 
 export function parseOrRaw(raw: string): unknown {
   try {

@@ -73,10 +73,16 @@ export class JobRegistry {
     }
   }
 
-  /** One job per name: two modules exporting different jobs under one name is an error, not a coin toss. */
+  /**
+   * One job per name: two modules exporting different jobs with `perform` under one name is an
+   * error, not a coin toss. Plain functions are jobs too but may be any module's helpers (two
+   * `validate`s): for them the last loaded wins, as before. `module.exports` is not a name (newer
+   * Node lists a CommonJS module's whole export under it).
+   */
   #add(name: string, job: JobDefinition, file: string): void {
+    if (name === 'module.exports') return;
     const known = this.#jobs.get(name);
-    if (known !== undefined && known !== job)
+    if (known !== undefined && known !== job && hasPerform(known) && hasPerform(job))
       throw new JobLoadError(`job class "${name}" is exported by both ${this.#from.get(name)} and ${file}`);
     this.#jobs.set(name, job);
     this.#from.set(name, file);
@@ -101,6 +107,12 @@ export class JobRegistry {
   get names(): string[] {
     return [...this.#jobs.keys()].sort();
   }
+}
+
+/** A class with a perform (instance or static), or an object with one: surely meant as a job. */
+function hasPerform(job: JobDefinition): boolean {
+  const j = job as { perform?: unknown; prototype?: { perform?: unknown } };
+  return typeof j.perform === 'function' || typeof j.prototype?.perform === 'function';
 }
 
 function describeThrown(e: unknown): string {

@@ -195,6 +195,15 @@ describe('client', () => {
     await r.rpush(keys.queue('big'), a, b);
     assert.equal(await db.client.dequeue('big', 'Archive', [9007199254740992]), 1);
     assert.deepEqual(await r.lrange(keys.queue('big'), 0, -1), [a]);
+    // Long digit runs inside strings are text: a php-resque payload (escaped "/") still matches.
+    await r.rpush(
+      keys.queue('php'),
+      '{"class":"Fetch","args":[{"url":"https:\\/\\/example.com\\/a","id":"12345678901234567"}]}',
+    );
+    assert.equal(
+      await db.client.dequeue('php', 'Fetch', [{ url: 'https://example.com/a', id: '12345678901234567' }]),
+      1,
+    );
   });
 
   test('failures: a retry whose record changed after it was read (removed, retried) writes nothing', async () => {

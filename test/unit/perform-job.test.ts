@@ -174,18 +174,37 @@ test("Ruby's `def self.perform` (a static perform, static hooks) and a perform c
   assert.match(failure.error, /job class NoPerform has no perform method/);
 });
 
-test('loading: two modules exporting different jobs under one name is an error naming both; a module throwing a non-Error names its file', async () => {
+test('loading: two modules exporting different jobs with perform under one name is an error naming both; a module throwing a non-Error names its file', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rw-jobs-'));
   try {
-    writeFileSync(join(dir, 'a.mjs'), 'export function Welcome() { return "a"; }\n');
-    writeFileSync(join(dir, 'b.mjs'), 'export function Welcome() { return "b"; }\n');
+    writeFileSync(join(dir, 'a.mjs'), 'export class Welcome { perform() { return "a"; } }\n');
+    writeFileSync(join(dir, 'b.mjs'), 'export const Welcome = { perform() { return "b"; } };\n');
     await assert.rejects(new JobRegistry().load([dir]), (err: Error) => {
       assert.ok(err instanceof JobLoadError);
       assert.match(err.message, /job class "Welcome" is exported by both .*a\.mjs and .*b\.mjs/);
       return true;
     });
+    const helpers = mkdtempSync(join(tmpdir(), 'rw-jobs-'));
+    writeFileSync(
+      join(helpers, 'mail.mjs'),
+      'export function validate() {}\nexport class Mail { perform() {} }\n',
+    );
+    writeFileSync(
+      join(helpers, 'resize.mjs'),
+      'export function validate() {}\nexport class Resize { perform() {} }\n',
+    );
+    writeFileSync(
+      join(helpers, 'legacy.mjs'),
+      'class Legacy { perform() {} }\nexport { Legacy as "module.exports" };\n',
+    );
+    assert.deepEqual(
+      (await new JobRegistry().load([helpers])).names,
+      ['Mail', 'Resize', 'validate'],
+      "two modules' plain helper functions of one name are no error (the last wins, as before); module.exports is no name",
+    );
+    rmSync(helpers, { recursive: true });
     const same = mkdtempSync(join(tmpdir(), 'rw-jobs-'));
-    writeFileSync(join(same, 'mail.mjs'), 'export function Welcome() {}\n');
+    writeFileSync(join(same, 'mail.mjs'), 'export class Welcome { perform() {} }\n');
     writeFileSync(join(same, 'index.mjs'), 'export { Welcome } from "./mail.mjs";\n');
     assert.deepEqual(
       (await new JobRegistry().load([same])).names,
