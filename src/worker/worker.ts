@@ -13,6 +13,7 @@ import { HandOffs } from './hand-offs.ts';
 import { type InFlightEntry, parseInFlightEntry } from './in-flight-entry.ts';
 import { OutcomeBatch } from './outcome-batch.ts';
 import { PutBack } from './put-back.ts';
+import { RedisErrorStreak } from './redis-error-streak.ts';
 import { ReserveRoundTrip } from './reserve-round-trip.ts';
 import { type JobReport, logJobReport, runEntry } from './run-entry.ts';
 import { recycleReason, WorkerTitle } from './worker-process.ts';
@@ -92,8 +93,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #holdTimer: NodeJS.Timeout | undefined;
   /** No round trip of any kind before this time (ms): Redis failed the last one. */
   #backoffUntil = 0;
-  /** Redis errors in a row (MISCONF, READONLY, an outage): logged at the first, then once a minute. */
-  readonly #errors = { count: 0, since: 0, loggedAt: 0 };
+  readonly #errors: RedisErrorStreak;
   /** The last reserve found jobs but drained the queues: a finished job lifts its hold. */
   #liftHoldOnJobDone = false;
   /** A 'w' arrived: the next reserve's room counts every job handed to this worker (reserve.lua). */
@@ -141,6 +141,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.keys = resqueKeys(options.namespace);
     this.id = options.id ?? `${host()}:${process.pid}:${options.queues.join(',')}`;
     this.#log = (options.logger ?? silentLogger).child({ workerId: this.id });
+    this.#errors = new RedisErrorStreak(this.#log);
     const connectTimeoutMs = (options.connectTimeout ?? 10) * 1000;
     this.redis = createRedis({
       url: options.redisUrl,
@@ -320,11 +321,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       try {
         await step();
       } catch (err) {
-        this.#redisFailed('worker.redis-error', what, err);
+        this.#errors.failed('worker.redis-error', what, err);
         await new Promise((resolve) => setTimeout(resolve, 1000));
         continue;
       }
-      this.#redisOk();
+      this.#errors.ok();
       return;
     }
   }
@@ -414,7 +415,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#roomIsFresh = false;
     try {
       const { state, entries } = await this.#reserve.run(wanted, this.#outcomes, fresh);
-      this.#redisOk();
+      this.#errors.ok();
       for (const entry of entries) this.#prefetched.push(entry);
       // Drained (this worker is now in the idle set, so enqueues reach it) or paused by the flag:
       // wait for a wake-up or the next poll. A wake-up during the round trip may be for a job
@@ -438,7 +439,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   async #recordOutcomes(): Promise<void> {
     try {
       await this.#outcomes.flush(this.redis);
-      this.#redisOk();
+      this.#errors.ok();
       this.#emitIdleIfSo();
     } catch (err) {
       this.#roundTripFailed('worker.finish-error', 'recording outcomes', err);
@@ -463,36 +464,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Redis failed a round trip: what it carried is kept, and nothing goes out for a second. */
   #roundTripFailed(event: string, what: string, err: unknown): void {
-    this.#redisFailed(event, what, err);
+    this.#errors.failed(event, what, err);
     this.#backoffUntil = Date.now() + 1000;
-  }
-
-  /**
-   * A Redis error, retried every second: one line at the first and one a minute while they go on
-   * (with the count), not 3,600 an hour when Redis refuses writes (a full disk's MISCONF).
-   */
-  #redisFailed(event: string, what: string, err: unknown): void {
-    const e = this.#errors;
-    const now = Date.now();
-    if (e.count === 0) e.since = now;
-    e.count++;
-    if (e.count > 1 && now - e.loggedAt < 60_000) return;
-    e.loggedAt = now;
-    this.#log.error(
-      { event, step: what, err: (err as Error).message, failures: e.count },
-      `${what} failed; retrying every second`,
-    );
-  }
-
-  /** A round trip went through: the end of an error streak is logged once. */
-  #redisOk(): void {
-    const e = this.#errors;
-    if (e.count === 0) return;
-    this.#log.info(
-      { event: 'worker.redis-ok', failures: e.count, seconds: Math.round((Date.now() - e.since) / 1000) },
-      'Redis answers again',
-    );
-    e.count = 0;
   }
 
   #roundTripDone(): void {
