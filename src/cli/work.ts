@@ -65,9 +65,10 @@ export async function work(argv: string[]): Promise<number> {
     }, FORCED_EXIT_MS).unref();
     return stop(Date.now());
   };
+  const graceful = (again: boolean) => (again ? stopNow() : stop(Date.now() + shutdownMs));
   onSignals(log, {
-    SIGTERM: (again) => (again ? stopNow() : stop(Date.now() + shutdownMs)),
-    SIGINT: (again) => (again ? stopNow() : stop(Date.now() + shutdownMs)),
+    SIGTERM: graceful,
+    SIGINT: graceful,
     SIGQUIT: () => stop(),
     SIGUSR2: () => worker.pause(),
     // systemd sends CONT right after TERM (and the two may be handled in either order): a CONT
@@ -78,7 +79,7 @@ export async function work(argv: string[]): Promise<number> {
       }, CONT_GRACE_MS),
     SIGUSR1: () => worker.killRunningJobs(),
     // The terminal that ran it closed: stop as TERM does, rather than die with lines unwritten.
-    SIGHUP: (again) => (again ? stopNow() : stop(Date.now() + shutdownMs)),
+    SIGHUP: graceful,
   });
   try {
     await worker.start();

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isNativeError } from 'node:util/types';
+import { jsonObjectOrText } from '../util/json-object-or-text.ts';
 
 /** A payload as we write it: Ruby's two fields plus php-resque's id and queue_time. */
 export interface Payload {
@@ -21,14 +22,9 @@ export interface Payload {
  * whose payload was rejected (its args not an array, say) or that goes back to its queue.
  */
 export function payloadNames(raw: string): { jobId?: string; className?: string } {
-  let p: unknown;
-  try {
-    p = JSON.parse(raw);
-  } catch {
-    return {};
-  }
-  if (typeof p !== 'object' || p === null || Array.isArray(p)) return {};
-  const { id, class: cls } = p as { id?: unknown; class?: unknown };
+  const p = jsonObjectOrText<{ id?: unknown; class?: unknown }>(raw);
+  if (typeof p === 'string') return {};
+  const { id, class: cls } = p;
   return {
     jobId: typeof id === 'string' || typeof id === 'number' ? String(id) : undefined,
     className: typeof cls === 'string' ? cls : undefined,

@@ -15,6 +15,7 @@ import {
 } from '../jobs/payload.ts';
 import { type JobAbort, type JobInfo, jobTimeoutOf, performJob } from '../jobs/perform-job.ts';
 import { type Logger, writeJobLine } from '../log.ts';
+import { jsonObjectOrText } from '../util/json-object-or-text.ts';
 import type { InFlightEntry } from './in-flight-entry.ts';
 
 export interface Ack {
@@ -78,7 +79,7 @@ export async function runEntry(
     failure: failure
       ? buildFailureRecord({
           rawPayload: entry.payload,
-          payloadIsObject: payload !== undefined || isJsonObject(entry.payload),
+          payloadIsObject: payload !== undefined || typeof jsonObjectOrText(entry.payload) !== 'string',
           failure,
           workerId: ctx.workerId,
           queue: entry.queue,
@@ -104,15 +105,6 @@ function resultJson(value: unknown): string {
     return JSON.stringify(value) ?? '';
   } catch {
     return '';
-  }
-}
-
-function isJsonObject(raw: string): boolean {
-  try {
-    const v: unknown = JSON.parse(raw);
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-  } catch {
-    return false;
   }
 }
 
