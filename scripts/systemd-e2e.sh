@@ -2,9 +2,11 @@
 # systemd-e2e.sh - our shipped unit files and the real daemon under a REAL systemd (issue 5).
 #
 # Boots a throw-away systemd-nspawn container: a tiny rootfs (FHS skeleton + a copy of the host's
-# /etc) with the host's /usr bind-mounted read-only, so systemd, node, redis-server and the built
-# sd-notify addon are the host's. The checkout is bind-mounted read-only at /opt/resque-worker,
-# scripts/install.sh installs it (user `resque`, units, config), and the checks drive the units with
+# /etc) with the host's /usr bind-mounted read-only, so systemd, node, redis-server, g++ and Node's
+# headers are the host's. The checkout is bind-mounted read-only at /src/resque-worker, and the
+# README's first command, run there, installs it: the code copied to /opt/resque-worker with
+# `npm ci --omit=dev` (from the host's npm cache: the container has no network), user `resque`, the
+# units, a starter config, the unit enabled and started. The checks then drive the units with
 # systemctl while reading Redis (redis-server runs inside, --private-network) and the journal.
 # Prints PASS/FAIL per check and `N passed, N failed`; exit code 0 only when all pass. The container
 # is powered off and its cgroups and rootfs removed at the end, also on failure or SIGINT/SIGTERM.
@@ -13,7 +15,8 @@
 #
 # Needs: systemd, systemd-container (systemd-nspawn), util-linux (nsenter), redis-server (+ redis-cli),
 # Node 20, node_modules with the sd-notify addon built (libsystemd-dev, g++, make, python3).
-# Knobs: E2E_KEEP=1 leaves the container running (prints how to enter it); E2E_MACHINE names it;
+# npm ci run on the host first fills the npm cache that the install in the container reads.
+# Knobs: E2E_NPM_CACHE (default: npm config get cache); E2E_KEEP=1 leaves the container running (prints how to enter it); E2E_MACHINE names it;
 # E2E_LIFETIME bounds the container's life in seconds (default 300); E2E_ONLY="check_crash ..."
 # runs only those check groups (after check_start); E2E_VERBOSE=1 prints each group's duration.
 set -uo pipefail
@@ -21,10 +24,12 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MACHINE=${E2E_MACHINE:-rw-e2e-$$}
 LIFETIME=${E2E_LIFETIME:-300}
-APP=/opt/resque-worker                  # the checkout, inside the container
+CHECKOUT=/src/resque-worker             # the checkout, read-only inside the container
+APP=/opt/resque-worker                  # where the README's install command puts the code
+NPM_CACHE=${E2E_NPM_CACHE:-}
 UNIT=resque-worker
 CONF=/etc/resque-worker/config.json
-JOBS=$APP/test/systemd/fixtures/jobs
+JOBS=$CHECKOUT/test/systemd/fixtures/jobs
 NS=resque                               # Redis namespace of the test configs
 Q=e2e                                   # queue of the main unit
 COUNT=2                                 # workers at start
@@ -108,7 +113,7 @@ cgroup_dirs() {   # a private cgroup per container: nspawn creates payload/ and 
 
 build_rootfs() {   # FHS skeleton + a copy of the host's /etc; /usr comes from the host at boot
   local r=$WORK/rootfs
-  mkdir -p "$r"/{usr,etc,var,run,tmp,proc,sys,dev,root,home,srv,opt/resque-worker,mnt}
+  mkdir -p "$r"/{usr,etc,var,run,tmp,proc,sys,dev,root,home,srv,opt,mnt,src/resque-worker,var/cache/e2e-npm}
   chmod 1777 "$r/tmp"; chmod 700 "$r/root"
   for l in bin sbin lib lib64; do ln -s "usr/$l" "$r/$l"; done
   cp -a /etc/. "$r/etc/"
@@ -134,7 +139,8 @@ boot() {
     export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1
     for d in $(cgroup_dirs); do mkdir -p "$d" && echo "$BASHPID" >"$d/cgroup.procs"; done
     exec timeout --kill-after=10 "$LIFETIME" systemd-nspawn -D "$WORK/rootfs" --register=no --keep-unit \
-      -M "$MACHINE" --console=read-only --private-network --bind-ro=/usr --bind-ro="$ROOT:$APP" -b
+      -M "$MACHINE" --console=read-only --private-network --bind-ro=/usr --bind-ro="$ROOT:$CHECKOUT" \
+      --bind="$NPM_CACHE:/var/cache/e2e-npm" -b
   ) >"$WORK/console.log" 2>&1 </dev/null &
   NSPAWN_PID=$!
   # the container's PID 1 as seen from here: the first descendant in another pid namespace
@@ -184,9 +190,11 @@ on_exit() {
 
 preflight() {
   [ "$(id -u)" = 0 ] || die "must run as root (systemd-nspawn)"
-  local c; for c in systemd-nspawn nsenter redis-server redis-cli node systemd-id128; do
+  local c; for c in systemd-nspawn nsenter redis-server redis-cli node npm systemd-id128; do
     command -v "$c" >/dev/null || die "$c not found (apt-get install systemd-container util-linux redis-server)"
   done
+  NPM_CACHE=${NPM_CACHE:-$(npm config get cache 2>/dev/null)}
+  [ -d "$NPM_CACHE/_cacache" ] || die "no npm cache at '$NPM_CACHE' (E2E_NPM_CACHE): run npm ci first; the install in the container reads it"
   [ -e "$ROOT/node_modules/sd-notify/build/Release/notify.node" ] ||
     die "the sd-notify addon is not built: run npm ci with libsystemd-dev, g++, make, python3 installed"
   # the checkout is mounted read-only: the service runs its dist/ only if that is up to date now
@@ -197,18 +205,46 @@ preflight() {
 }
 
 # ---------------------------------------------------------------- the checks
+# The README's first command as a new user runs it: in the checkout, as root (sudo keeps HOME=/root
+# on Debian). npm_config_offline: the container has no network, and the host's cache has every package.
+readme_install() {
+  T=240 ct env HOME=/root npm_config_cache=/var/cache/e2e-npm npm_config_offline=true \
+    sh -c 'cd "$1" && scripts/install.sh --enable --start' sh "$CHECKOUT" 2>&1
+}
+
 check_install() {
-  local out rc out2 rc2
-  out=$(T=120 ct "$APP/scripts/install.sh" --app-dir "$APP" --no-apt 2>&1); rc=$?
-  check "install.sh: first run" "rc=$rc user=$(ct getent passwd resque | cut -d: -f1,7)" \
-    sh -c '[ "$1" = 0 ] && printf "%s\n" "$2" | grep -q "creating system user" && [ -n "$3" ]' sh "$rc" "$out" "$(ct getent passwd resque)"
+  local out rc out2 rc2 user state status n done
+  # the local Redis the README's set-up runs against
+  sc start redis-server >/dev/null 2>&1 || fail "redis-server runs in the container" "$(sc is-active redis-server)" redis-server
+  out=$(readme_install); rc=$?; user=$(ct getent passwd resque | cut -d: -f1,7)
+  check "README: install.sh --enable --start" "rc=$rc user=$user" \
+    sh -c '[ "$1" = 0 ] && printf "%s\n" "$2" | grep -q "creating system user" && [ -n "$3" ]' sh "$rc" "$out" "$user"
   [ "$rc" = 0 ] || printf '%s\n' "$out" | sed 's/^/      | /'
-  out2=$(T=120 ct "$APP/scripts/install.sh" --app-dir "$APP" --no-apt 2>&1); rc2=$?
-  check "install.sh: second run changes nothing" "rc=$rc2 $(printf '%s\n' "$out2" | grep -cE 'creating|installing|writing') changes" \
-    sh -c '[ "$1" = 0 ] && ! printf "%s\n" "$2" | grep -qE "creating|installing|writing|warning"' sh "$rc2" "$out2"
+  check "README: code in /opt, compiled, production modules" \
+    "$(printf '%s\n' "$out" | grep -m1 -o 'npm ci[^(]*in [^ ]*')" \
+    ct sh -c 'cd "$1" && node bin/dist-state.mjs . >/dev/null && node -e "require(\"sd-notify\")" &&
+              [ ! -e node_modules/typescript ] && [ ! -e test ] && [ "$(stat -c %U .)" = root ]' sh "$APP"
+  # the starter config lists no job modules: the pool is up, reaches the local Redis, runs no
+  # workers, and says why
+  wait_for 20 status_has "$UNIT" "no job modules.*redis up" || true
+  state="$(sc is-enabled "$UNIT")/$(sc is-active "$UNIT")"; status=$(prop StatusText); n=$(rcli scard "$NS:workers")
+  check "README: enabled and active, no workers yet" "$state, status '$status', $n workers registered" \
+    sh -c '[ "$1" = enabled/active ] && [ "$3" = 0 ] && case "$2" in *"no job modules"*"redis up"*) ;; *) exit 1 ;; esac' sh "$state" "$status" "$n"
+  # the README's next step: list the job modules, reload; the starter's two workers start and work
+  ct sed -i "s|\"jobs\": \[\]|\"jobs\": [\"$JOBS\"]|" "$CONF"
+  sc reload "$UNIT"; push readme Mark '["readme-1"]'
+  wait_for 20 all_done readme-1
+  done=$(all_done readme-1 && echo yes || echo no); n=$(live_workers)
+  check "README: jobs listed + reload: workers start, work" "$n workers, status '$(prop StatusText)', job done=$done" \
+    test "$n" = 2 -a "$done" = yes
+  out2=$(readme_install); rc2=$?
+  check "install.sh: second run changes nothing" "rc=$rc2 $(printf '%s\n' "$out2" | grep -cE 'creating|installing|writing|npm') changes" \
+    sh -c '[ "$1" = 0 ] && ! printf "%s\n" "$2" | grep -qE "creating|installing|writing|npm|warning"' sh "$rc2" "$out2"
+  [ "$rc2" = 0 ] || printf '%s\n' "$out2" | sed 's/^/      | /'
+  sc stop "$UNIT"
   check "install.sh: shipped units installed as-is" "" \
-    ct sh -c 'cmp /opt/resque-worker/systemd/resque-worker.service /etc/systemd/system/resque-worker.service &&
-              cmp /opt/resque-worker/systemd/resque-worker@.service /etc/systemd/system/resque-worker@.service'
+    ct sh -c 'cmp "$1/systemd/resque-worker.service" /etc/systemd/system/resque-worker.service &&
+              cmp "$1/systemd/resque-worker@.service" /etc/systemd/system/resque-worker@.service' sh "$CHECKOUT"
   out=$(ct stat -c '%a %U:%G' "$CONF" /etc/resque-worker | tr '\n' ' ')
   check "install.sh: config readable by resque only" "$out" test "$out" = "640 root:resque 750 root:resque "
   # warnings do not change verify's exit code: require empty output
@@ -447,8 +483,8 @@ check_templates() {
   local a=resque-worker@pool-a b=resque-worker@pool-b out rc pa pb
   write_config /run/pool-a.json qa 1 /run/resque-worker-pool-a/supervisor.pid
   write_config /run/pool-b.json qb 2 /run/resque-worker-pool-b/supervisor.pid
-  out=$(T=120 ct "$APP/scripts/install.sh" --app-dir "$APP" --no-apt --instance pool-a --config /run/pool-a.json --start 2>&1) &&
-    out=$(T=120 ct "$APP/scripts/install.sh" --app-dir "$APP" --no-apt --instance pool-b --config /run/pool-b.json --start 2>&1)
+  out=$(T=120 ct "$CHECKOUT/scripts/install.sh" --no-apt --instance pool-a --config /run/pool-a.json --start 2>&1) &&
+    out=$(T=120 ct "$CHECKOUT/scripts/install.sh" --no-apt --instance pool-b --config /run/pool-b.json --start 2>&1)
   rc=$?
   [ "$rc" = 0 ] || printf '%s\n' "$out" | sed 's/^/      | /'
   pa=$(prop MainPID "$a"); pb=$(prop MainPID "$b")
