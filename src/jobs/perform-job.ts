@@ -29,6 +29,8 @@ export class JobAbort {
   #reject: ((reason: unknown) => void) | null = null;
   #aborted = false;
   #reason: unknown;
+  #inOnFailure = false;
+  #endHookWait: (() => void) | null = null;
 
   get signal(): AbortSignal {
     if (this.#controller === null) {
@@ -48,6 +50,29 @@ export class JobAbort {
     this.#reason = reason;
     this.#controller?.abort(reason);
     this.#reject?.(reason);
+  }
+
+  /** The job failed and its onFailure hook runs: its outcome is decided, whatever the hook does. */
+  get inOnFailure(): boolean {
+    return this.#inOnFailure;
+  }
+
+  /** Waits for the failed job's onFailure hook until it settles or `stopWaitingForHook()`. */
+  waitForOnFailure(hook: Promise<unknown>): Promise<void> {
+    this.#inOnFailure = true;
+    return new Promise<void>((resolve) => {
+      const done = () => resolve();
+      this.#endHookWait = done;
+      hook.then(done, done);
+    });
+  }
+
+  /**
+   * A stop deadline: a job still in its onFailure hook has failed, so the worker records that
+   * rather than put it back to run again; the hook is left to finish (or not) on its own.
+   */
+  stopWaitingForHook(): void {
+    this.#endHookWait?.();
   }
 
   /**
@@ -215,11 +240,8 @@ export async function performJob(
     const onFailure = hook(instance, holder, 'onFailure');
     // A job put back in its queue at a stop deadline has not failed: it will run again.
     if (onFailure && name !== REQUEUED) {
-      try {
-        await withinSeconds(callHook(onFailure, error, ...args), timeoutSeconds);
-      } catch {
-        // The job's own failure is what gets recorded; a failing (or hung) hook must not hide it.
-      }
+      // The job's own failure is what gets recorded; a failing (or hung) hook must not hide it.
+      await abort.waitForOnFailure(withinSeconds(callHook(onFailure, error, ...args), timeoutSeconds));
     }
     return { kind: 'failed', error };
   } finally {

@@ -277,12 +277,26 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     if (this.#running.size > 0) {
       const left = [...this.#running];
-      this.#running.clear(); // their outcomes, should they still come, are not recorded
-      for (const job of left)
+      // A job in its onFailure hook has failed: recorded as such (by #perform) rather than run again.
+      const failed = left.filter((j) => j.abort.inOnFailure);
+      const cutOff = left.filter((j) => !j.abort.inOnFailure);
+      for (const job of failed) {
+        const { jobId, className } = payloadNames(job.entry.payload);
+        this.#log.warn(
+          { event: 'job.on-failure-abandoned', jobId, queue: job.entry.queue, class: className },
+          'stop deadline reached in the onFailure hook: the failure is recorded, the hook left running',
+        );
+        job.abort.stopWaitingForHook();
+      }
+      for (const job of cutOff) {
+        this.#running.delete(job); // its outcome, should it still come, is not recorded
         job.abort.abort(
           Object.assign(new Error('worker stopped at its deadline: job put back'), { name: REQUEUED }),
         );
-      await this.#retrying('requeue', () => this.#putBack.running(left.map((j) => j.entry)));
+      }
+      if (cutOff.length > 0)
+        await this.#retrying('requeue', () => this.#putBack.running(cutOff.map((j) => j.entry)));
+      await Promise.all(failed.map((j) => j.done));
     }
     await this.#retrying('finish', () => this.#outcomes.flushAll(this.redis));
     await this.#retrying('requeue', () => this.#putBack.unclaimed());

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { Worker, type WorkerOptions } from '../../src/worker/worker.ts';
-import { Hooked, Sleepy } from '../fixtures/jobs/basic.ts';
+import { Hooked, Sleepy, StuckOnFailure } from '../fixtures/jobs/basic.ts';
 import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -426,6 +426,28 @@ describe('worker round trip', () => {
       requeued.map(({ jobId, queue, class: cls, workerId }) => ({ jobId, queue, cls, workerId })),
       [{ jobId: id, queue: 'default', cls: 'Sleepy', workerId: w.id }],
     );
+  });
+
+  test('stop at a deadline records a job stuck in its onFailure hook as failed, not put back to run again', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const w = await startWorker({ logger });
+    StuckOnFailure.hookStarted = 0;
+    const id = await db.client.enqueue('default', 'StuckOnFailure', [], { trackStatus: true });
+    await waitFor(() => StuckOnFailure.hookStarted === 1, { what: 'the onFailure hook running' });
+    await w.stop(Date.now() + 100);
+    assert.equal(await db.client.size('default'), 0, 'not put back');
+    assert.equal(await db.redis.client().llen(keys.workerInflight(w.id)), 0);
+    assert.equal((await db.client.status(id)).status, 'failed');
+    assert.equal(await db.redis.client().get(keys.statFailed), '1');
+    const records = (await db.client.failures.list()) as { error: string; payload: { id: string } }[];
+    assert.deepEqual(
+      records.map((r) => [r.payload.id, r.error]),
+      [[id, 'failed before its hook hung']],
+    );
+    const events = lines.filter((l) => l.jobId === id).map((l) => l.event);
+    assert.deepEqual(events, ['job.on-failure-abandoned', 'job.failed']);
+    assert.equal(StuckOnFailure.hookStarted, 1);
   });
 });
 
