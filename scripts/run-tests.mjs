@@ -6,8 +6,15 @@
 // It builds dist/ first when src/ changed since the last build: the tests that start the real
 // command run the compiled daemon, as production does.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+// The daemon reads its settings from the environment too (over the config file): a REDIS_URL or
+// QUEUE exported in the developer's shell must not point the tests' daemons at their Redis.
+const schema = readFileSync('src/config/schema.ts', 'utf8');
+const configEnv = [...schema.matchAll(/env: '([A-Z_]+)'/g)].map((m) => m[1]);
+for (const name of [...configEnv, 'QUEUES', 'RESQUE_WORKER_CONFIG', 'RESQUE_WORKER_FROM', 'NOTIFY_SOCKET'])
+  delete process.env[name];
 
 const build = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
@@ -36,7 +43,9 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...flags, ...files],
+  // A test that hangs fails (and names itself) instead of holding the run forever; the few that
+  // need longer set their own timeout.
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', '--test-reporter=spec', ...flags, ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

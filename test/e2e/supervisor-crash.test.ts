@@ -169,14 +169,24 @@ describe('supervisor: dying and hung children', () => {
     await waitFor(() => readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').includes('crash loop: q ('), {
       what: 'crash loop in the title / STATUS line',
     });
-    // Back-off: spawn times spread out (0.2, 0.4, 0.8, 1.6, 2 s ...), never a tight loop.
+    // Back-off: each crash schedules the group's next spawn later (0.2, 0.4, 0.8, 1.6, 2 s ...,
+    // capped), and no respawn comes before the delay of the crash before it: never a tight loop.
     await s.waitForEvent('child.respawned', { count: 5, timeout: 30_000 });
     const spawns = s.events('child.respawned').map((l) => Date.parse(l.time as string));
-    const gaps = spawns.slice(1).map((t, i) => t - spawns[i]!);
+    const crashes = s.lines
+      .filter((l) => l.event === 'child.respawn-scheduled' || l.event === 'supervisor.crash-loop')
+      .map((l) => ({ at: Date.parse(l.time as string), delayMs: (l.respawnInS as number) * 1000 }));
+    const delays = crashes.map((c) => c.delayMs);
     assert.ok(
-      gaps.some((g) => g >= 700),
-      `gaps ${gaps}`,
+      delays.every((d, i) => i === 0 || d >= delays[i - 1]!),
+      `delays grow: ${delays}`,
     );
+    assert.ok(delays.at(-1)! >= 800 && Math.max(...delays) <= 2000, `delays ${delays}`);
+    for (const at of spawns) {
+      const before = crashes.filter((c) => c.at <= at).at(-1);
+      assert.ok(before, 'a respawn follows a crash');
+      assert.ok(at >= before.at + before.delayMs - 5, `respawn at ${at} before ${before.at} + ${before.delayMs} ms`);
+    }
     assert.equal(s.events('supervisor.ready').length, 0);
   });
 });

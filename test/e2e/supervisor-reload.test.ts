@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { ResqueClient } from '../../src/client/client.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
-import { FIXTURE_JOBS, jobStartMarker, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import { FIXTURE_JOBS, jobStartMarker, type LogLine, SupervisorProcess } from '../helpers/supervisor-process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const keys = resqueKeys();
@@ -89,6 +89,8 @@ describe('supervisor reload (HUP)', () => {
     await marker.started();
     s.kill('SIGUSR2');
     await s.waitForEvent('supervisor.pause');
+    const oldExited = (l: LogLine) => l.group === 'q' && l.code === 0;
+    const exitedBefore = s.events('child.exited', oldExited).length; // earlier tests retired some
     // New queue list = a changed group: its children are replaced one by one.
     s.writeConfig(config({ count: 1 }, { queues: 'q,other' }));
     s.kill('SIGHUP');
@@ -98,7 +100,7 @@ describe('supervisor reload (HUP)', () => {
     await waitFor(async () => (await client.status(running)).status === 'complete', {
       what: 'the old child finished its job',
     });
-    await s.waitForEvent('child.exited', { match: (l) => l.group === 'q' && l.code === 0 });
+    await s.waitForEvent('child.exited', { count: exitedBefore + 1, match: oldExited });
     await waitFor(async () => (await r.smembers(keys.workers)).every((id) => id.endsWith(':q,other')), {
       what: 'only new workers',
     });

@@ -38,6 +38,8 @@ export class TestRedis {
 
   constructor(opts: TestRedisOptions = {}) {
     this.#opts = opts;
+    // A test process that dies without stop() (a crash, the runner's timeout) leaves no server behind.
+    process.once('exit', () => this.#proc?.kill('SIGKILL'));
   }
 
   get url(): string {
@@ -70,13 +72,24 @@ export class TestRedis {
     proc.stdout?.on('data', (d) => (out += d));
     proc.stderr?.on('data', (d) => (out += d));
     await new Promise<void>((resolve, reject) => {
-      const onExit = (code: number | null) =>
-        reject(new Error(`redis-server exited (${code}) on port ${this.port}: ${out}`));
+      let settled = false;
+      const deadline = Date.now() + 10_000;
+      const fail = (why: string) => {
+        settled = true;
+        reject(new Error(`redis-server ${why} on port ${this.port}: ${out}`));
+      };
+      const onExit = (code: number | null) => fail(`exited (${code})`);
       proc.once('exit', onExit);
       const check = () => {
+        if (settled) return;
         if (out.includes('Ready to accept connections')) {
+          settled = true;
           proc.off('exit', onExit);
           resolve();
+        } else if (Date.now() > deadline) {
+          proc.off('exit', onExit);
+          proc.kill('SIGKILL');
+          fail('not ready after 10 s');
         } else setTimeout(check, 10);
       };
       check();

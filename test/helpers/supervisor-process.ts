@@ -65,8 +65,11 @@ export class SupervisorProcess {
     signal: null,
   });
 
+  #detached = false;
+
   static start(opts: SupervisorProcessOptions = {}): SupervisorProcess {
     const s = new SupervisorProcess();
+    s.#detached = opts.detached ?? false;
     s.writeConfig(opts.config ?? {});
     s.proc = spawn(
       process.execPath,
@@ -141,7 +144,9 @@ export class SupervisorProcess {
       // Two INTs: stop now, running jobs put back.
       this.proc.kill('SIGINT');
       this.proc.kill('SIGINT');
-      const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
+      // Its own process group: the children too, as they are no longer the test runner's.
+      const kill = () => (this.#detached ? process.kill(-this.pid, 'SIGKILL') : this.proc.kill('SIGKILL'));
+      const t = setTimeout(kill, 5000);
       await this.exit;
       clearTimeout(t);
     }
