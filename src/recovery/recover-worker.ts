@@ -61,6 +61,7 @@ export async function recoverWorker(
     keys.failed,
     keys.workerLastReserve(workerId),
     keys.ourWorkers,
+    keys.queues,
     workerId,
     options.mode ?? 'requeue',
     options.poisonLimit ?? DEFAULT_POISON_LIMIT,

@@ -20,7 +20,7 @@ export const SCRIPTS = {
   finish: { numberOfKeys: 8 },
   heartbeat: { numberOfKeys: 4 },
   requeue: { numberOfKeys: 2 },
-  recover: { numberOfKeys: 12 },
+  recover: { numberOfKeys: 13 },
   'release-lock': { numberOfKeys: 1 },
   'retry-failure': {},
 } as const satisfies Record<string, ScriptDef>;

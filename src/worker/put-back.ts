@@ -71,6 +71,7 @@ export class PutBack {
       k.statFailed,
       rubyFailedAt(),
       this.statusTtl,
+      k.queues,
       ...entries,
     );
     // An empty entry (a real one never is) comes before those failed instead of put back.

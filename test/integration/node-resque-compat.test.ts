@@ -7,7 +7,9 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { Worker as NodeResqueWorker, Queue } from 'node-resque';
 import { ResqueClient } from '../../src/client/client.ts';
 import { JobRegistry } from '../../src/jobs/job-registry.ts';
+import { recoverWorker } from '../../src/recovery/recover-worker.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
+import { defineScripts } from '../../src/redis/scripts.ts';
 import { Worker } from '../../src/worker/worker.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -109,6 +111,36 @@ describe('node-resque compatibility', () => {
     assert.equal(failure!.error, 'for node-resque');
     assert.equal(failure!.worker, w.id);
     assert.equal(failure!.payload.class, 'Boom');
+  });
+
+  test('failure records our scripts write (a dead worker recovered in fail mode) are removed and retried by node-resque', async () => {
+    // node-resque finds a record by the bytes of JSON.stringify(the record as parsed) (LREM): the
+    // scripts' records must be those bytes, '/' in failed_at and DEL in a text payload included.
+    const r = redis.client();
+    const dead = 'gone-host:1:math';
+    const payload = JSON.stringify({ class: 'Echo', args: ['a/b'], id: 'job-1' });
+    await r.rpush(
+      keys.workerInflight(dead),
+      `t#1\0${new Date().toISOString()}\0math\0${payload}`,
+      'unreadable/entry \x7f and \\u007f as text',
+    );
+    const recovered = await recoverWorker(defineScripts(r), keys, dead, { mode: 'fail', reason: 'killed: a/b' });
+    assert.deepEqual(recovered, { requeued: 0, failed: 2 });
+    const raw = await r.lrange(keys.failed, 0, -1);
+    for (const record of raw) assert.equal(record, JSON.stringify(JSON.parse(record)));
+    const failed = await queue.failed(0, -1);
+    const job = failed.find((f) => f.queue === 'math');
+    const text = failed.find((f) => f.queue === '');
+    assert.equal(job?.exception, 'DirtyExit');
+    assert.equal(text?.exception, 'DirtyExit');
+    assert.equal(await queue.retryAndRemoveFailed(job!), true);
+    assert.equal(await queue.removeFailed(text!), 1);
+    assert.equal(await queue.failedCount(), 0);
+    const requeued = (await r.lrange(keys.queue('math'), 0, -1)).map((p) => JSON.parse(p));
+    assert.deepEqual(
+      requeued.map((p) => [p.class, p.args]),
+      [['Echo', ['a/b']]],
+    );
   });
 
   test("node-resque's cleanOldWorkers() cleans a busy worker of ours as it cleans its own", async () => {

@@ -42,6 +42,7 @@ describe('recovering a dead worker', () => {
     const { id, ids } = await deadWorkerHolding(2);
     await db.client.enqueue('default', 'Echo', ['behind']);
     assert.equal(await r.llen(keys.workerInflight(id)), 2);
+    await r.srem(keys.queues, 'default'); // resque-web's "remove queue" while the jobs ran
     const lines: Record<string, unknown>[] = [];
     const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
     const result = await recoverWorker(defineScripts(r), keys, id, { reason: 'SIGKILL', log });
@@ -70,6 +71,7 @@ describe('recovering a dead worker', () => {
     assert.deepEqual(queued.map((p) => p.id ?? p.class).slice(0, 2), ids);
     assert.equal(queued[2]!.class, 'Echo');
     for (const jid of ids) assert.equal((await db.client.status(jid)).status, 'waiting');
+    assert.deepEqual(await r.smembers(keys.queues), ['default'], 'the queue is listed again, as a push lists it');
     assert.deepEqual(await r.smembers(keys.workers), []);
     assert.equal(await r.exists(keys.workerInflight(id), keys.worker(id), keys.workerStarted(id)), 0);
   });

@@ -409,7 +409,9 @@ describe('worker round trip', () => {
     const id = await db.client.enqueue('default', 'Sleepy', [5000], { trackStatus: true });
     await db.client.enqueue('default', 'Echo', ['second']);
     await waitFor(() => w.busy === 1);
+    await db.redis.client().srem(keys.queues, 'default'); // resque-web's "remove queue"
     await w.stop(Date.now() + 100);
+    assert.deepEqual(await db.redis.client().smembers(keys.queues), ['default'], 'listed again');
     const queued = (await db.client.peek('default', 0, 10)) as { id: string; class: string }[];
     assert.deepEqual(
       queued.map((p) => p.class),

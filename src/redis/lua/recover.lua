@@ -34,6 +34,7 @@
   KEYS[10] failed list
   KEYS[11] last reservation token        (<ns>:worker:<id>:last-reserve)
   KEYS[12] our workers hash              (<ns>:rw:workers)
+  KEYS[13] queues set                    (<ns>:queues): a requeued job's queue is added again
   ARGV[1]  worker id
   ARGV[2]  mode: 'requeue' or 'fail'
   ARGV[3]  poison limit: a job recovered more often than this is failed instead
@@ -128,7 +129,7 @@ for _, job in ipairs(jobs) do
   local done, done_as
   if not queue then
     -- Unreadable: nothing to requeue, but never dropped: the raw text goes to the failed list.
-    done = fail(cjson.encode(payload), '', 'DirtyExit',
+    done = fail(json_string(payload), '', 'DirtyExit',
       ARGV[10] .. '; its in-flight record could not be read, kept here as text')
     done_as = 'DirtyExit'
   else
@@ -150,6 +151,8 @@ for _, job in ipairs(jobs) do
       local queue_key = ARGV[4] .. queue
       local pushed = redis.pcall('LPUSH', queue_key, payload)
       if not is_error(pushed) then
+        -- As Resque's push: a queue removed meanwhile would hide the job from `*` workers and tools.
+        best_effort('recover', 'SADD', KEYS[13], queue)
         if valid then set_status(decoded, 1) end
         requeued = requeued + 1
         done = true
@@ -171,7 +174,7 @@ for _, job in ipairs(jobs) do
       end
     end
     if exception then
-      done = fail(valid and payload or cjson.encode(payload), queue, exception, message)
+      done = fail(valid and payload or json_string(payload), queue, exception, message)
       done_as = exception
       if done == true then
         if exception == 'QueueNotAList' then warn('recover', 'job failed: ' .. message) end

@@ -2,7 +2,9 @@
   Put in-flight jobs back at the head of their queues, in their original order, and drop them from
   the in-flight list in the same step: used at a pause or a stop (put-back.ts: prefetched jobs,
   running jobs at the stop deadline, entries no running job claims). Tracked statuses go back to
-  waiting (1).
+  waiting (1). Each queue is added to the queues set again, as Resque's push does: a queue removed
+  (resque-web's "remove queue") while its job ran would otherwise hold it where no `*` worker and
+  no tool looks.
 
   A job whose queue key is not a list (WRONGTYPE: say someone SET it to a string) cannot go back.
   It is recorded in the failed list instead, as recover.lua records a job it cannot requeue:
@@ -24,8 +26,9 @@
   ARGV[7]  stat:failed
   ARGV[8]  failed_at, Ruby format, for a job whose queue key is not a list
   ARGV[9]  final status TTL in seconds, for such a job's failed status
-  ARGV[10..] entries to put back; none means every entry in the list
-  ARGV[5..7] are keys, named in ARGV as the queue and status keys are (from ARGV[2..3]): they are
+  ARGV[10] queues set                    (<ns>:queues)
+  ARGV[11..] entries to put back; none means every entry in the list
+  ARGV[5..7] and ARGV[10] are keys, named in ARGV as the queue and status keys are (from ARGV[2..3]): they are
   needed only when a job cannot go back, and Resque's layout is single-Redis anyway (enqueue.lua).
   Returns the entries put back, then, only if some were failed instead, '' and those entries.
 ]]
@@ -35,7 +38,7 @@
 -- @include status-key
 -- @include job-status
 
-local FIRST = 10
+local FIRST = 11
 
 local entries = {}
 if #ARGV >= FIRST then
@@ -70,6 +73,7 @@ for i = #entries, 1, -1 do
   local queue_key = ARGV[2] .. queue
   local pushed = redis.pcall('LPUSH', queue_key, payload)
   if not is_error(pushed) then
+    best_effort('requeue', 'SADD', ARGV[10], queue)
     if redis.call('LREM', KEYS[1], 1, entry) == 1 then
       local ok, decoded = pcall(cjson.decode, payload)
       if ok then set_status(decoded, 1) end
@@ -88,7 +92,7 @@ for i = #entries, 1, -1 do
     local message = 'could not be put back on its queue: ' .. queue_key .. ' is a ' ..
       redis.call('TYPE', queue_key).ok .. ', not a list'
     local recorded = redis.pcall('RPUSH', ARGV[5], failure_record_json(ARGV[8],
-      valid and payload or cjson.encode(payload), 'QueueNotAList', message, ARGV[1], queue))
+      valid and payload or json_string(payload), 'QueueNotAList', message, ARGV[1], queue))
     if is_error(recorded) then
       warn('requeue', 'job left in flight in ' .. KEYS[1] .. ': its queue ' .. queue_key .. ' is not a list and ' ..
         ARGV[5] .. ' failed: ' .. recorded.err)
