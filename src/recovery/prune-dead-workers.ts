@@ -5,7 +5,8 @@
  *  1. one pruner at a time over all hosts: a lock (SET NX PX) released with its token
  *  2. judge every worker id Redis knows of (the `workers` set, heartbeats, our own `rw:workers`
  *     marks, and `worker:*:inflight` lists found by SCAN) by three rules:
- *     a. its heartbeat is older than `deadAfter` by Redis's clock (any worker, as Ruby's prune)
+ *     a. its heartbeat is older than `deadAfter` by Redis's clock (any worker, as Ruby's prune; a
+ *        peer's by at least Ruby's 300 s, as it beats on Ruby's schedule, not on ours)
  *     b. it is ours, on this host and pid namespace, and its process is gone
  *     c. it left an in-flight list but is no longer registered (a peer's prune unregistered it
  *        without knowing about that list), and shows no sign of life
@@ -13,13 +14,17 @@
  *
  * It never touches a worker that may be alive: a peer's worker on another host is judged only by
  * its heartbeat (and one that never sent any, e.g. php-resque's, is never pruned); a worker on this
- * host is judged by its pid only when it is ours.
+ * host is judged by its pid only when it is ours. Silence is judged only once Redis has been
+ * reachable for as long as the limit (its uptime, and this connection's time since it came back):
+ * an outage stops every worker's heartbeats, and a live worker still reconnecting would otherwise
+ * be taken for dead, its jobs run a second time.
  */
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/load-config.ts';
 import { host } from '../jobs/payload.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
+import { secondsSinceReconnect } from '../redis/connection.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import { pidNamespace, processAlive } from '../util/process-alive.ts';
 import { DEFAULT_POISON_LIMIT, type RecoverOptions, recoverWorker } from './recover-worker.ts';
@@ -35,6 +40,11 @@ export interface PruneOptions {
   lockTtlMs?: number;
   /** This host's name (tests pretend to be another host). */
   hostName?: string;
+  /**
+   * Seconds Redis has been reachable without a break: read from Redis's uptime and this
+   * connection's last reconnect (tests pretend a Redis that has been up for long).
+   */
+  reachableFor?: number;
 }
 
 export interface PrunedWorker {
@@ -63,6 +73,9 @@ interface OurMark {
 
 const INFLIGHT_SUFFIX = ':inflight';
 
+/** Ruby Resque prunes a worker silent for prune_interval: heartbeat_interval (60) x 5. */
+export const PEER_DEAD_AFTER = 300;
+
 export async function pruneDeadWorkers(
   redis: ScriptedRedis,
   keys: ResqueKeys,
@@ -87,19 +100,24 @@ async function prune(
   options: PruneOptions,
   log: Logger,
 ): Promise<PruneResult> {
-  const [[, time], [, registered], [, beats], [, marks]] = ((await redis
+  const [[, time], [, registered], [, beats], [, marks], [, server]] = ((await redis
     .pipeline()
     .time()
     .smembers(keys.workers)
     .hgetall(keys.heartbeats)
     .hgetall(keys.ourWorkers)
+    .info('server')
     .exec()) ?? []) as [unknown, unknown][] as [
     [unknown, [string, string]],
     [unknown, string[]],
     [unknown, Record<string, string>],
     [unknown, Record<string, string>],
+    [unknown, string],
   ];
   const now = Number(time[0]);
+  const uptime = Number(/uptime_in_seconds:(\d+)/.exec(server)?.[1] ?? Number.POSITIVE_INFINITY);
+  const reachableFor = options.reachableFor ?? Math.min(uptime, secondsSinceReconnect(redis));
+  const deferred: string[] = [];
   const workers = new Set(registered);
   const inflight = await inflightOwners(redis, keys);
   const me = { host: options.hostName ?? host(), pidns: pidNamespace() };
@@ -119,8 +137,10 @@ async function prune(
       now,
       me,
       deadAfter: options.deadAfter,
+      reachableFor,
     });
-    if (!verdict) continue;
+    if (verdict === DEFERRED) deferred.push(id);
+    if (!verdict || verdict === DEFERRED) continue;
     const recover: RecoverOptions = {
       mode: options.mode ?? 'requeue',
       poisonLimit: options.poisonLimit ?? DEFAULT_POISON_LIMIT,
@@ -142,6 +162,11 @@ async function prune(
       `pruned dead worker (${verdict.reason}): ${r.requeued} jobs requeued, ${r.failed} failed`,
     );
   }
+  if (deferred.length > 0)
+    log.info(
+      { event: 'prune.deferred', workerIds: deferred, reachableForS: Math.floor(reachableFor) },
+      `silent workers not judged yet: Redis reachable for only ${Math.floor(reachableFor)} s`,
+    );
   return result;
 }
 
@@ -154,6 +179,8 @@ interface Facts {
   now: number;
   me: { host: string; pidns: string };
   deadAfter: number;
+  /** Seconds Redis has been reachable without a break (its uptime, this connection's). */
+  reachableFor: number;
 }
 
 interface Verdict {
@@ -162,21 +189,28 @@ interface Verdict {
   guard?: 'heartbeat' | 'orphan';
 }
 
-/** The three rules; null means alive, or not ours to judge. Exported for unit tests. */
-export function judge(f: Facts): Verdict | null {
-  if (f.beatAge !== null && f.beatAge > f.deadAfter) {
+/** Silent, but Redis has not been reachable long enough to tell silence from an outage. */
+const DEFERRED = 'deferred';
+
+/** The three rules; null means alive, or not ours to judge. */
+function judge(f: Facts): Verdict | typeof DEFERRED | null {
+  const mark = f.mark;
+  // A peer beats on its own schedule: Ruby's prunes at 300 s, whatever ours is set to.
+  const limit = mark ? f.deadAfter : Math.max(f.deadAfter, PEER_DEAD_AFTER);
+  if (f.beatAge !== null && f.beatAge > limit) {
+    if (f.reachableFor < limit) return DEFERRED;
     return {
       rule: 'heartbeat',
-      reason: `no heartbeat for ${f.beatAge} s (limit ${f.deadAfter} s)`,
+      reason: `no heartbeat for ${f.beatAge} s (limit ${limit} s)`,
       guard: 'heartbeat',
     };
   }
-  const mark = f.mark;
   if (mark && mark.host === f.me.host && mark.pidns === f.me.pidns && !processAlive(mark.pid)) {
     return { rule: 'process-gone', reason: `process ${mark.pid} on ${mark.host} is gone` };
   }
   const markStale = !mark || f.now - mark.beat > f.deadAfter;
   if (!f.registered && f.beat === null && markStale && (f.hasInflight || mark)) {
+    if (f.reachableFor < f.deadAfter) return DEFERRED;
     return {
       rule: 'orphan',
       reason: f.hasInflight

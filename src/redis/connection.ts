@@ -36,6 +36,7 @@ export function createRedis(options: ConnectionOptions): ScriptedRedis {
   };
   const redis = new Redis(options.url, redisOptions);
   trackOutages(redis, options.url, options.name, options.logger);
+  trackReconnects(redis);
   return defineScripts(redis);
 }
 
@@ -114,6 +115,27 @@ export function lastRedisError(redis: Redis): string | undefined {
 
 export function isRedisUp(redis: Redis): boolean {
   return redis.status === 'ready';
+}
+
+/** When each connection became ready again after losing Redis (performance.now() ms). */
+const reconnectedAt = new WeakMap<Redis, number>();
+const everReady = new WeakSet<Redis>();
+
+function trackReconnects(redis: Redis): void {
+  redis.on('ready', () => {
+    if (everReady.has(redis)) reconnectedAt.set(redis, performance.now());
+    everReady.add(redis);
+  });
+}
+
+/**
+ * Seconds this connection has been back since it last lost Redis: Infinity if it never lost it,
+ * 0 while it is down. The pruner reads it: after an outage, every worker's heartbeat is stale.
+ */
+export function secondsSinceReconnect(redis: Redis): number {
+  if (redis.status !== 'ready') return 0;
+  const at = reconnectedAt.get(redis);
+  return at === undefined ? Number.POSITIVE_INFINITY : (performance.now() - at) / 1000;
 }
 
 /** reserve.lua pops several jobs at once with `LPOP key count`, which Redis 6.2 introduced. */

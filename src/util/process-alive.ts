@@ -8,13 +8,29 @@ import { readFileSync, readlinkSync } from 'node:fs';
 
 let ns: string | undefined;
 
-/** `pid:[4026531836]` on Linux; '' where unknown. */
+/**
+ * Where a pid names one process: the pid namespace on this machine, `pid:[4026531836]@<machine
+ * id>` on Linux (systemd's /etc/machine-id); '' where unknown. The namespace's inode alone is no
+ * identity: the root namespace has the same one on every host, so two hosts with one host name
+ * (cloned VMs, a fixed name in an image) would judge each other's workers by pid. The machine id,
+ * unlike the boot id, survives a reboot: the workers a crash left behind are still this machine's
+ * to recover at start-up.
+ */
 export function pidNamespace(): string {
   if (ns === undefined) {
     try {
       ns = readlinkSync('/proc/self/ns/pid');
     } catch {
       ns = '';
+    }
+    for (const file of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
+      try {
+        const id = readFileSync(file, 'utf8').trim();
+        if (id) {
+          ns += `@${id}`;
+          break;
+        }
+      } catch {}
     }
   }
   return ns;

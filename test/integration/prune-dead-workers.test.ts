@@ -1,20 +1,26 @@
 /** The dead-worker pruner (issue 4): who is pruned, who is never touched, one pruner at a time. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { pino } from 'pino';
 import { ResqueClient } from '../../src/client/client.ts';
 import { JobRegistry } from '../../src/jobs/job-registry.ts';
 import { host } from '../../src/jobs/payload.ts';
 import { pruneDeadWorkers } from '../../src/recovery/prune-dead-workers.ts';
 import { recoverWorker } from '../../src/recovery/recover-worker.ts';
+import { createRedis, secondsSinceReconnect } from '../../src/redis/connection.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { defineScripts, type ScriptedRedis } from '../../src/redis/scripts.ts';
+import { pidNamespace } from '../../src/util/process-alive.ts';
 import { Worker } from '../../src/worker/worker.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const FIXTURES = new URL('../fixtures/jobs/', import.meta.url).pathname;
 const keys = resqueKeys();
+/** The test's Redis is seconds old: the pruner is told it has been reachable for an hour. */
+const UP_FOR_LONG = { deadAfter: 300, reachableFor: 3600 };
 
 /** A pid that surely belongs to no process: one that just exited (and was reaped). */
 function deadPid(): number {
@@ -78,7 +84,7 @@ describe('pruning dead workers', () => {
       job: `{"queue":"default","run_at":"2026-01-12T20:23:55Z","payload":${payload}}`,
     });
     await r.rpush(keys.queue('default'), '{"class":"Later","args":[]}');
-    const res = await pruneDeadWorkers(r, keys, { deadAfter: 300 });
+    const res = await pruneDeadWorkers(r, keys, UP_FOR_LONG);
     assert.equal(res.ran, true);
     assert.deepEqual(
       res.pruned.map((p) => [p.workerId, p.rule, p.requeued, p.failed]),
@@ -90,12 +96,62 @@ describe('pruning dead workers', () => {
     assert.equal(await r.exists(keys.worker('rubyhost:42:default')), 0);
   });
 
+  test("a peer is judged by Ruby's 300 s at least, ours by deadAfter, however low it is set", async () => {
+    await peerWorker('rubyhost:7:default', { beatAgo: 90 });
+    const { w } = await crashedWorker('elsewhere:8:default');
+    await r.hset(keys.heartbeats, w.id, iso((await redisNow()) - 90));
+    const res = await pruneDeadWorkers(r, keys, { deadAfter: 61, reachableFor: 3600 });
+    assert.deepEqual(
+      res.pruned.map((p) => [p.workerId, p.rule]),
+      [[w.id, 'heartbeat']],
+    );
+    assert.deepEqual(await r.smembers(keys.workers), ['rubyhost:7:default']);
+  });
+
+  test('right after an outage (Redis up for less than the limit), silence is not judged: logged, judged later', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    await peerWorker('rubyhost:42:default', { beatAgo: 400 });
+    // This test's Redis started seconds ago: its uptime is the measure.
+    const res = await pruneDeadWorkers(r, keys, { deadAfter: 300, logger });
+    assert.deepEqual(res.pruned, []);
+    assert.deepEqual(await r.smembers(keys.workers), ['rubyhost:42:default']);
+    const [deferred] = lines.filter((l) => l.event === 'prune.deferred');
+    assert.deepEqual(deferred?.workerIds, ['rubyhost:42:default']);
+    assert.ok((deferred?.reachableForS as number) < 300);
+    // Once Redis has been reachable for the limit, the same worker is pruned.
+    const later = await pruneDeadWorkers(r, keys, { deadAfter: 300, reachableFor: 300 });
+    assert.deepEqual(
+      later.pruned.map((p) => p.workerId),
+      ['rubyhost:42:default'],
+    );
+  });
+
+  test("a connection's time since it last lost Redis: Infinity until it does, then counted from its return", async () => {
+    const c = createRedis({ url: redis.url, name: 'test:reconnect' });
+    try {
+      await c.ping();
+      assert.equal(secondsSinceReconnect(c), Number.POSITIVE_INFINITY);
+      const name = 'test:reconnect';
+      const list = await r.client('LIST');
+      const id = /id=(\d+) .*name=test:reconnect/.exec(String(list))?.[1];
+      assert.ok(id, `${name} in CLIENT LIST`);
+      const back = once(c, 'ready');
+      await r.client('KILL', 'ID', id);
+      await back;
+      const s = secondsSinceReconnect(c);
+      assert.ok(s >= 0 && s < 5, `${s}`);
+    } finally {
+      c.disconnect();
+    }
+  });
+
   test('never touched: a live peer on another host, a php worker without heartbeat, a peer on this host with a dead pid', async () => {
     await peerWorker('rubyhost:1:default', { beatAgo: 20, job: '{"queue":"default","payload":{}}' });
     await peerWorker('phphost:2:default'); // php-resque never heartbeats
     await peerWorker(`${host()}:${deadPid()}:default`, { beatAgo: 10 }); // not ours: judged by its heartbeat only
     const before = (await r.smembers(keys.workers)).sort();
-    const res = await pruneDeadWorkers(r, keys, { deadAfter: 300 });
+    const res = await pruneDeadWorkers(r, keys, UP_FOR_LONG);
     assert.deepEqual(res.pruned, []);
     assert.deepEqual((await r.smembers(keys.workers)).sort(), before);
     assert.equal(await r.exists(keys.worker('rubyhost:1:default')), 1);
@@ -115,7 +171,7 @@ describe('pruning dead workers', () => {
     workers.push(live);
     await live.start();
     await r.hset(keys.ourWorkers, w.id, JSON.stringify({ ...mark, pid: deadPid() }));
-    const res = await pruneDeadWorkers(r, keys, { deadAfter: 300 });
+    const res = await pruneDeadWorkers(r, keys, UP_FOR_LONG);
     assert.deepEqual(
       res.pruned.map((p) => [p.workerId, p.rule, p.requeued]),
       [[w.id, 'process-gone', 1]],
@@ -131,7 +187,13 @@ describe('pruning dead workers', () => {
     const { w } = await crashedWorker(`${host()}:77003:default`);
     const mark = JSON.parse((await r.hget(keys.ourWorkers, w.id))!);
     await r.hset(keys.ourWorkers, w.id, JSON.stringify({ ...mark, pidns: 'pid:[1]', pid: deadPid() }));
-    assert.deepEqual((await pruneDeadWorkers(r, keys, { deadAfter: 300 })).pruned, []);
+    assert.deepEqual((await pruneDeadWorkers(r, keys, UP_FOR_LONG)).pruned, []);
+    assert.equal(await r.llen(keys.workerInflight(w.id)), 1);
+    // Another machine of the same host name (a cloned VM): the same root namespace, another machine id.
+    assert.match(pidNamespace(), /^pid:\[\d+\]@[0-9a-f]{32}$/, 'the machine id is part of it');
+    const clone = pidNamespace().replace(/@.*$/, '') + '@another-machine';
+    await r.hset(keys.ourWorkers, w.id, JSON.stringify({ ...mark, pidns: clone, pid: deadPid() }));
+    assert.deepEqual((await pruneDeadWorkers(r, keys, UP_FOR_LONG)).pruned, []);
     assert.equal(await r.llen(keys.workerInflight(w.id)), 1);
   });
 
@@ -145,10 +207,10 @@ describe('pruning dead workers', () => {
       .hdel(keys.heartbeats, w.id)
       .exec();
     // our mark is fresh: it may be alive (it re-registers on its next beat); leave it
-    assert.deepEqual((await pruneDeadWorkers(r, keys, { deadAfter: 300 })).pruned, []);
+    assert.deepEqual((await pruneDeadWorkers(r, keys, UP_FOR_LONG)).pruned, []);
     const mark = JSON.parse((await r.hget(keys.ourWorkers, w.id))!);
     await r.hset(keys.ourWorkers, w.id, JSON.stringify({ ...mark, beat: (await redisNow()) - 400 }));
-    const res = await pruneDeadWorkers(r, keys, { deadAfter: 300 });
+    const res = await pruneDeadWorkers(r, keys, UP_FOR_LONG);
     assert.deepEqual(
       res.pruned.map((p) => [p.workerId, p.rule, p.requeued]),
       [[w.id, 'orphan', 1]],
@@ -159,7 +221,7 @@ describe('pruning dead workers', () => {
     await r.srem(keys.workers, other.w.id);
     await r.hdel(keys.heartbeats, other.w.id);
     await r.hdel(keys.ourWorkers, other.w.id);
-    const res2 = await pruneDeadWorkers(r, keys, { deadAfter: 300 });
+    const res2 = await pruneDeadWorkers(r, keys, UP_FOR_LONG);
     assert.deepEqual(
       res2.pruned.map((p) => [p.workerId, p.rule]),
       [[other.w.id, 'orphan']],
@@ -185,7 +247,7 @@ describe('pruning dead workers', () => {
   test('one pruner at a time: a held lock means no run; the lock is released after a run', async () => {
     await r.set(keys.pruneLock, 'someone-else', 'PX', 10_000);
     await peerWorker('rubyhost:3:default', { beatAgo: 400 });
-    assert.deepEqual(await pruneDeadWorkers(r, keys, { deadAfter: 300 }), {
+    assert.deepEqual(await pruneDeadWorkers(r, keys, UP_FOR_LONG), {
       ran: false,
       pruned: [],
       skipped: [],
@@ -198,8 +260,8 @@ describe('pruning dead workers', () => {
     );
     await r.del(keys.pruneLock);
     const [a, b] = await Promise.all([
-      pruneDeadWorkers(r, keys, { deadAfter: 300 }),
-      pruneDeadWorkers(defineScripts(redis.client()), keys, { deadAfter: 300 }),
+      pruneDeadWorkers(r, keys, UP_FOR_LONG),
+      pruneDeadWorkers(defineScripts(redis.client()), keys, UP_FOR_LONG),
     ]);
     assert.equal(Number(a.ran) + Number(b.ran), 1, 'exactly one of two concurrent pruners ran');
     assert.equal(a.pruned.length + b.pruned.length, 1);
@@ -222,7 +284,7 @@ describe('pruning dead workers', () => {
     await peerWorker('rubyhost:5:default', { beatAgo: 999, job: '{"queue":"default"}' }); // no payload
     await r.hset(keys.heartbeats, 'rubyhost:6:default', 'not a time'); // never judged, never crashes
     await r.sadd(keys.workers, 'rubyhost:6:default');
-    const res = await pruneDeadWorkers(r, keys, { deadAfter: 300 });
+    const res = await pruneDeadWorkers(r, keys, UP_FOR_LONG);
     assert.deepEqual(res.pruned.map((p) => [p.workerId, p.failed]).sort(), [
       ['rubyhost:4:default', 1],
       ['rubyhost:5:default', 1],

@@ -343,7 +343,7 @@ describe('a key of the wrong type never drops a job half-way', () => {
     assert.equal(await r.get(`${keys.recoveredPrefix}b1`), '0', 'not a PoisonJob once repaired');
 
     await r.del(keys.failed);
-    const pruned = await pruneDeadWorkers(r, keys, { deadAfter: 60 });
+    const pruned = await pruneDeadWorkers(r, keys, { deadAfter: 60, reachableFor: 3600 });
     assert.deepEqual(
       pruned.pruned.map((p) => [p.workerId, p.rule, p.requeued, p.failed]),
       [[workerId, 'orphan', 0, 1]],
