@@ -87,6 +87,18 @@ describe('a key of the wrong type never drops a job half-way', () => {
     assert.equal(await r.get(keys.statFailed), '1');
   });
 
+  test('requeue: an in-flight key someone overwrote: the entries the worker holds go back once, and the call succeeds', async () => {
+    const { r, putBack: back } = putBack();
+    const held = [entry(1, 'q', payload('g1')), entry(2, 'q', payload('g2'))];
+    await r.set(keys.workerInflight(workerId), 'not a list');
+    // It raised after each push before, and the worker's retry every second pushed them again.
+    await back.prefetched(held, 'stopping');
+    assert.deepEqual(await r.lrange(keys.queue('q'), 0, -1), [payload('g1'), payload('g2')]);
+    assert.equal(await r.get(keys.workerInflight(workerId)), 'not a list', 'left as it is');
+    await back.unclaimed(); // nothing it can read to put back
+    assert.equal(await r.llen(keys.queue('q')), 2);
+  });
+
   test('requeue: an entry without its separators is left in flight; the others go back', async () => {
     const { r, putBack: back } = putBack();
     await r.rpush(

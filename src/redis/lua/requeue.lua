@@ -40,10 +40,22 @@
 
 local FIRST = 11
 
+-- An in-flight key someone overwrote (not a list) holds none of the entries any more: those given
+-- (the worker still has them) go back to their queues as if taken from it. LREM on it would raise
+-- after each push, and each retry of the call push them again.
+local inflight_type = redis.call('TYPE', KEYS[1]).ok
+local inflight_broken = inflight_type ~= 'list' and inflight_type ~= 'none'
+if inflight_broken then warn('requeue', KEYS[1] .. ' is a ' .. inflight_type .. ', not a list: entries put back') end
+
+-- Takes an entry out of the in-flight list: false when it was not there (this call was sent again).
+local function take(entry)
+  return inflight_broken or redis.call('LREM', KEYS[1], 1, entry) == 1
+end
+
 local entries = {}
 if #ARGV >= FIRST then
   for i = FIRST, #ARGV do entries[#entries + 1] = ARGV[i] end
-else
+elseif not inflight_broken then
   entries = redis.call('LRANGE', KEYS[1], 0, -1)
 end
 
@@ -74,7 +86,7 @@ for i = #entries, 1, -1 do
   local pushed = redis.pcall('LPUSH', queue_key, payload)
   if not is_error(pushed) then
     best_effort('requeue', 'SADD', ARGV[10], queue)
-    if redis.call('LREM', KEYS[1], 1, entry) == 1 then
+    if take(entry) then
       local ok, decoded = pcall(cjson.decode, payload)
       if ok then set_status(decoded, 1) end
       table.insert(moved, 1, entry)
@@ -96,7 +108,7 @@ for i = #entries, 1, -1 do
     if is_error(recorded) then
       warn('requeue', 'job left in flight in ' .. KEYS[1] .. ': its queue ' .. queue_key .. ' is not a list and ' ..
         ARGV[5] .. ' failed: ' .. recorded.err)
-    elseif redis.call('LREM', KEYS[1], 1, entry) == 1 then
+    elseif take(entry) then
       warn('requeue', 'job failed: ' .. message)
       if valid then set_status(decoded, 3) end
       table.insert(failed, 1, entry)
@@ -113,7 +125,7 @@ if #failed > 0 then
   best_effort('requeue', 'INCRBY', ARGV[7], #failed)
 end
 
-local next_entry = redis.call('LINDEX', KEYS[1], 0)
+local next_entry = not inflight_broken and redis.call('LINDEX', KEYS[1], 0)
 if next_entry then
   set_worker_record(KEYS[2], ARGV[1], next_entry)
 else
