@@ -93,6 +93,11 @@ export async function work(argv: string[]): Promise<number> {
       throw new ConfigError(`redis.url: Redis at ${redisAddress(worker.redis)} refused it: ${message}`);
     throw err;
   }
+  // Stopped while starting (a TERM while Redis was not there yet): done, or about to be.
+  if (worker.state !== 'running') {
+    if (worker.state !== 'stopped') await new Promise<void>((resolve) => worker.once('stopped', resolve));
+    return 0;
+  }
   // As Ruby's worker does at start-up; in the background, so an outage does not hold the worker.
   pruneDeadWorkers(worker.redis, worker.keys, pruneOptionsFrom(config, log)).catch((err: Error) =>
     log.warn({ event: 'prune.error', err: err.message }, 'could not prune dead workers'),

@@ -51,7 +51,6 @@ export async function runWorkerChild(): Promise<never> {
 
   let worker: Worker | null = null;
   /** A Worker is stopped only once its registration is done (a stop during start waits for it). */
-  let started = false;
   let paused = spec.paused;
   let processed = 0;
   /** undefined: not stopping; null: stop without deadline (QUIT); number: deadline. */
@@ -77,8 +76,9 @@ export async function runWorkerChild(): Promise<never> {
       );
       send({ type: 'stopping' });
     }
-    if (worker && started) void worker.stop(stopAt ?? undefined);
-    else if (!worker && first) exit(0); // nothing registered yet: nothing to finish
+    // A worker still starting stops too: at once if Redis is not there (it holds nothing yet).
+    if (worker) void worker.stop(stopAt ?? undefined);
+    else if (first) exit(0); // nothing registered yet: nothing to finish
   };
   const pause = () => {
     paused = true;
@@ -180,7 +180,7 @@ export async function runWorkerChild(): Promise<never> {
     log.error({ event: 'worker.start-error', err: (err as Error).message }, 'worker failed to start');
     return exit(1);
   }
-  started = true;
+  if (w.state !== 'running') return new Promise<never>(() => {}); // stopped while starting: 'stopped' exits
   send({ type: 'registered', workerId: w.id });
   beat();
   // A stop that arrived while registering.

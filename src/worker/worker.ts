@@ -102,6 +102,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #wakes = 0;
   readonly #title: WorkerTitle | null;
   #state: State = 'new';
+  /** start()'s work while it is not done. */
+  #starting: Promise<void> | null = null;
   #paused = false;
   /** The loop is putting back and recording for a pause (or waits paused): hand-offs hold their looks. */
   #pausing = false;
@@ -197,14 +199,30 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return [...this.#running].map(({ entry }) => ({ queue: entry.queue, ...payloadNames(entry.payload) }));
   }
 
+  /**
+   * Registers and starts taking jobs. A stop() meanwhile (say Redis is not there yet) ends it:
+   * start() then resolves with the worker stopped or stopping, having taken no job.
+   */
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new Error(`worker ${this.id} already started`);
     this.#state = 'running';
+    this.#starting = this.#start();
+    try {
+      await this.#starting;
+    } catch (err) {
+      if (this.#state === 'running') throw err; // else a stop cut it short: not a failure
+    } finally {
+      this.#starting = null;
+    }
+  }
+
+  async #start(): Promise<void> {
     await assertRedisVersion(this.redis);
     // Registering first recovers what a dead worker with this id left; only then may jobs be
     // handed to this one (before it subscribes, a hand-off to this id reaches nobody and is undone).
     await this.#registration.register(() => this.#state === 'running');
     await this.#handOffs.listen(this.#opts.heartbeatInterval * 1000);
+    if (this.#state !== 'running') return; // stopped meanwhile: #stop goes on from here
     this.#log.info(
       { event: 'worker.start', queues: this.#opts.queues, concurrency: this.#opts.concurrency },
       'worker started',
@@ -263,6 +281,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     );
     this.#title?.now();
     this.#wakeup.notify();
+    if (this.#starting && !(await this.#startCompletes(this.#starting))) {
+      // It holds no job yet, and without Redis there is nothing to record: its commands, queued
+      // for a Redis that may never come, are dropped with the connections. A registration it made
+      // before Redis went away is the pruner's (process gone).
+      await this.#close();
+      this.#state = 'stopped';
+      this.#log.info({ event: 'worker.stopped', processed: 0 }, 'worker stopped before it started');
+      this.emit('stopped');
+      return;
+    }
     await this.#loop;
     await this.#handOffs.settled();
     await this.#handOffs.leaveIdleSet();
@@ -305,6 +333,27 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#state = 'stopped';
     this.#log.info({ event: 'worker.stopped', processed: this.#jobsDone }, 'worker stopped');
     this.emit('stopped');
+  }
+
+  /**
+   * A stop during start(): true once the start is done (moments, with Redis up; the stop then goes
+   * on as usual), false as soon as Redis is not there (now, or when the connection drops).
+   */
+  #startCompletes(starting: Promise<void>): Promise<boolean> {
+    if (this.redis.status !== 'ready') return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const down = () => resolve(false);
+      this.redis.once('close', down);
+      starting
+        .then(
+          () => true,
+          () => false,
+        )
+        .then((done) => {
+          this.redis.off('close', down);
+          resolve(done);
+        });
+    });
   }
 
   /**
@@ -528,8 +577,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Prefetched jobs go back to the head of their queues when this worker pauses or stops. */
   async #putBackPrefetched(why: 'paused' | 'stopping'): Promise<void> {
-    await this.#putBack.prefetched(this.#prefetched, why);
-    this.#prefetched = [];
+    // A hand-off adopted during the round trip (its message can trail the ZREM that left the idle
+    // set) goes back too, rather than be dropped with the list that was sent.
+    while (this.#prefetched.length > 0) {
+      const sent = this.#prefetched;
+      this.#prefetched = [];
+      try {
+        await this.#putBack.prefetched(sent, why);
+      } catch (err) {
+        this.#prefetched = sent.concat(this.#prefetched);
+        throw err;
+      }
+    }
   }
 
   async #perform(job: Running, payload: Payload | InvalidPayloadError): Promise<void> {

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { cli, Daemon } from '../helpers/cli.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
+import { freePort, TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const FIXTURES = new URL('../fixtures/jobs/', import.meta.url).pathname;
@@ -120,6 +120,27 @@ describe('resque-worker work (one worker in the foreground)', () => {
       worker.kill('SIGTERM');
       const { code } = await worker.exited;
       assert.equal(code, 0);
+    } finally {
+      worker.kill('SIGKILL');
+    }
+  });
+
+  test('one TERM while Redis has never been reachable: it stops at once (it holds no job), exit 0', {
+    timeout: 30_000,
+  }, async () => {
+    const port = await freePort(); // nothing listens there
+    const worker = new Daemon(['work', '--jobs', FIXTURES, '--queues', 'q'], {
+      ...env,
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      SHUTDOWN_TIMEOUT: '60',
+    });
+    try {
+      await waitFor(() => worker.events('redis.down').length > 0, { what: 'the worker trying Redis' });
+      worker.kill('SIGTERM');
+      const { code } = await worker.exited;
+      assert.equal(code, 0);
+      assert.equal(worker.events('worker.stopped').length, 1);
+      assert.equal(worker.events('worker.start-error').length, 0);
     } finally {
       worker.kill('SIGKILL');
     }
