@@ -16,6 +16,7 @@ import { buildPayload, newJobId } from '../jobs/payload.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { closeRedis, createRedis, lastRedisError, redisAddress } from '../redis/connection.ts';
 import { DEFAULT_NAMESPACE, type ResqueKeys, resqueKeys } from '../redis/keys.ts';
+import { checkRedisUrl } from '../redis/redis-url.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import { jsonObjectOrText } from '../util/json-object-or-text.ts';
 import { rawJsonValue } from '../util/raw-json-value.ts';
@@ -105,10 +106,18 @@ export class ResqueClient {
   constructor(options: ClientOptions = {}) {
     this.keys = resqueKeys(options.namespace ?? DEFAULT_NAMESPACE);
     this.#ownsConnection = !options.redis;
+    const url = options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    if (!options.redis) {
+      try {
+        checkRedisUrl(url);
+      } catch (err) {
+        throw new TypeError(`redisUrl ${(err as Error).message}`);
+      }
+    }
     this.redis =
       options.redis ??
       createRedis({
-        url: options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        url,
         name: `resque-worker:client:${process.pid}`,
         logger: options.logger ?? silentLogger,
         failFast: true,

@@ -3,7 +3,10 @@
  * variable. Used by `work`, `start` (and on HUP) and `config check`. Load it with `loadConfig`.
  */
 import convict from 'convict';
+import { checkRedisUrl } from '../redis/redis-url.ts';
 import { MAX_SECONDS } from './max-seconds.ts';
+
+export { redactUrl } from '../redis/redis-url.ts';
 
 /** JSON.stringify writes NaN and Infinity (numbers given in code) as null. */
 function shown(v: unknown): string {
@@ -115,34 +118,7 @@ const pathList = {
       : v,
 };
 
-/** redis://user:secret@host -> redis://user:***@host, also for a URL too broken to parse. */
-export function redactUrl(s: string): string {
-  const at = s.lastIndexOf('@');
-  if (at === -1) return s;
-  const slashes = s.indexOf('//');
-  const start = slashes !== -1 && slashes < at ? slashes + 2 : 0;
-  const colon = s.indexOf(':', start);
-  const user = colon !== -1 && colon < at ? s.slice(start, colon + 1) : '';
-  return `${s.slice(0, start)}${user}***${s.slice(at)}`;
-}
-
-const redisUrl = {
-  name: 'redis-url',
-  validate: (v: unknown) => {
-    let url: URL;
-    try {
-      url = new URL(String(v));
-    } catch {
-      // The message reaches the journal and the HUP log; `sensitive` hides only convict's own copy.
-      throw new Error(
-        `must be a redis:// or rediss:// URL, got ${shown(typeof v === 'string' ? redactUrl(v) : v)}`,
-      );
-    }
-    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-      throw new Error(`must be a redis:// or rediss:// URL, got protocol ${url.protocol}`);
-    }
-  },
-};
+const redisUrl = { name: 'redis-url', validate: checkRedisUrl };
 
 export interface WorkerGroup {
   /** Display name; TTIN/TTOU may target it. Defaults to the queue list. */

@@ -185,7 +185,10 @@ describe('supervisor: dying and hung children', () => {
     for (const at of spawns) {
       const before = crashes.filter((c) => c.at <= at).at(-1);
       assert.ok(before, 'a respawn follows a crash');
-      assert.ok(at >= before.at + before.delayMs - 5, `respawn at ${at} before ${before.at} + ${before.delayMs} ms`);
+      assert.ok(
+        at >= before.at + before.delayMs - 5,
+        `respawn at ${at} before ${before.at} + ${before.delayMs} ms`,
+      );
     }
     assert.equal(s.events('supervisor.ready').length, 0);
   });

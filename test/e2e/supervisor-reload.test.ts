@@ -7,7 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import { ResqueClient } from '../../src/client/client.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
-import { FIXTURE_JOBS, jobStartMarker, type LogLine, SupervisorProcess } from '../helpers/supervisor-process.ts';
+import {
+  FIXTURE_JOBS,
+  jobStartMarker,
+  type LogLine,
+  SupervisorProcess,
+} from '../helpers/supervisor-process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const keys = resqueKeys();

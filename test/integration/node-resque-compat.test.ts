@@ -124,7 +124,10 @@ describe('node-resque compatibility', () => {
       `t#1\0${new Date().toISOString()}\0math\0${payload}`,
       'unreadable/entry \x7f and \\u007f as text',
     );
-    const recovered = await recoverWorker(defineScripts(r), keys, dead, { mode: 'fail', reason: 'killed: a/b' });
+    const recovered = await recoverWorker(defineScripts(r), keys, dead, {
+      mode: 'fail',
+      reason: 'killed: a/b',
+    });
     assert.deepEqual(recovered, { requeued: 0, failed: 2 });
     const raw = await r.lrange(keys.failed, 0, -1);
     for (const record of raw) assert.equal(record, JSON.stringify(JSON.parse(record)));

@@ -191,7 +191,7 @@ describe('pruning dead workers', () => {
     assert.equal(await r.llen(keys.workerInflight(w.id)), 1);
     // Another machine of the same host name (a cloned VM): the same root namespace, another machine id.
     assert.match(pidNamespace(), /^pid:\[\d+\]@[0-9a-f]{32}$/, 'the machine id is part of it');
-    const clone = pidNamespace().replace(/@.*$/, '') + '@another-machine';
+    const clone = `${pidNamespace().replace(/@.*$/, '')}@another-machine`;
     await r.hset(keys.ourWorkers, w.id, JSON.stringify({ ...mark, pidns: clone, pid: deadPid() }));
     assert.deepEqual((await pruneDeadWorkers(r, keys, UP_FOR_LONG)).pruned, []);
     assert.equal(await r.llen(keys.workerInflight(w.id)), 1);

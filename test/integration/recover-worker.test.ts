@@ -71,7 +71,11 @@ describe('recovering a dead worker', () => {
     assert.deepEqual(queued.map((p) => p.id ?? p.class).slice(0, 2), ids);
     assert.equal(queued[2]!.class, 'Echo');
     for (const jid of ids) assert.equal((await db.client.status(jid)).status, 'waiting');
-    assert.deepEqual(await r.smembers(keys.queues), ['default'], 'the queue is listed again, as a push lists it');
+    assert.deepEqual(
+      await r.smembers(keys.queues),
+      ['default'],
+      'the queue is listed again, as a push lists it',
+    );
     assert.deepEqual(await r.smembers(keys.workers), []);
     assert.equal(await r.exists(keys.workerInflight(id), keys.worker(id), keys.workerStarted(id)), 0);
   });

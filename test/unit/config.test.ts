@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { overridesFrom, parseCommon } from '../../src/cli/args.ts';
+import { ResqueClient } from '../../src/client/client.ts';
 import { ConfigError, loadConfig, redactConfig } from '../../src/config/load-config.ts';
 import { schema } from '../../src/config/schema.ts';
 
@@ -154,6 +155,26 @@ test('a number that is not one is shown as given, not as null', () => {
   );
   const c = loadConfig({ env: { CONCURRENCY: '4', INTERVAL: '0.5', PREFETCH: '0' } });
   assert.deepEqual([c.worker.concurrency, c.worker.interval, c.worker.prefetch], [4, 0.5, 0]);
+});
+
+test('a Redis URL whose path is not a database number, or with no host, is refused (ioredis would use db 0 or localhost)', () => {
+  for (const [url, why] of [
+    ['redis://127.0.0.1:6379/tmp/x', /redis\.url: the path is the database number .*got \/tmp\/x/],
+    ['redis://127.0.0.1:6379/1x', /the path is the database number/],
+    ['redis:///run/redis/redis.sock', /redis\.url: names no host/],
+  ] as const) {
+    refused(() => loadConfig({ env: { REDIS_URL: url } }), why);
+  }
+  for (const url of ['redis://h', 'redis://h/', 'redis://h:6380/15', 'rediss://:pw@h:6380/0?family=6'])
+    assert.equal(loadConfig({ env: { REDIS_URL: url } }).redis.url, url);
+  assert.throws(
+    () => new ResqueClient({ redisUrl: 'redis://h/tmp/x' }),
+    /redisUrl the path is the database number/,
+  );
+  assert.throws(
+    () => new ResqueClient({ redisUrl: 'notaurl' }),
+    /redisUrl must be a redis:\/\/ or rediss:\/\/ URL/,
+  );
 });
 
 test('a bad Redis URL is refused without showing its password', () => {
