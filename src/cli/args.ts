@@ -62,6 +62,17 @@ export function overridesFrom(v: CommonValues): ConfigOverrides {
   } as ConfigOverrides;
 }
 
+/** A command used wrongly (missing or extra arguments): exit 64, with the command's usage. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Refuses positional arguments beyond `max` (they would be ignored silently). */
+export function noMorePositionals(command: string, positionals: string[], max = 0): void {
+  if (positionals.length > max)
+    throw new UsageError(`${command}: unexpected argument ${JSON.stringify(positionals[max])}`);
+}
+
 export function configFile(v: CommonValues): string | undefined {
   return v.config ?? process.env.RESQUE_WORKER_CONFIG;
 }

@@ -1,10 +1,33 @@
 /**
  * Shell access to the client: `enqueue <queue> <Class> [json-arg ...] [--track]` prints the job id;
- * `status <id>` prints its status. Args are JSON when they parse as JSON, else plain strings.
+ * `status <id>` prints its status. Args are JSON when they parse as JSON, else plain strings; one
+ * that starts like a JSON array or object must be one (a typo is refused, not sent as text).
  */
 import { ResqueClient } from '../client/client.ts';
 import { loadConfig } from '../config/load-config.ts';
-import { configFile, overridesFrom, parseCommon } from './args.ts';
+import { configFile, noMorePositionals, overridesFrom, parseCommon, UsageError } from './args.ts';
+
+export const ENQUEUE_USAGE = `usage: resque-worker enqueue <queue> <Class> [json-arg ...] [--track] [--redis URL] [--namespace NS] [--config FILE]
+  Prints the job id. Each json-arg is JSON when it parses (1, true, null, [1,2], {"a":1}, '"42"'),
+  else plain text; one that starts with [ or { must be valid JSON. Args after -- are never flags.
+  --track   php-resque status tracking: resque-worker status <id> follows the job`;
+
+export const STATUS_USAGE = `usage: resque-worker status <job-id> [--json] [--redis URL] [--namespace NS] [--config FILE]
+  A job's status: waiting, running, failed, complete (exit 0) or unknown (exit 1); --json with
+  its result. Without a job id: the running pool (see resque-worker pause --help).`;
+
+/** A command-line argument as a job argument: JSON when it is JSON, else the text itself. */
+export function jobArgument(text: string, n: number): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    if (/^\s*[[{]/.test(text))
+      throw new UsageError(
+        `enqueue: argument ${n} looks like JSON but is not: ${(err as Error).message} (${JSON.stringify(text)})`,
+      );
+    return text;
+  }
+}
 
 function clientFrom(argv: string[], extra: Record<string, { type: 'boolean' | 'string' }> = {}) {
   const { values, positionals } = parseCommon(argv, extra);
@@ -17,17 +40,9 @@ export async function enqueueCommand(argv: string[]): Promise<number> {
   const { client, positionals, values } = clientFrom(argv, { track: { type: 'boolean' } });
   try {
     const [queue, className, ...rest] = positionals;
-    if (!queue || !className) {
-      console.error('usage: resque-worker enqueue <queue> <Class> [json-arg ...] [--track]');
-      return 2;
-    }
-    const args = rest.map((a) => {
-      try {
-        return JSON.parse(a) as unknown;
-      } catch {
-        return a;
-      }
-    });
+    if (!queue || !className)
+      throw new UsageError(`enqueue: a queue and a job class are needed\n${ENQUEUE_USAGE}`);
+    const args = rest.map((a, i) => jobArgument(a, i + 1));
     console.log(await client.enqueue(queue, className, args, { trackStatus: values.track === true }));
     return 0;
   } finally {
@@ -39,10 +54,8 @@ export async function statusCommand(argv: string[]): Promise<number> {
   const { client, positionals, values } = clientFrom(argv, { json: { type: 'boolean' } });
   try {
     const [id] = positionals;
-    if (!id) {
-      console.error('usage: resque-worker status <job-id> [--json]');
-      return 2;
-    }
+    if (!id) throw new UsageError(`status: a job id is needed\n${STATUS_USAGE}`);
+    noMorePositionals('status', positionals, 1);
     const status = await client.status(id);
     console.log(values.json ? JSON.stringify(status) : status.status);
     return status.status === 'unknown' ? 1 : 0;

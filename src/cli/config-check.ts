@@ -4,10 +4,15 @@
  */
 import { loadConfig, redactConfig } from '../config/load-config.ts';
 import { checkPoolConfig } from '../supervisor/pool-config.ts';
-import { configFile, overridesFrom, parseCommon } from './args.ts';
+import { configFile, noMorePositionals, overridesFrom, parseCommon } from './args.ts';
+
+export const CONFIG_USAGE = `usage: resque-worker config check [--config FILE]
+  Validates the config (file, environment, flags) as start does, then prints it, secrets redacted.
+  Exit 78 with the key and the reason when it is invalid.`;
 
 export async function configCheck(argv: string[]): Promise<number> {
-  const { values } = parseCommon(argv);
+  const { values, positionals } = parseCommon(argv);
+  noMorePositionals('config check', positionals);
   const config = loadConfig({ file: configFile(values), overrides: overridesFrom(values) });
   checkPoolConfig(config);
   console.log(JSON.stringify(redactConfig(config), null, 2));

@@ -8,10 +8,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { ResqueClient, type WorkerInfo } from '../client/client.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { host } from '../jobs/payload.ts';
+import { checkPoolConfig } from '../supervisor/pool-config.ts';
 import { KILL_GRACE_MS } from '../supervisor/supervisor.ts';
-import { isAlive, readPidfile } from '../util/pidfile.ts';
+import { isAlive, isSupervisor, readPidfile } from '../util/pidfile.ts';
 import { waitUntil } from '../util/wait-until.ts';
-import { configFile, overridesFrom, parseCommon } from './args.ts';
+import { configFile, noMorePositionals, overridesFrom, parseCommon, UsageError } from './args.ts';
 import { statusCommand } from './client-commands.ts';
 
 export const SIGNAL_OF = {
@@ -28,6 +29,12 @@ const EXTRA = {
   nowait: { type: 'boolean' },
 } as const;
 
+export const CONTROL_USAGE = `usage: resque-worker pause|resume|reload|stop|kill-jobs|status [--pidfile F | --config F]
+  Signal the supervisor whose pid is in the pidfile (--pidfile, else supervisor.pidfile of the
+  config, PIDFILE): pause USR2, resume CONT, reload HUP, stop TERM (waits until it exited;
+  --nowait does not), kill-jobs USR1. status prints the pool (--json), exit 3 if none runs.
+  reload with --config checks that file first, as start would.`;
+
 function context(argv: string[]) {
   const { values, positionals } = parseCommon(argv, EXTRA);
   const config = loadConfig({ file: configFile(values), overrides: overridesFrom(values) });
@@ -38,21 +45,22 @@ function context(argv: string[]) {
 /** `pause`, `resume`, `reload`, `stop`, `kill-jobs`: signal the supervisor named by the pidfile. */
 export function controlCommand(action: keyof typeof SIGNAL_OF) {
   return async (argv: string[]): Promise<number> => {
-    const { values, config, pidfile } = context(argv);
-    if (!pidfile) {
-      console.error(
-        `resque-worker ${action}: no pidfile (pass --pidfile, or set supervisor.pidfile / PIDFILE)`,
-      );
-      return 2;
-    }
+    const { values, positionals, config, pidfile } = context(argv);
+    noMorePositionals(action, positionals);
+    if (!pidfile)
+      throw new UsageError(`${action}: no pidfile (pass --pidfile, or set supervisor.pidfile / PIDFILE)`);
+    // The supervisor would refuse a bad file and keep the old config, saying so only in its log.
+    if (action === 'reload' && configFile(values)) checkPoolConfig(config);
     const pid = readPidfile(pidfile);
-    if (pid === null || !isAlive(pid)) {
-      console.error(`resque-worker ${action}: no supervisor running (pidfile ${pidfile})`);
+    if (pid === null || !isSupervisor(pid)) {
+      console.error(`resque-worker ${action}: no supervisor running (pidfile ${pidfile}${stale(pid)})`);
       return 1;
     }
     process.kill(pid, SIGNAL_OF[action]);
     if (action !== 'stop' || values.nowait) {
-      console.log(`sent ${SIGNAL_OF[action]} to supervisor ${pid}`);
+      const outcome =
+        action === 'reload' ? ' (its log says supervisor.reload, or reload-failed and why)' : '';
+      console.log(`sent ${SIGNAL_OF[action]} to supervisor ${pid}${outcome}`);
       return 0;
     }
     const timeoutMs = config.supervisor.shutdownTimeout * 1000 + KILL_GRACE_MS + 10_000;
@@ -65,6 +73,11 @@ export function controlCommand(action: keyof typeof SIGNAL_OF) {
   };
 }
 
+/** Why a pidfile naming a live process does not count: that process is not a supervisor. */
+function stale(pid: number | null): string {
+  return pid !== null && isAlive(pid) ? `: stale, pid ${pid} is another program now` : '';
+}
+
 /** `status` with a job id is the job's status; without one it is the pool's. */
 export async function statusOrPool(argv: string[]): Promise<number> {
   const { positionals } = parseCommon(argv, EXTRA);
@@ -75,7 +88,7 @@ export async function statusOrPool(argv: string[]): Promise<number> {
 export async function poolStatus(argv: string[]): Promise<number> {
   const { values, config, pidfile } = context(argv);
   const pid = pidfile ? readPidfile(pidfile) : null;
-  const alive = pid !== null && isAlive(pid);
+  const alive = pid !== null && isSupervisor(pid);
   const children = alive ? childrenOf(pid) : [];
   const client = new ResqueClient({ redisUrl: config.redis.url, namespace: config.redis.namespace });
   let workers: WorkerInfo[] = [];

@@ -9,9 +9,10 @@ import { UnsupportedRedisError } from '../redis/connection.ts';
 import { PidfileError } from '../util/pidfile.ts';
 import { RUNNING_FROM } from '../util/runtime.ts';
 import { VERSION } from '../worker/worker.ts';
-import { enqueueCommand } from './client-commands.ts';
-import { configCheck } from './config-check.ts';
-import { controlCommand, statusOrPool } from './control.ts';
+import { UsageError } from './args.ts';
+import { ENQUEUE_USAGE, enqueueCommand, STATUS_USAGE } from './client-commands.ts';
+import { CONFIG_USAGE, configCheck } from './config-check.ts';
+import { CONTROL_USAGE, controlCommand, statusOrPool } from './control.ts';
 import { START_USAGE, start } from './start.ts';
 import { WORK_USAGE, work } from './work.ts';
 
@@ -48,13 +49,30 @@ const COMMANDS: Record<string, Command> = {
     return runWorkerChild();
   },
   config: async (argv) => {
-    if (argv[0] !== 'check') {
-      console.error('usage: resque-worker config check [--config FILE]');
-      return 2;
-    }
+    if (argv[0] !== 'check') throw new UsageError(`config: only "config check" exists\n${CONFIG_USAGE}`);
     return configCheck(argv.slice(1));
   },
 };
+
+/** `<command> --help` prints this and does nothing else (no config read, no Redis, no job queued). */
+const HELP: Record<string, string> = {
+  start: START_USAGE,
+  work: WORK_USAGE,
+  enqueue: ENQUEUE_USAGE,
+  status: `${STATUS_USAGE}\n\n${CONTROL_USAGE}`,
+  pause: CONTROL_USAGE,
+  resume: CONTROL_USAGE,
+  reload: CONTROL_USAGE,
+  stop: CONTROL_USAGE,
+  'kill-jobs': CONTROL_USAGE,
+  config: CONFIG_USAGE,
+};
+
+function asksForHelp(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  const flags = end === -1 ? argv : argv.slice(0, end);
+  return flags.includes('--help') || flags.includes('-h');
+}
 
 /** Registered by later modules (supervisor commands) without this file importing them all eagerly. */
 export function addCommand(name: string, command: Command): void {
@@ -63,9 +81,10 @@ export function addCommand(name: string, command: Command): void {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) throw new UsageError(`a command is needed\n\n${USAGE}`);
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
-    return name ? 0 : 2;
+    return 0;
   }
   if (name === '--version' || name === '-v' || name === 'version') {
     console.log(
@@ -74,9 +93,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = COMMANDS[name];
-  if (!command) {
-    console.error(`resque-worker: unknown command "${name}"\n\n${USAGE}`);
-    return 2;
+  if (!command) throw new UsageError(`unknown command "${name}"\n\n${USAGE}`);
+  const help = HELP[name];
+  if (help && asksForHelp(rest)) {
+    console.log(help);
+    return 0;
   }
   return command(rest);
 }
@@ -85,15 +106,18 @@ main(process.argv.slice(2)).then(
   // Exit even if job code left handles open (a DB pool, a metrics timer): the command is done.
   (code) => process.exit(code),
   (err: Error) => {
-    const usage = err instanceof InvalidQueueNameError;
+    // An unknown flag or a flag without its value (node:util parseArgs) is a usage error too.
+    const usage =
+      err instanceof UsageError ||
+      err instanceof InvalidQueueNameError ||
+      !!(err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     const expected =
       usage ||
       err instanceof ConfigError ||
       err instanceof JobLoadError ||
       err instanceof PidfileError ||
       err instanceof RedisUnavailableError ||
-      err instanceof UnsupportedRedisError ||
-      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+      err instanceof UnsupportedRedisError;
     console.error(`resque-worker: ${expected ? err.message : (err.stack ?? err.message)}`);
     // 64 = EX_USAGE (a bad argument), 69 = EX_UNAVAILABLE (Redis away), 78 = EX_CONFIG. Exit now:
     // connections left open (a worker that could not start) would keep the process up.

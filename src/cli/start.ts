@@ -25,7 +25,7 @@ import { createNotifier, monotonicUsec } from '../systemd/notify.ts';
 import { removePidfile, writePidfile } from '../util/pidfile.ts';
 import { RUNNING_FROM } from '../util/runtime.ts';
 import { workerNodeFlags } from '../worker/worker-process.ts';
-import { configFile, overridesFrom, parseCommon } from './args.ts';
+import { configFile, noMorePositionals, overridesFrom, parseCommon } from './args.ts';
 import { onSignals } from './signals.ts';
 
 export const START_USAGE = `usage: resque-worker start [--config FILE] [--jobs ./jobs] [--queues high,default] [--redis URL]
@@ -37,11 +37,12 @@ const STATUS_EVERY_MS = 250;
 const BIN = new URL('../../bin/resque-worker.mjs', import.meta.url).pathname;
 
 export async function start(argv: string[]): Promise<number> {
-  const { values } = parseCommon(argv);
+  const { values, positionals } = parseCommon(argv);
   if (values.help) {
     console.log(START_USAGE);
     return 0;
   }
+  noMorePositionals('start', positionals);
   const load = () => loadConfig({ file: configFile(values), overrides: overridesFrom(values) });
   const config = load();
   checkPoolConfig(config);

@@ -14,7 +14,7 @@ import { CONT_GRACE_MS } from '../supervisor/worker-child.ts';
 import { RUNNING_FROM, tsxRegistered } from '../util/runtime.ts';
 import { Worker } from '../worker/worker.ts';
 import { workerOptionsFrom } from '../worker/worker-options.ts';
-import { configFile, overridesFrom, parseCommon } from './args.ts';
+import { configFile, noMorePositionals, overridesFrom, parseCommon } from './args.ts';
 import { logFatalErrors, onSignals } from './signals.ts';
 
 /**
@@ -30,11 +30,12 @@ export const WORK_USAGE = `usage: resque-worker work [--queues high,default] [--
   env: QUEUE/QUEUES, REDIS_URL, RESQUE_JOBS, INTERVAL, CONCURRENCY, PREFETCH, RESQUE_WORKER_CONFIG`;
 
 export async function work(argv: string[]): Promise<number> {
-  const { values } = parseCommon(argv);
+  const { values, positionals } = parseCommon(argv);
   if (values.help) {
     console.log(WORK_USAGE);
     return 0;
   }
+  noMorePositionals('work', positionals);
   const config = loadConfig({ file: configFile(values), overrides: overridesFrom(values) });
   const log = createLogger(config.log.level, { role: 'worker' });
   const registry = await new JobRegistry().load(config.jobs);

@@ -28,9 +28,27 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * A live resque-worker supervisor, not a process that reused the pid of a stale pidfile (after a
+ * crash or a reboot): its command line is the supervisor's title, or `resque-worker ... start`
+ * before it set one. Where /proc cannot be read, a live pid is taken at its word.
+ */
+export function isSupervisor(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return true;
+  }
+  if (cmdline.startsWith('resque-pool-supervisor')) return true;
+  const argv = cmdline.split('\0');
+  return argv.includes('start') && argv.some((a) => /(^|\/)resque-worker(\.mjs)?$/.test(a));
+}
+
 export function writePidfile(path: string, pid = process.pid): void {
   const other = readPidfile(path);
-  if (other !== null && other !== pid && isAlive(other)) {
+  if (other !== null && other !== pid && isSupervisor(other)) {
     throw new PidfileError(`pidfile ${path}: supervisor ${other} is already running`);
   }
   const tmp = `${path}.${pid}.tmp`;

@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
+import { processAlive } from '../../src/util/process-alive.ts';
 import {
   FIXTURE_JOBS,
   fixturePool,
@@ -170,6 +171,17 @@ describe('supervisor lifecycle', () => {
     assert.match(stopped.out, /stopped/);
     assert.equal((await s.exit).code, 0);
     assert.equal((await run('pause')).code, 1, 'no supervisor running any more');
+    // A stale pidfile whose pid another program has now (after a crash or a reboot): not signalled.
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      writeFileSync(s.pidfile, `${other.pid}\n`);
+      const refused = await run('stop', '--nowait');
+      assert.equal(refused.code, 1);
+      assert.ok(processAlive(other.pid!), 'the other program was not signalled');
+      assert.equal((await run('status', '--redis', db.redis.url)).code, 3, 'not running');
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 
   test('children of a supervisor that vanished (SIGKILL) stop by themselves and unregister', async () => {

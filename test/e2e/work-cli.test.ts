@@ -224,7 +224,43 @@ describe('resque-worker work (one worker in the foreground)', () => {
     assert.equal(queue.stderr.trim().split('\n').length, 1, `one line, no stack: ${queue.stderr}`);
     assert.match(queue.stderr, /invalid queue name "a,b"/);
     const unknown = await cli(['frobnicate'], env);
-    assert.equal(unknown.code, 2);
+    assert.equal(unknown.code, 64);
     assert.match(unknown.stderr, /unknown command "frobnicate"/);
+  });
+
+  test('usage errors exit 64 and write nothing; <command> --help prints usage and does nothing else', async () => {
+    const r = redis.client();
+    await r.flushall();
+    for (const args of [
+      ['enqueue', 'q'],
+      ['enqueue', 'q', 'Echo', '[1,2'], // a JSON typo is refused, not sent as the text "[1,2"
+      ['enqueue', 'q', 'Echo', '{a:1}'],
+      ['enqueue', 'q', 'Echo', '--bogus'],
+      ['status', 'id-1', 'id-2'],
+      ['config'],
+      ['config', 'check', 'extra'],
+      ['work', 'extra'],
+      [],
+    ]) {
+      const res = await cli(args, env);
+      assert.equal(res.code, 64, `${args.join(' ')}: ${res.stderr}`);
+      assert.match(res.stderr, /^resque-worker: /, args.join(' '));
+      assert.doesNotMatch(res.stderr, /\n\s+at /, `no stack: ${res.stderr}`);
+    }
+    for (const args of [
+      ['enqueue', 'q', 'Echo', '--help'],
+      ['status', '-h'],
+      ['pause', '--help'],
+      ['config', 'check', '--help'],
+    ]) {
+      const res = await cli(args, env);
+      assert.equal(res.code, 0, args.join(' '));
+      assert.match(res.stdout, /^usage: resque-worker /, args.join(' '));
+    }
+    assert.deepEqual(await r.keys('*'), [], 'nothing was enqueued');
+    const literal = await cli(['enqueue', 'q', 'Echo', 'plain text', '3', '--', '--help'], env);
+    assert.equal(literal.code, 0, literal.stderr);
+    const [payload] = await r.lrange(keys.queue('q'), 0, -1);
+    assert.deepEqual(JSON.parse(payload!).args, ['plain text', 3, '--help']);
   });
 });
