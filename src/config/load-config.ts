@@ -3,8 +3,10 @@
  * environment < command-line flags. Validates strictly; a bad value or unknown key throws a
  * ConfigError that names the key and where it came from. The result is frozen.
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { schemaKeys } from './reference.ts';
 import {
   buildConvict,
   type ConvictConfig,
@@ -85,7 +87,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     config.validate({ allowed: 'strict' });
     raw = config.getProperties() as unknown as Config;
   } catch (e) {
-    throw new ConfigError(`invalid configuration (from environment or flags): ${(e as Error).message}`);
+    const message = (e as Error).message;
+    throw new ConfigError(`invalid configuration (${sourceOf(message, env)}): ${message}`);
   }
   if (raw.worker.deadAfter <= raw.worker.heartbeatInterval * 2) {
     throw new ConfigError(
@@ -97,6 +100,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
     supervisor: { ...raw.supervisor, groups: parseWorkerGroups(raw.supervisor.groups) },
   };
   return deepFreeze(result);
+}
+
+/** The environment variables that set the keys an error names (`log.level: ...` -> LOG_LEVEL). */
+function sourceOf(message: string, env: NodeJS.ProcessEnv): string {
+  const vars = schemaKeys()
+    .filter(([key, leaf]) => leaf.env && env[leaf.env] !== undefined && message.includes(`${key}:`))
+    .map(([, leaf]) => leaf.env);
+  return vars.length > 0 ? `from the environment: ${vars.join(', ')}` : 'from environment or flags';
 }
 
 function readConfigFile(file: string): Record<string, unknown> {

@@ -277,13 +277,13 @@ export const schema = {
       env: 'MAX_MEMORY_MB',
     },
     deadAfter: {
-      doc: "Seconds without a heartbeat after which any worker (ours or a peer's, judged by Redis time) is pruned as dead and its in-flight jobs recovered; Ruby Resque uses 300. Must exceed heartbeatInterval.",
+      doc: "Seconds without a heartbeat after which a worker of ours is pruned as dead and its in-flight jobs recovered, judged by Redis time (a peer's after 300 s at least, Ruby's limit; none right after an outage). Must be more than twice heartbeatInterval.",
       format: 'positive-seconds',
       default: 300,
       env: 'DEAD_AFTER',
     },
     poisonLimit: {
-      doc: 'A job that was in flight on more dead workers than this (within 24 h) is failed as a poison job instead of being requeued again.',
+      doc: "A job that was in flight on more dead workers than this is failed as a poison job instead of being requeued again. Counted per job id (a payload without one, as Ruby's, by its bytes: identical ones share a count), kept 24 h after the last recovery.",
       format: 'positive-int',
       default: 3,
       env: 'POISON_LIMIT',

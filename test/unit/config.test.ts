@@ -113,6 +113,10 @@ function refused(load: () => unknown, ...patterns: RegExp[]): string {
 
 test('a list that cannot be parsed is a ConfigError naming the key, from the environment or a file', () => {
   refused(() => loadConfig({ env: { QUEUE: ',' } }), /queues: must name at least one queue.*value was ","/);
+  refused(
+    () => loadConfig({ env: { LOG_LEVEL: 'verbose', COUNT: '2' } }),
+    /\(from the environment: LOG_LEVEL\): log\.level: .*value was "verbose"/,
+  );
   refused(() => loadConfig({ env: { QUEUES: ' , ' } }), /queues: .*value was " , "/);
   refused(
     () => loadConfig({ env: { RESQUE_GROUPS: '{bad' } }),
