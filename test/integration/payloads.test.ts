@@ -10,6 +10,7 @@ import type { FailureRecord } from '../../src/client/failures.ts';
 import { JobRegistry } from '../../src/jobs/job-registry.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { Worker } from '../../src/worker/worker.ts';
+import { RecordArgs } from '../fixtures/jobs/basic.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -78,9 +79,26 @@ describe('payloads from peers and bad input', () => {
     assert.equal(await client.failures.count(), 1);
   });
 
-  test("Ruby's bare payload (no id) runs and is counted", async () => {
-    await push('default', '{"class":"Echo","args":[35,"tar"]}');
+  test("Ruby's bare payload (no id) runs with its args spread, and is counted", async () => {
+    RecordArgs.seen.length = 0;
+    await push('default', '{"class":"RecordArgs","args":[35,"tar"]}');
     await waitFor(async () => (await redis.client().get(keys.statProcessed)) === '1');
+    assert.deepEqual(RecordArgs.seen, [[35, 'tar']]);
+    assert.equal(await redis.client().get(keys.statFailed), null);
+  });
+
+  test("Ruby's and PHP's class names (Mailers::Welcome, App\\Jobs\\Welcome) run the jobs a default export maps them to", async () => {
+    const ruby = await client.enqueue('default', 'Mailers::Welcome', ['ann@example.com'], {
+      trackStatus: true,
+    });
+    // As php-resque writes it: one object argument, the class with its namespace's backslashes.
+    await push('php', JSON.stringify({ class: 'App\\Jobs\\Welcome', args: [{ to: 'bob' }], id: 'php-1' }));
+    await waitFor(async () => (await client.status(ruby)).status === 'complete');
+    assert.deepEqual((await client.status(ruby)).result, {
+      to: 'ann@example.com',
+      className: 'Mailers::Welcome',
+    });
+    await waitFor(async () => (await redis.client().get(keys.statProcessed)) === '2');
     assert.equal(await redis.client().get(keys.statFailed), null);
   });
 
