@@ -29,7 +29,7 @@ export function jobArgument(text: string, n: number): unknown {
   }
 }
 
-function clientFrom(argv: string[], extra: Record<string, { type: 'boolean' | 'string' }> = {}) {
+export function clientFrom(argv: string[], extra: Record<string, { type: 'boolean' | 'string' }> = {}) {
   const { values, positionals } = parseCommon(argv, extra);
   const config = loadConfig({ file: configFile(values), overrides: overridesFrom(values) });
   const client = new ResqueClient({ redisUrl: config.redis.url, namespace: config.redis.namespace });

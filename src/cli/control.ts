@@ -14,6 +14,7 @@ import { isAlive, isSupervisor, readPidfile } from '../util/pidfile.ts';
 import { waitUntil } from '../util/wait-until.ts';
 import { configFile, noMorePositionals, overridesFrom, parseCommon, UsageError } from './args.ts';
 import { statusCommand } from './client-commands.ts';
+import { describeWorker } from './inspect-commands.ts';
 
 export const SIGNAL_OF = {
   pause: 'SIGUSR2',
@@ -116,14 +117,7 @@ export async function poolStatus(argv: string[]): Promise<number> {
         ? `supervisor ${pid}: ${report.supervisor?.title}`
         : `no supervisor running${pidfile ? ` (pidfile ${pidfile})` : ' (no pidfile configured)'}`,
     );
-    for (const w of workers) {
-      const doing = !w.job
-        ? 'idle'
-        : typeof w.job === 'string'
-          ? `working (unreadable record: ${w.job.slice(0, 60)})`
-          : `working on ${w.job.queue} since ${w.job.run_at}`;
-      console.log(`  ${w.id}  ${doing}  processed ${w.processed}, failed ${w.failed}`);
-    }
+    for (const w of workers) console.log(`  ${describeWorker(w)}`);
     if (redisError) console.log(`  (Redis: ${redisError})`);
   }
   return alive ? 0 : 3; // 3: "not running", as LSB status

@@ -13,6 +13,14 @@ import { UsageError } from './args.ts';
 import { ENQUEUE_USAGE, enqueueCommand, STATUS_USAGE } from './client-commands.ts';
 import { CONFIG_USAGE, configCheck } from './config-check.ts';
 import { CONTROL_USAGE, controlCommand, statusOrPool } from './control.ts';
+import {
+  failuresCommand,
+  INSPECT_USAGE,
+  queueCommand,
+  queuesCommand,
+  statsCommand,
+  workersCommand,
+} from './inspect-commands.ts';
 import { START_USAGE, start } from './start.ts';
 import { WORK_USAGE, work } from './work.ts';
 
@@ -24,6 +32,9 @@ const USAGE = `resque-worker: Resque-compatible job workers
   resque-worker status    <job-id> [--json]   a job's status (--json: with its result)
   resque-worker status    [--pidfile F | --config F] [--json]   the running pool
   resque-worker pause|resume|reload|stop|kill-jobs [--pidfile F | --config F]
+  resque-worker queues|workers|stats [--json]   what resque-web shows (Redis state)
+  resque-worker queue <name> [remove --yes]      the jobs waiting in a queue; remove it
+  resque-worker failures [list|count|retry <i>...|retry --all|remove <i>|clear --yes]
   resque-worker config check [--config FILE]
   resque-worker --version     the version, and whether it runs the compiled dist/ or src/ through tsx
 
@@ -43,6 +54,11 @@ const COMMANDS: Record<string, Command> = {
   reload: controlCommand('reload'),
   stop: controlCommand('stop'),
   'kill-jobs': controlCommand('kill-jobs'),
+  queues: queuesCommand,
+  workers: workersCommand,
+  stats: statsCommand,
+  queue: queueCommand,
+  failures: failuresCommand,
   // A worker child of `start` (node:cluster runs this file again); not for people.
   __child: async () => {
     const { runWorkerChild } = await import('../supervisor/worker-child.ts');
@@ -66,6 +82,11 @@ const HELP: Record<string, string> = {
   stop: CONTROL_USAGE,
   'kill-jobs': CONTROL_USAGE,
   config: CONFIG_USAGE,
+  queues: INSPECT_USAGE,
+  workers: INSPECT_USAGE,
+  stats: INSPECT_USAGE,
+  queue: INSPECT_USAGE,
+  failures: INSPECT_USAGE,
 };
 
 function asksForHelp(argv: string[]): boolean {

@@ -1,0 +1,94 @@
+/** `resque-worker queues|workers|stats|queue|failures`: what resque-web shows, from the shell. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { resqueKeys } from '../../src/redis/keys.ts';
+import { Worker } from '../../src/worker/worker.ts';
+import { cli } from '../helpers/cli.ts';
+import { useTestRedis } from '../helpers/use-test-redis.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const FIXTURES = new URL('../fixtures/jobs/', import.meta.url).pathname;
+const keys = resqueKeys();
+
+describe('inspecting Redis from the shell', () => {
+  const workers: Worker[] = [];
+  const db = useTestRedis({
+    jobs: [FIXTURES],
+    release: () => Promise.all(workers.splice(0).map((w) => w.stop())),
+  });
+  const run = (...args: string[]) => cli([...args, '--redis', db.redis.url]);
+  const json = async (...args: string[]) => {
+    const res = await run(...args, '--json');
+    assert.equal(res.code, 0, res.stderr);
+    return JSON.parse(res.stdout);
+  };
+
+  test('queues, queue, workers, stats; failures list, retry, remove, clear', async () => {
+    await db.client.enqueue('mail', 'Echo', ['a']);
+    await db.client.enqueue('mail', 'Echo', ['b']);
+    await db.client.enqueue('other', 'Echo', ['c']);
+    assert.deepEqual(await json('queues'), [
+      { name: 'mail', size: 2 },
+      { name: 'other', size: 1 },
+    ]);
+    assert.deepEqual(
+      (await json('queue', 'mail', '--start', '1')).map((p: { args: unknown[] }) => p.args),
+      [['b']],
+    );
+    assert.match((await run('queues')).stdout, /^mail {2}2\nother {2}1\n$/);
+
+    const w = new Worker({ redisUrl: db.redis.url, queues: ['boom'], registry: db.registry, interval: 0.1 });
+    workers.push(w);
+    await w.start();
+    assert.deepEqual(
+      (await json('workers')).map((x: { id: string }) => x.id),
+      [w.id],
+    );
+    assert.match(
+      (await run('workers')).stdout,
+      new RegExp(`^${w.id.replace(/[*]/g, '\\*')} {2}idle {2}processed 0`),
+    );
+    for (const m of ['one', 'two', 'three']) await db.client.enqueue('boom', 'Boom', [m]);
+    await waitFor(async () => (await db.client.failures.count()) === 3);
+    const stats = await json('stats');
+    assert.equal(stats.failed, 3);
+    assert.equal(stats.pending, 3);
+
+    const list = (await run('failures')).stdout.trim().split('\n');
+    assert.equal(list.length, 3);
+    assert.match(list[0]!, /^0 {2}\d{4}\/\d\d\/\d\d \S+ UTC {2}boom {2}Boom {2}TypeError: one$/);
+    assert.equal((await run('failures', 'count')).stdout.trim(), '3');
+
+    await w.stop(); // the retried job stays queued, to be seen there
+    const retried = await run('failures', 'retry', '0');
+    assert.equal(retried.code, 0, retried.stderr);
+    assert.deepEqual(
+      (await json('queue', 'boom')).map((p: { args: unknown[] }) => p.args),
+      [['one']],
+    );
+    assert.match((await run('failures', 'list', '--count', '1')).stdout, /\(retried /);
+    const missing = await run('failures', 'retry', '7');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no failure at index 7/);
+    assert.equal((await run('failures', 'remove', '2')).code, 0);
+    assert.equal(await db.client.failures.count(), 2);
+
+    for (const args of [
+      ['failures', 'clear'],
+      ['queue', 'mail', 'remove'],
+      ['failures', 'frob'],
+      ['queue'],
+    ]) {
+      const res = await run(...args);
+      assert.equal(res.code, 64, `${args.join(' ')}: ${res.stderr}`);
+    }
+    assert.equal(await db.client.failures.count(), 2, 'nothing cleared without --yes');
+    assert.match((await run('failures', 'clear', '--yes')).stdout, /removed 2 failures/);
+    assert.match((await run('queue', 'mail', 'remove', '--yes')).stdout, /removed queue mail and its 2 jobs/);
+    assert.equal(await db.redis.client().exists(keys.queue('mail')), 0);
+    assert.deepEqual(
+      (await json('queues')).map((q: { name: string }) => q.name),
+      ['boom', 'other'],
+    );
+  });
+});
