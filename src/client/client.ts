@@ -102,6 +102,7 @@ export class ResqueClient {
   readonly failures: Failures;
   readonly #ownsConnection: boolean;
   #wasReady: boolean;
+  #closed = false;
 
   constructor(options: ClientOptions = {}) {
     this.keys = resqueKeys(options.namespace ?? DEFAULT_NAMESPACE);
@@ -131,6 +132,7 @@ export class ResqueClient {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#ownsConnection) await closeRedis(this.redis);
   }
 
@@ -146,7 +148,7 @@ export class ResqueClient {
     options: EnqueueOptions = {},
   ): Promise<string> {
     assertQueueName(queue);
-    if (this.redis.status !== 'ready') await this.#ensureUp();
+    if (this.redis.status !== 'ready' || this.#closed) await this.#ensureUp();
     const k = this.keys;
     const id = options.id || newJobId();
     const payload = buildPayload(className, args, id);
@@ -348,6 +350,7 @@ export class ResqueClient {
    * for the first connection of a new client.
    */
   async #ensureUp(): Promise<void> {
+    if (this.#closed) throw new Error('ResqueClient is closed: make a new one');
     const status = this.redis.status;
     if (status === 'ready') return;
     // Only a first connection is waited for; once Redis was reached, its absence is an outage.

@@ -172,6 +172,19 @@ describe('client', () => {
     assert.notEqual(JSON.parse(again).retried_at, '2000/01/01 00:00:00');
   });
 
+  test('a closed client says so, rather than that Redis is unreachable', async () => {
+    const c = new ResqueClient({ redisUrl: db.redis.url });
+    await c.enqueue('closed', 'Echo');
+    await c.close();
+    for (const call of [
+      () => c.enqueue('closed', 'Echo'),
+      () => c.status('x'),
+      () => c.queues(),
+      () => c.failures.count(),
+    ])
+      await assert.rejects(call(), /ResqueClient is closed/);
+  });
+
   test('enqueueMany: an empty id is replaced by a new one, as in enqueue', async () => {
     const [id] = await db.client.enqueueMany('e', [{ className: 'Echo', id: '' }], { trackStatus: true });
     assert.match(id!, /^[0-9a-f]{32}$/);
