@@ -7,14 +7,31 @@ import { ResqueClient } from '../client/client.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { configFile, noMorePositionals, overridesFrom, parseCommon, UsageError } from './args.ts';
 
-export const ENQUEUE_USAGE = `usage: resque-worker enqueue <queue> <Class> [json-arg ...] [--track] [--redis URL] [--namespace NS] [--config FILE]
+export const ENQUEUE_USAGE = `usage: resque-worker enqueue <queue> <Class> [json-arg ...] [--track] [--in S | --at TIME] [--redis URL] [--namespace NS] [--config FILE]
   Prints the job id. Each json-arg is JSON when it parses (1, true, null, [1,2], {"a":1}, '"42"'),
   else plain text; one that starts with [ or { must be valid JSON. Args after -- are never flags.
-  --track   php-resque status tracking: resque-worker status <id> follows the job`;
+  --track   php-resque status tracking: resque-worker status <id> follows the job
+  --in S    run it S seconds from now; --at TIME: at that time (ISO 8601, e.g. 2026-12-01T09:00:00Z)`;
 
 export const STATUS_USAGE = `usage: resque-worker status <job-id> [--json] [--redis URL] [--namespace NS] [--config FILE]
   A job's status: waiting, running, failed, complete (exit 0) or unknown (exit 1); --json with
   its result. Without a job id: the running pool (see resque-worker pause --help).`;
+
+/** --in S or --at TIME as unix ms; null for neither (enqueue now). */
+function scheduledTime(inSeconds: string | undefined, at: string | undefined): number | null {
+  if (inSeconds !== undefined && at !== undefined) throw new UsageError('enqueue: --in or --at, not both');
+  if (inSeconds !== undefined) {
+    const s = Number(inSeconds);
+    if (inSeconds.trim() === '' || !Number.isFinite(s) || s < 0)
+      throw new UsageError(`enqueue: --in takes seconds >= 0, got ${JSON.stringify(inSeconds)}`);
+    return Date.now() + s * 1000;
+  }
+  if (at === undefined) return null;
+  const ms = Date.parse(at);
+  if (Number.isNaN(ms))
+    throw new UsageError(`enqueue: --at takes an ISO 8601 time, got ${JSON.stringify(at)}`);
+  return ms;
+}
 
 /** A command-line argument as a job argument: JSON when it is JSON, else the text itself. */
 export function jobArgument(text: string, n: number): unknown {
@@ -37,13 +54,23 @@ export function clientFrom(argv: string[], extra: Record<string, { type: 'boolea
 }
 
 export async function enqueueCommand(argv: string[]): Promise<number> {
-  const { client, positionals, values } = clientFrom(argv, { track: { type: 'boolean' } });
+  const { client, positionals, values } = clientFrom(argv, {
+    track: { type: 'boolean' },
+    in: { type: 'string' },
+    at: { type: 'string' },
+  });
   try {
     const [queue, className, ...rest] = positionals;
     if (!queue || !className)
       throw new UsageError(`enqueue: a queue and a job class are needed\n${ENQUEUE_USAGE}`);
     const args = rest.map((a, i) => jobArgument(a, i + 1));
-    console.log(await client.enqueue(queue, className, args, { trackStatus: values.track === true }));
+    const options = { trackStatus: values.track === true };
+    const at = scheduledTime(values.in as string | undefined, values.at as string | undefined);
+    console.log(
+      at === null
+        ? await client.enqueue(queue, className, args, options)
+        : await client.enqueueAt(at, queue, className, args, options),
+    );
     return 0;
   } finally {
     await client.close();

@@ -11,11 +11,13 @@
  *   HUP       reload the config (a bad file keeps the old one)
  *   TTIN/TTOU one worker more/less in supervisor.scaleGroup (default the first group)
  */
+
 import cluster from 'node:cluster';
 import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log.ts';
 import { pruneDeadWorkers, pruneOptionsFrom, pruneTask } from '../recovery/prune-dead-workers.ts';
 import { resqueKeys } from '../redis/keys.ts';
+import { scheduleTask } from '../scheduler/move-due-jobs.ts';
 import { clusterLauncher } from '../supervisor/launcher.ts';
 import { checkPoolConfig } from '../supervisor/pool-config.ts';
 import { processTitle, statusLine } from '../supervisor/pool-status.ts';
@@ -119,6 +121,8 @@ export async function start(argv: string[]): Promise<number> {
   const stopWatchdog = notifier.startWatchdog();
   const stopped = new Promise<void>((resolve) => supervisor.once('stopped', resolve));
   supervisor.addPeriodicTask(pruneTask(config.supervisor.pruneInterval * 1000));
+  if (config.scheduler.interval !== null)
+    supervisor.addPeriodicTask(scheduleTask(config.scheduler.interval * 1000));
   supervisor.start();
   refresh(true);
   // Dead workers of a previous run (this supervisor SIGKILLed, a host that died) are recovered at once.

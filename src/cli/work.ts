@@ -5,11 +5,13 @@
  * does not take what the worker must record within FORCED_EXIT_MS, exits without it.
  * USR2/CONT pause/resume; USR1 fails the running jobs and keeps working.
  */
+
 import { ConfigError, loadConfig } from '../config/load-config.ts';
 import { JobRegistry } from '../jobs/job-registry.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, type Logger } from '../log.ts';
 import { pruneDeadWorkers, pruneOptionsFrom } from '../recovery/prune-dead-workers.ts';
 import { redisAddress } from '../redis/connection.ts';
+import { moveDueJobs } from '../scheduler/move-due-jobs.ts';
 import { CONT_GRACE_MS } from '../supervisor/worker-child.ts';
 import { RUNNING_FROM, tsxRegistered } from '../util/runtime.ts';
 import { Worker } from '../worker/worker.ts';
@@ -103,6 +105,27 @@ export async function work(argv: string[]): Promise<number> {
   pruneDeadWorkers(worker.redis, worker.keys, pruneOptionsFrom(config, log)).catch((err: Error) =>
     log.warn({ event: 'prune.error', err: err.message }, 'could not prune dead workers'),
   );
+  const stopScheduler = runScheduler(worker, config.scheduler.interval, log);
   await new Promise<void>((resolve) => worker.once('stopped', resolve));
+  stopScheduler();
   return 0;
+}
+
+/** Moves due scheduled jobs every `interval` s while the worker runs (none when null); returns its stop. */
+function runScheduler(worker: Worker, interval: number | null, log: Logger): () => void {
+  if (interval === null) return () => {};
+  let running = false;
+  const timer = setInterval(() => {
+    if (running || worker.state !== 'running') return;
+    running = true;
+    moveDueJobs(worker.redis, worker.keys, log)
+      .catch((err: Error) =>
+        log.warn({ event: 'scheduler.error', err: err.message }, 'could not move scheduled jobs'),
+      )
+      .finally(() => {
+        running = false;
+      });
+  }, interval * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -12,7 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ReplyError } from 'ioredis';
 import { assertQueueName } from '../config/schema.ts';
 import type { JobArgs } from '../jobs/job.ts';
-import { buildPayload, newJobId } from '../jobs/payload.ts';
+import { buildPayload, buildScheduledItem, newJobId } from '../jobs/payload.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { closeRedis, createRedis, lastRedisError, redisAddress } from '../redis/connection.ts';
 import { DEFAULT_NAMESPACE, type ResqueKeys, resqueKeys } from '../redis/keys.ts';
@@ -161,6 +161,61 @@ export class ResqueClient {
       throw lostEnqueue(this.redis, queue, [id], err as Error);
     }
     return id;
+  }
+
+  /**
+   * Schedules a job for `at` (a Date, or unix ms), as resque-scheduler's enqueue_at and in its
+   * layout: the scheduler of `start` and `work` (or Ruby's resque-scheduler) puts it on its queue
+   * once due. Whole seconds, rounded up (never early); a time past is due at once. A tracked job
+   * is `waiting` until it runs. Returns the job id.
+   */
+  async enqueueAt(
+    at: Date | number,
+    queue: string,
+    className: string,
+    args: unknown[] = [],
+    options: EnqueueOptions = {},
+  ): Promise<string> {
+    assertQueueName(queue);
+    const ms = at instanceof Date ? at.getTime() : at;
+    if (typeof ms !== 'number' || !Number.isFinite(ms))
+      throw new TypeError(`enqueueAt: not a time: ${String(at)}`);
+    const timestamp = Math.ceil(ms / 1000);
+    const id = options.id || newJobId();
+    const item = buildScheduledItem(className, args, queue, id);
+    await this.#ensureUp();
+    const k = this.keys;
+    const tx = this.redis
+      .multi()
+      .rpush(k.delayed(timestamp), item)
+      .sadd(k.delayedTimestamps(item), k.delayed(timestamp))
+      .zadd(k.delayedSchedule, timestamp, timestamp);
+    if (options.trackStatus) {
+      const now = Math.floor(Date.now() / 1000);
+      tx.set(k.jobStatus(id), JSON.stringify({ status: 1, updated: now, started: now, result: null }));
+    }
+    let results: [Error | null, unknown][];
+    try {
+      results = (await tx.exec()) ?? [];
+    } catch (err) {
+      if (err instanceof ReplyError) throw err;
+      throw lostEnqueue(this.redis, queue, [id], err as Error);
+    }
+    for (const [err] of results) if (err) throw err;
+    return id;
+  }
+
+  /** enqueueAt, `seconds` from now (resque-scheduler's enqueue_in). */
+  async enqueueIn(
+    seconds: number,
+    queue: string,
+    className: string,
+    args: unknown[] = [],
+    options: EnqueueOptions = {},
+  ): Promise<string> {
+    if (typeof seconds !== 'number' || !(seconds >= 0))
+      throw new TypeError(`enqueueIn: seconds must be >= 0, got ${seconds}`);
+    return this.enqueueAt(Date.now() + seconds * 1000, queue, className, args, options);
   }
 
   /** Typed enqueue: `enqueueJob('mail', SendEmail, 'a@b.c', 'hi')` checks args against perform's. */

@@ -43,6 +43,7 @@ export interface Config {
     deadWorkerJobs: 'requeue' | 'fail';
     scaleGroup: string;
   };
+  scheduler: { interval: number | null };
   log: { level: string };
 }
 

@@ -351,6 +351,14 @@ export const schema = {
       env: 'SCALE_GROUP',
     },
   },
+  scheduler: {
+    interval: {
+      doc: "Seconds between moves of due scheduled jobs (ResqueClient.enqueueAt/enqueueIn, resque-scheduler's delayed queue) onto their queues, by `start` and by `work`: one Redis call each time, so 2 s keeps an idle pool of one worker under 1 call/s. A job runs up to this late (resque-scheduler polls every 5 s). null: not here (another process, such as Ruby's resque-scheduler, moves them). Read at start.",
+      format: 'optional-positive-seconds',
+      default: 2 as number | null,
+      env: 'SCHEDULER_INTERVAL',
+    },
+  },
   log: {
     level: {
       doc: 'Log level: fatal, error, warn, info, debug, trace.',

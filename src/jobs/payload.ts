@@ -60,6 +60,17 @@ export function buildPayload(className: string, args: unknown[], id = newJobId()
   return payload;
 }
 
+/**
+ * A scheduled job as resque-scheduler stores it, `{"class","args","queue"}`, with our id: when it
+ * is due, these bytes become its payload (schedule.lua), queue field and all, as node-resque's are.
+ */
+export function buildScheduledItem(className: string, args: unknown[], queue: string, id: string): string {
+  if (typeof className !== 'string' || className === '')
+    throw new TypeError('job class name must be a non-empty string');
+  if (!Array.isArray(args)) throw new TypeError(`args of ${className} must be an array`);
+  return JSON.stringify({ class: className, args, queue, id });
+}
+
 /** Parses and checks a payload taken from a queue; the message says exactly what is wrong. */
 export function parsePayload(raw: string): Payload {
   let data: unknown;

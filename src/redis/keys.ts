@@ -64,6 +64,12 @@ export interface ResqueKeys {
    * does not know this key, so it also survives a peer unregistering one of our workers.
    */
   readonly ourWorkers: string;
+  /** ZSET timestamp -> timestamp (unix s) with scheduled jobs due then (resque-scheduler). */
+  readonly delayedSchedule: string;
+  /** LIST of the items `{"class","args","queue"[,"id"]}` due at a timestamp (resque-scheduler). */
+  delayed(timestamp: number): string;
+  /** SET of the `delayed:<timestamp>` keys holding an item, by its JSON (resque-scheduler). */
+  delayedTimestamps(item: string): string;
 }
 
 export const DEFAULT_NAMESPACE = 'resque';
@@ -96,5 +102,8 @@ export function resqueKeys(namespace: string = DEFAULT_NAMESPACE): ResqueKeys {
     recoveredPrefix: `${p}rw:recovered:`,
     pruneLock: `${p}rw:prune-lock`,
     ourWorkers: `${p}rw:workers`,
+    delayedSchedule: `${p}delayed_queue_schedule`,
+    delayed: (timestamp) => `${p}delayed:${timestamp}`,
+    delayedTimestamps: (item) => `${p}timestamps:${item}`,
   };
 }

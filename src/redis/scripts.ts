@@ -23,6 +23,7 @@ export const SCRIPTS = {
   recover: { numberOfKeys: 13 },
   'release-lock': { numberOfKeys: 1 },
   'retry-failure': {},
+  schedule: { numberOfKeys: 1 },
 } as const satisfies Record<string, ScriptDef>;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -54,6 +55,7 @@ export interface ResqueScripts {
   recover(...args: ScriptArg[]): Promise<[number, number, number, ...string[]]>;
   'release-lock'(key: string, token: string): Promise<number>;
   'retry-failure'(numKeys: number, ...args: ScriptArg[]): Promise<number>;
+  schedule(...args: ScriptArg[]): Promise<[number, number]>;
 }
 
 export type ScriptedRedis = Redis & ResqueScripts;

@@ -54,6 +54,13 @@ describe('supervisor lifecycle', () => {
     const report = JSON.parse(status.stdout);
     assert.equal(report.supervisor.pid, s.pid);
     assert.deepEqual(report.workers.map((w: { id: string }) => w.id).sort(), ids.sort());
+
+    // Its scheduler (every scheduler.interval, 2 s) puts a scheduled job on its queue once due.
+    const id = await db.client.enqueueIn(0, 'high', 'Echo', ['later'], { trackStatus: true });
+    await waitFor(async () => (await db.client.status(id)).status === 'complete', {
+      what: 'the scheduled job moved by the supervisor and run',
+    });
+    assert.equal(s.events('scheduler.moved').length, 1);
   });
 
   test('no job modules configured: ready with no workers, saying why; a reload that lists them starts the pool, whose jobs never see its spec', async () => {

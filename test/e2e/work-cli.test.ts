@@ -67,6 +67,31 @@ describe('resque-worker work (one worker in the foreground)', () => {
     }
   });
 
+  test('enqueue --in: the scheduler in `work` puts the job on its queue once due, and it runs', async () => {
+    const worker = new Daemon(['work', '--jobs', FIXTURES, '--queues', 'later'], {
+      ...env,
+      SCHEDULER_INTERVAL: '0.2',
+    });
+    try {
+      await waitFor(() => worker.events('worker.start').length === 1);
+      const enq = await cli(['enqueue', 'later', 'Echo', 'x', '--in', '1', '--track'], env);
+      assert.equal(enq.code, 0, enq.stderr);
+      const id = enq.stdout.trim();
+      assert.equal((await cli(['status', id], env)).stdout.trim(), 'waiting');
+      await waitFor(async () => (await cli(['status', id], env)).stdout.trim() === 'complete', {
+        timeout: 10_000,
+        what: 'the scheduled job run',
+      });
+      assert.equal(worker.events('scheduler.moved').length, 1);
+      const bad = await cli(['enqueue', 'later', 'Echo', '--in', 'soon'], env);
+      assert.equal(bad.code, 64);
+      assert.match(bad.stderr, /--in takes seconds/);
+    } finally {
+      worker.kill('SIGTERM');
+      await worker.exited;
+    }
+  });
+
   test('TERM with a job past the shutdown timeout: the job goes back to its queue, exit 0', async () => {
     const r = redis.client();
     await r.flushall();

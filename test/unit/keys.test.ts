@@ -90,3 +90,18 @@ test('enqueue.lua spells the keys it names from the prefix as the key builders d
     assert.match(source, spelled, name);
   }
 });
+
+test("schedule.lua and the client use resque-scheduler's keys, spelled from the prefix as the builders do", () => {
+  const k = resqueKeys();
+  assert.deepEqual(
+    [k.delayedSchedule, k.delayed(1764000000), k.delayedTimestamps('{"class":"A"}')],
+    ['resque:delayed_queue_schedule', 'resque:delayed:1764000000', 'resque:timestamps:{"class":"A"}'],
+  );
+  const source = scriptSource('schedule');
+  const ns = resqueKeys('ns');
+  const literal = (key: string) => `ns .. '${key.slice(ns.prefix.length)}'`;
+  for (const key of [ns.failed, ns.queues, ns.statProcessed, ns.statFailed, ns.idleWorkers])
+    assert.ok(source.includes(literal(key)), key);
+  for (const key of [ns.delayed(0), ns.delayedTimestamps(''), ns.queue(''), ns.workerChannel('')])
+    assert.ok(source.includes(literal(key).replace(/0?'$/, "'")), key);
+});

@@ -1,0 +1,45 @@
+/**
+ * The scheduler's one duty: put scheduled jobs that are due (resque-scheduler's delayed queue,
+ * filled by ResqueClient.enqueueAt/enqueueIn or by Ruby's enqueue_at) on their queues, through
+ * schedule.lua, in batches. Run by `start` (a periodic task of the supervisor) and by `work`, every
+ * scheduler.interval seconds; any number may run at once, as each item is moved by one LPOP.
+ */
+import { rubyFailedAt } from '../jobs/payload.ts';
+import type { Logger } from '../log.ts';
+import type { ResqueKeys } from '../redis/keys.ts';
+import type { ScriptedRedis } from '../redis/scripts.ts';
+
+const BATCH = 1000;
+
+export async function moveDueJobs(
+  redis: ScriptedRedis,
+  keys: ResqueKeys,
+  log: Logger,
+): Promise<{ moved: number; failed: number }> {
+  let moved = 0;
+  let failed = 0;
+  for (;;) {
+    const [m, f] = await redis.schedule(keys.delayedSchedule, keys.prefix, BATCH, rubyFailedAt());
+    moved += m;
+    failed += f;
+    if (m + f < BATCH) break;
+  }
+  if (moved > 0)
+    log.info({ event: 'scheduler.moved', count: moved }, 'scheduled jobs due: put on their queues');
+  if (failed > 0)
+    log.error(
+      { event: 'scheduler.failed', count: failed },
+      'scheduled jobs with no queue to go to: recorded in the failed list',
+    );
+  return { moved, failed };
+}
+
+/** The scheduler as the supervisor's periodic task. */
+export function scheduleTask(intervalMs: number) {
+  return {
+    name: 'move-due-jobs',
+    intervalMs,
+    run: (ctx: { redis: ScriptedRedis; keys: ResqueKeys; log: Logger }) =>
+      moveDueJobs(ctx.redis, ctx.keys, ctx.log),
+  };
+}
