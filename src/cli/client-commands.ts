@@ -5,6 +5,7 @@
  */
 import { ResqueClient } from '../client/client.ts';
 import { loadConfig } from '../config/load-config.ts';
+import { mayLoseDigits } from '../util/json-numbers.ts';
 import { configFile, noMorePositionals, overridesFrom, parseCommon, UsageError } from './args.ts';
 
 export const ENQUEUE_USAGE = `usage: resque-worker enqueue <queue> <Class> [json-arg ...] [--track] [--in S | --at TIME] [--redis URL] [--namespace NS] [--config FILE]
@@ -17,33 +18,51 @@ export const STATUS_USAGE = `usage: resque-worker status <job-id> [--json] [--re
   A job's status: waiting, running, failed, complete (exit 0) or unknown (exit 1); --json with
   its result. Without a job id: the running pool (see resque-worker pause --help).`;
 
+/** Ten years: later is a typo (--in 1e20), not a schedule. */
+const MAX_DELAY_S = 10 * 365 * 86400;
+/** ISO 8601 with a date, a time and a zone: 2026-12-01T09:00:00Z, 2026-12-01T09:00+01:00. */
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
 /** --in S or --at TIME as unix ms; null for neither (enqueue now). */
 function scheduledTime(inSeconds: string | undefined, at: string | undefined): number | null {
   if (inSeconds !== undefined && at !== undefined) throw new UsageError('enqueue: --in or --at, not both');
   if (inSeconds !== undefined) {
     const s = Number(inSeconds);
-    if (inSeconds.trim() === '' || !Number.isFinite(s) || s < 0)
-      throw new UsageError(`enqueue: --in takes seconds >= 0, got ${JSON.stringify(inSeconds)}`);
+    if (inSeconds.trim() === '' || !Number.isFinite(s) || s < 0 || s > MAX_DELAY_S)
+      throw new UsageError(
+        `enqueue: --in takes seconds from 0 to ${MAX_DELAY_S}, got ${JSON.stringify(inSeconds)}`,
+      );
     return Date.now() + s * 1000;
   }
   if (at === undefined) return null;
+  const m = ISO_TIME.exec(at);
   const ms = Date.parse(at);
-  if (Number.isNaN(ms))
-    throw new UsageError(`enqueue: --at takes an ISO 8601 time, got ${JSON.stringify(at)}`);
+  // Date.parse takes other forms too ("Dec 1 9:00" is 2001), and rolls 2026-02-30 over to March.
+  const [y, mo, d] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0];
+  if (!m || Number.isNaN(ms) || new Date(Date.UTC(y, mo - 1, d)).getUTCDate() !== d)
+    throw new UsageError(
+      `enqueue: --at takes an ISO 8601 time with its zone (2026-12-01T09:00:00Z), got ${JSON.stringify(at)}`,
+    );
   return ms;
 }
 
 /** A command-line argument as a job argument: JSON when it is JSON, else the text itself. */
 export function jobArgument(text: string, n: number): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text);
   } catch (err) {
-    if (/^\s*[[{]/.test(text))
+    if (/^\s*[[{"]/.test(text))
       throw new UsageError(
         `enqueue: argument ${n} looks like JSON but is not: ${(err as Error).message} (${JSON.stringify(text)})`,
       );
     return text;
   }
+  if (mayLoseDigits(text))
+    throw new UsageError(
+      `enqueue: argument ${n} holds a number JSON cannot carry exactly (16 digits or more, or out of range): quote it as a string (${JSON.stringify(text)})`,
+    );
+  return value;
 }
 
 export function clientFrom(argv: string[], extra: Record<string, { type: 'boolean' | 'string' }> = {}) {

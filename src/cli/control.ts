@@ -57,7 +57,15 @@ export function controlCommand(action: keyof typeof SIGNAL_OF) {
       console.error(`resque-worker ${action}: no supervisor running (pidfile ${pidfile}${stale(pid)})`);
       return 1;
     }
-    process.kill(pid, SIGNAL_OF[action]);
+    try {
+      process.kill(pid, SIGNAL_OF[action]);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+      console.error(
+        `resque-worker ${action}: not allowed to signal supervisor ${pid}: run as root or as its user`,
+      );
+      return 1;
+    }
     if (action !== 'stop' || values.nowait) {
       const outcome =
         action === 'reload' ? ' (its log says supervisor.reload, or reload-failed and why)' : '';

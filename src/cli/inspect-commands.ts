@@ -5,6 +5,7 @@
  */
 import type { ResqueClient, WorkerInfo } from '../client/client.ts';
 import type { FailureRecord } from '../client/failures.ts';
+import { assertQueueName } from '../config/schema.ts';
 import { noMorePositionals, UsageError } from './args.ts';
 import { clientFrom } from './client-commands.ts';
 
@@ -26,11 +27,12 @@ const FLAGS = {
 
 type Values = { json?: boolean; yes?: boolean; all?: boolean; start?: string; count?: string };
 
-function whole(name: string, text: string | undefined, fallback: number): number {
+/** A whole number >= 0 from the command line; `what` names it in the error (`--count`, `index`). */
+function whole(what: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0)
-    throw new UsageError(`--${name} must be a whole number >= 0, got ${JSON.stringify(text)}`);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new UsageError(`${what} must be a whole number >= 0, got ${JSON.stringify(text)}`);
   return n;
 }
 
@@ -91,6 +93,7 @@ export function queueCommand(argv: string[]): Promise<number> {
   return withClient(argv, async (client, positionals, values) => {
     const [name, action] = positionals;
     if (!name) throw new UsageError(`queue: a queue name is needed\n${INSPECT_USAGE}`);
+    assertQueueName(name);
     if (action === 'remove') {
       noMorePositionals('queue remove', positionals, 2);
       if (!values.yes) throw new UsageError(`queue ${name} remove deletes its jobs: add --yes`);
@@ -101,8 +104,8 @@ export function queueCommand(argv: string[]): Promise<number> {
     }
     if (action !== undefined)
       throw new UsageError(`queue: unknown action ${JSON.stringify(action)}\n${INSPECT_USAGE}`);
-    const start = whole('start', values.start, 0);
-    const jobs = await client.peek(name, start, whole('count', values.count, 10));
+    const start = whole('--start', values.start, 0);
+    const jobs = await client.peek(name, start, whole('--count', values.count, 10));
     print(values.json, jobs, () =>
       jobs.length ? jobs.map((j, i) => `${start + i}  ${JSON.stringify(j)}`) : [`queue ${name} is empty`],
     );
@@ -119,9 +122,10 @@ function describeFailure(f: FailureRecord | string, index: number): string {
   return `${index}  ${f.failed_at}  ${f.queue}  ${cls}  ${f.exception}: ${f.error}${retried}`;
 }
 
+/** Failure indexes, each once (retrying one twice would queue its job twice). */
 function indexes(args: string[]): number[] {
-  if (args.length === 0) throw new UsageError(`failures: which? give indexes (failures list shows them)`);
-  return args.map((a) => whole('index', a, 0));
+  if (args.length === 0) throw new UsageError('failures: which? give indexes (failures list shows them)');
+  return [...new Set(args.map((a) => whole('a failure index', a, 0)))];
 }
 
 export function failuresCommand(argv: string[]): Promise<number> {
@@ -131,8 +135,8 @@ export function failuresCommand(argv: string[]): Promise<number> {
     switch (action) {
       case 'list': {
         noMorePositionals('failures list', rest);
-        const start = whole('start', values.start, 0);
-        const records = await failures.list(start, whole('count', values.count, 20));
+        const start = whole('--start', values.start, 0);
+        const records = await failures.list(start, whole('--count', values.count, 20));
         print(values.json, records, () =>
           records.length ? records.map((f, i) => describeFailure(f, start + i)) : ['no failures'],
         );
@@ -150,11 +154,16 @@ export function failuresCommand(argv: string[]): Promise<number> {
         }
         let missing = 0;
         for (const i of indexes(rest)) {
-          if (await failures.retry(i)) console.log(`retried failure ${i}`);
-          else {
-            console.error(`resque-worker: no failure at index ${i}`);
-            missing++;
+          if (await failures.retry(i)) {
+            console.log(`retried failure ${i}`);
+            continue;
           }
+          missing++;
+          console.error(
+            i >= (await failures.count())
+              ? `resque-worker: no failure at index ${i}`
+              : `resque-worker: failure ${i} cannot be retried: its record is unreadable, or it changed meanwhile`,
+          );
         }
         return missing > 0 ? 1 : 0;
       }

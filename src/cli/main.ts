@@ -1,6 +1,7 @@
 /**
  * The `resque-worker` command. Only entry points touch the process: exit codes, signals, titles.
  */
+import { ReplyError } from 'ioredis';
 import { RedisUnavailableError } from '../client/client.ts';
 import { ConfigError } from '../config/load-config.ts';
 import { InvalidQueueNameError } from '../config/schema.ts';
@@ -28,7 +29,7 @@ const USAGE = `resque-worker: Resque-compatible job workers
 
   resque-worker start     run the supervisor (a pool of worker processes) in the foreground
   resque-worker work      run one worker in the foreground
-  resque-worker enqueue   <queue> <Class> [json-arg ...] [--track]
+  resque-worker enqueue   <queue> <Class> [json-arg ...] [--track] [--in S | --at TIME]
   resque-worker status    <job-id> [--json]   a job's status (--json: with its result)
   resque-worker status    [--pidfile F | --config F] [--json]   the running pool
   resque-worker pause|resume|reload|stop|kill-jobs [--pidfile F | --config F]
@@ -123,33 +124,37 @@ async function main(argv: string[]): Promise<number> {
   return command(rest);
 }
 
+/**
+ * The exit code of an error: 64 = EX_USAGE (a bad argument), 69 = EX_UNAVAILABLE (Redis away or
+ * too old), 78 = EX_CONFIG (a bad setting; a password or database Redis refuses too), 1 anything
+ * else. Whether to print its stack: only for what is none of these, a bug.
+ */
+function exitCodeOf(err: Error): { code: number; expected: boolean } {
+  if (
+    err instanceof UsageError ||
+    err instanceof InvalidQueueNameError ||
+    (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') // node:util parseArgs
+  )
+    return { code: 64, expected: true };
+  if (err instanceof RedisUnavailableError || err instanceof UnsupportedRedisError)
+    return { code: REFUSED_SETTING.test(err.message) ? 78 : 69, expected: true };
+  if (err instanceof ConfigError || err instanceof JobLoadError || err instanceof PidfileError)
+    return { code: 78, expected: true };
+  // Redis answered with an error (a key of the wrong type, say): its message says it all.
+  if (err instanceof ReplyError) return { code: 1, expected: true };
+  return { code: 1, expected: false };
+}
+
+/** Redis refused the connection's settings: the password, or the database number. */
+const REFUSED_SETTING = /WRONGPASS|NOAUTH|DB index is out of range/;
+
 main(process.argv.slice(2)).then(
   // Exit even if job code left handles open (a DB pool, a metrics timer): the command is done.
   (code) => process.exit(code),
   (err: Error) => {
-    // An unknown flag or a flag without its value (node:util parseArgs) is a usage error too.
-    const usage =
-      err instanceof UsageError ||
-      err instanceof InvalidQueueNameError ||
-      !!(err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const expected =
-      usage ||
-      err instanceof ConfigError ||
-      err instanceof JobLoadError ||
-      err instanceof PidfileError ||
-      err instanceof RedisUnavailableError ||
-      err instanceof UnsupportedRedisError;
+    const { code, expected } = exitCodeOf(err);
     console.error(`resque-worker: ${expected ? err.message : (err.stack ?? err.message)}`);
-    // 64 = EX_USAGE (a bad argument), 69 = EX_UNAVAILABLE (Redis away), 78 = EX_CONFIG. Exit now:
-    // connections left open (a worker that could not start) would keep the process up.
-    process.exit(
-      usage
-        ? 64
-        : err instanceof RedisUnavailableError || err instanceof UnsupportedRedisError
-          ? 69
-          : expected
-            ? 78
-            : 1,
-    );
+    // Exit now: connections left open (a worker that could not start) would keep the process up.
+    process.exit(code);
   },
 );

@@ -18,6 +18,7 @@ import { closeRedis, createRedis, lastRedisError, redisAddress } from '../redis/
 import { DEFAULT_NAMESPACE, type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import { checkRedisUrl } from '../redis/redis-url.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
+import { mayLoseDigits } from '../util/json-numbers.ts';
 import { jsonObjectOrText } from '../util/json-object-or-text.ts';
 import { rawJsonValue } from '../util/raw-json-value.ts';
 import { Failures } from './failures.ts';
@@ -178,7 +179,8 @@ export class ResqueClient {
   ): Promise<string> {
     assertQueueName(queue);
     const ms = at instanceof Date ? at.getTime() : at;
-    if (typeof ms !== 'number' || !Number.isFinite(ms))
+    // Date's own range: beyond it a timestamp names no time (and would make an odd key).
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15)
       throw new TypeError(`enqueueAt: not a time: ${String(at)}`);
     const timestamp = Math.ceil(ms / 1000);
     const id = options.id || newJobId();
@@ -332,7 +334,7 @@ export class ResqueClient {
       const rawArgs = rawJsonValue(r, 'args') ?? '[]';
       if (rawArgs === wanted) return true;
       // Only a bare number can be rounded: digits inside strings (ids, card numbers) are text.
-      return !LONG_NUMBER.test(rawArgs.replace(JSON_STRING, '""')) && isDeepStrictEqual(p.args ?? [], args);
+      return !mayLoseDigits(rawArgs) && isDeepStrictEqual(p.args ?? [], args);
     });
     if (matching.length === 0) return 0;
     const pipe = this.redis.pipeline();
@@ -448,10 +450,6 @@ export function splitWorkerId(id: string): [string, string, string] {
   if (a < 0 || b < 0) return [id, '', ''];
   return [id.slice(0, a), id.slice(a + 1, b), id.slice(b + 1)];
 }
-
-/** 16 digits or more: a JSON number that may not survive JSON.parse (2^53 has 16). */
-const LONG_NUMBER = /\d{16}/;
-const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
 
 export function parseOrRaw(raw: string): unknown {
   try {

@@ -361,7 +361,7 @@ export const schema = {
   },
   log: {
     level: {
-      doc: 'Log level: fatal, error, warn, info, debug, trace.',
+      doc: 'Log level: fatal, error, warn, info, debug, trace, or silent (no log at all).',
       format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
       default: 'info',
       env: 'LOG_LEVEL',

@@ -12,8 +12,10 @@ export function readPidfile(path: string): number | null {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
-  } catch {
-    return null;
+  } catch (err) {
+    // Missing: no supervisor. Unreadable: one may well run; saying "none" would mislead.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new PidfileError(`pidfile ${path}: cannot read it: ${(err as Error).message}`);
   }
   const pid = Number.parseInt(text.trim(), 10);
   return Number.isInteger(pid) && pid > 0 ? pid : null;
@@ -63,5 +65,9 @@ export function writePidfile(path: string, pid = process.pid): void {
 
 /** Removes the pidfile if it is still ours (a successor may have replaced it). */
 export function removePidfile(path: string, pid = process.pid): void {
-  if (readPidfile(path) === pid) rmSync(path, { force: true });
+  try {
+    if (readPidfile(path) === pid) rmSync(path, { force: true });
+  } catch {
+    // Unreadable now: not ours to remove.
+  }
 }

@@ -60,7 +60,7 @@ describe('inspecting Redis from the shell', () => {
     assert.equal((await run('failures', 'count')).stdout.trim(), '3');
 
     await w.stop(); // the retried job stays queued, to be seen there
-    const retried = await run('failures', 'retry', '0');
+    const retried = await run('failures', 'retry', '0', '0'); // once, however often it is named
     assert.equal(retried.code, 0, retried.stderr);
     assert.deepEqual(
       (await json('queue', 'boom')).map((p: { args: unknown[] }) => p.args),
@@ -83,6 +83,11 @@ describe('inspecting Redis from the shell', () => {
       assert.equal(res.code, 64, `${args.join(' ')}: ${res.stderr}`);
     }
     assert.equal(await db.client.failures.count(), 2, 'nothing cleared without --yes');
+    // Bad data in Redis (a queue key of the wrong type): Redis's own error, one line, no stack.
+    await db.redis.client().set(keys.queue('broken'), 'not a list');
+    const broken = await run('queue', 'broken');
+    assert.equal(broken.code, 1);
+    assert.match(broken.stderr, /^resque-worker: WRONGTYPE .*\n$/);
     assert.match((await run('failures', 'clear', '--yes')).stdout, /removed 2 failures/);
     assert.match((await run('queue', 'mail', 'remove', '--yes')).stdout, /removed queue mail and its 2 jobs/);
     assert.equal(await db.redis.client().exists(keys.queue('mail')), 0);

@@ -232,6 +232,12 @@ describe('resque-worker work (one worker in the foreground)', () => {
       assert.equal(res.stderr.trim().split('\n').length, 1, `one line, no stack: ${res.stderr}`);
       assert.match(res.stderr, /redis\.url: Redis at 127\.0\.0\.1:\d+ refused it: WRONGPASS/);
       assert.doesNotMatch(res.stdout + res.stderr, /wrong@/, 'no password shown');
+      // The client commands too: a setting Redis refuses is configuration (78), not an outage (69).
+      for (const args of [['enqueue', 'q', 'Echo'], ['stats']]) {
+        const refused = await cli([...args, '--redis', url], env);
+        assert.equal(refused.code, 78, `${args[0]}: ${refused.stderr}`);
+        assert.match(refused.stderr, /WRONGPASS/);
+      }
     } finally {
       await r.config('SET', 'requirepass', '');
     }
@@ -260,6 +266,13 @@ describe('resque-worker work (one worker in the foreground)', () => {
       ['enqueue', 'q'],
       ['enqueue', 'q', 'Echo', '[1,2'], // a JSON typo is refused, not sent as the text "[1,2"
       ['enqueue', 'q', 'Echo', '{a:1}'],
+      ['enqueue', 'q', 'Echo', '"unterminated'],
+      ['enqueue', 'q', 'Echo', '12345678901234567890'], // JSON.parse would round it
+      ['enqueue', 'q', 'Echo', '[1e999]'], // and make this null
+      ['enqueue', 'q', 'Echo', '--at', 'Dec 1 9:00'], // Date.parse: 2001-12-01
+      ['enqueue', 'q', 'Echo', '--at', '2026-02-30T00:00:00Z'], // Date.parse: March 2
+      ['enqueue', 'q', 'Echo', '--in', '1e20'],
+      ['queue', 'a,b'],
       ['enqueue', 'q', 'Echo', '--bogus'],
       ['status', 'id-1', 'id-2'],
       ['config'],
@@ -283,9 +296,12 @@ describe('resque-worker work (one worker in the foreground)', () => {
       assert.match(res.stdout, /^usage: resque-worker /, args.join(' '));
     }
     assert.deepEqual(await r.keys('*'), [], 'nothing was enqueued');
-    const literal = await cli(['enqueue', 'q', 'Echo', 'plain text', '3', '--', '--help'], env);
+    const literal = await cli(
+      ['enqueue', 'q', 'Echo', 'plain text', '3', '"12345678901234567890"', '--', '--help'],
+      env,
+    );
     assert.equal(literal.code, 0, literal.stderr);
     const [payload] = await r.lrange(keys.queue('q'), 0, -1);
-    assert.deepEqual(JSON.parse(payload!).args, ['plain text', 3, '--help']);
+    assert.deepEqual(JSON.parse(payload!).args, ['plain text', 3, '12345678901234567890', '--help']);
   });
 });
