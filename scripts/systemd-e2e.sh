@@ -17,13 +17,13 @@
 # Node 20, node_modules with the sd-notify addon built (libsystemd-dev, g++, make, python3).
 # npm ci run on the host first fills the npm cache that the install in the container reads.
 # Knobs: E2E_NPM_CACHE (default: npm config get cache); E2E_KEEP=1 leaves the container running (prints how to enter it); E2E_MACHINE names it;
-# E2E_LIFETIME bounds the container's life in seconds (default 300); E2E_ONLY="check_crash ..."
+# E2E_LIFETIME bounds the container's life in seconds (default 420); E2E_ONLY="check_crash ..."
 # runs only those check groups (after check_start); E2E_VERBOSE=1 prints each group's duration.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MACHINE=${E2E_MACHINE:-rw-e2e-$$}
-LIFETIME=${E2E_LIFETIME:-300}
+LIFETIME=${E2E_LIFETIME:-420}
 CHECKOUT=/src/resque-worker             # the checkout, read-only inside the container
 APP=/opt/resque-worker                  # where the README's install command puts the code
 NPM_CACHE=${E2E_NPM_CACHE:-}
@@ -140,7 +140,7 @@ boot() {
     for d in $(cgroup_dirs); do mkdir -p "$d" && echo "$BASHPID" >"$d/cgroup.procs"; done
     exec timeout --kill-after=10 "$LIFETIME" systemd-nspawn -D "$WORK/rootfs" --register=no --keep-unit \
       -M "$MACHINE" --console=read-only --private-network --bind-ro=/usr --bind-ro="$ROOT:$CHECKOUT" \
-      --bind="$NPM_CACHE:/var/cache/e2e-npm" -b
+      --overlay="${NPM_CACHE//:/\\:}::/var/cache/e2e-npm" -b
   ) >"$WORK/console.log" 2>&1 </dev/null &
   NSPAWN_PID=$!
   # the container's PID 1 as seen from here: the first descendant in another pid namespace
@@ -206,9 +206,12 @@ preflight() {
 
 # ---------------------------------------------------------------- the checks
 # The README's first command as a new user runs it: in the checkout, as root (sudo keeps HOME=/root
-# on Debian). npm_config_offline: the container has no network, and the host's cache has every package.
+# on Debian). npm_config_offline: the container has no network, and the host's cache has every
+# package. It is an overlay whose writes go to a temporary directory (npm cannot read a read-only
+# cache), so the host user's cache is never changed, nor left with files of root's.
 readme_install() {
-  T=240 ct env HOME=/root npm_config_cache=/var/cache/e2e-npm npm_config_offline=true \
+  T=150 ct env HOME=/root npm_config_cache=/var/cache/e2e-npm npm_config_offline=true \
+    npm_config_logs_dir=/tmp/npm-logs npm_config_update_notifier=false \
     sh -c 'cd "$1" && scripts/install.sh --enable --start' sh "$CHECKOUT" 2>&1
 }
 

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 
 const SCRIPT = new URL('../../scripts/systemd-e2e.sh', import.meta.url).pathname;
 
-test('systemd end-to-end: scripts/systemd-e2e.sh passes every check', { timeout: 240_000 }, async (t) => {
+test('systemd end-to-end: scripts/systemd-e2e.sh passes every check', { timeout: 480_000 }, async (t) => {
   const child = spawn('bash', [SCRIPT], { stdio: ['ignore', 'pipe', 'pipe'] });
   // On a test timeout or abort, TERM lets the script power the container off and clean up.
   const onAbort = () => child.kill('SIGTERM');
