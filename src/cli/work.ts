@@ -8,7 +8,7 @@
 
 import { ConfigError, loadConfig } from '../config/load-config.ts';
 import { JobRegistry } from '../jobs/job-registry.ts';
-import { createLogger, type Logger } from '../log.ts';
+import { createLogger } from '../log.ts';
 import { pruneDeadWorkers, pruneOptionsFrom } from '../recovery/prune-dead-workers.ts';
 import { redisAddress } from '../redis/connection.ts';
 import { moveDueJobs } from '../scheduler/move-due-jobs.ts';
@@ -101,31 +101,40 @@ export async function work(argv: string[]): Promise<number> {
     if (worker.state !== 'stopped') await new Promise<void>((resolve) => worker.once('stopped', resolve));
     return 0;
   }
-  // As Ruby's worker does at start-up; in the background, so an outage does not hold the worker.
-  pruneDeadWorkers(worker.redis, worker.keys, pruneOptionsFrom(config, log)).catch((err: Error) =>
-    log.warn({ event: 'prune.error', err: err.message }, 'could not prune dead workers'),
-  );
-  const stopScheduler = runScheduler(worker, config.scheduler.interval, log);
+  // As Ruby's worker does at start-up, in the background, so an outage does not hold the worker;
+  // then every pruneInterval, as a pool's supervisor does (a verdict deferred right after an
+  // outage is made later; prune-dead-workers.ts), and the scheduler every scheduler.interval.
+  const prune = () =>
+    pruneDeadWorkers(worker.redis, worker.keys, pruneOptionsFrom(config, log)).catch((err: Error) =>
+      log.warn({ event: 'prune.error', err: err.message }, 'could not prune dead workers'),
+    );
+  void prune();
+  const stops = [whileRunning(worker, config.supervisor.pruneInterval, prune)];
+  const { interval } = config.scheduler;
+  if (interval !== null)
+    stops.push(
+      whileRunning(worker, interval, () =>
+        moveDueJobs(worker.redis, worker.keys, log, { statusTtl: config.worker.statusTtl }).catch(
+          (err: Error) =>
+            log.warn({ event: 'scheduler.error', err: err.message }, 'could not move scheduled jobs'),
+        ),
+      ),
+    );
   await new Promise<void>((resolve) => worker.once('stopped', resolve));
-  stopScheduler();
+  for (const stop of stops) stop();
   return 0;
 }
 
-/** Moves due scheduled jobs every `interval` s while the worker runs (none when null); returns its stop. */
-function runScheduler(worker: Worker, interval: number | null, log: Logger): () => void {
-  if (interval === null) return () => {};
+/** Runs `task` every `seconds` while the worker runs, never two at once; returns its stop. */
+function whileRunning(worker: Worker, seconds: number, task: () => Promise<unknown>): () => void {
   let running = false;
   const timer = setInterval(() => {
     if (running || worker.state !== 'running') return;
     running = true;
-    moveDueJobs(worker.redis, worker.keys, log)
-      .catch((err: Error) =>
-        log.warn({ event: 'scheduler.error', err: err.message }, 'could not move scheduled jobs'),
-      )
-      .finally(() => {
-        running = false;
-      });
-  }, interval * 1000);
+    void task().finally(() => {
+      running = false;
+    });
+  }, seconds * 1000);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -195,6 +195,10 @@ const DEFERRED = 'deferred';
 /** The three rules; null means alive, or not ours to judge. */
 function judge(f: Facts): Verdict | typeof DEFERRED | null {
   const mark = f.mark;
+  // First: a process of ours on this machine that is gone is dead for sure, outage or not.
+  if (mark && mark.host === f.me.host && mark.pidns === f.me.pidns && !processAlive(mark.pid)) {
+    return { rule: 'process-gone', reason: `process ${mark.pid} on ${mark.host} is gone` };
+  }
   // A peer beats on its own schedule: Ruby's prunes at 300 s, whatever ours is set to.
   const limit = mark ? f.deadAfter : Math.max(f.deadAfter, PEER_DEAD_AFTER);
   if (f.beatAge !== null && f.beatAge > limit) {
@@ -204,9 +208,6 @@ function judge(f: Facts): Verdict | typeof DEFERRED | null {
       reason: `no heartbeat for ${f.beatAge} s (limit ${limit} s)`,
       guard: 'heartbeat',
     };
-  }
-  if (mark && mark.host === f.me.host && mark.pidns === f.me.pidns && !processAlive(mark.pid)) {
-    return { rule: 'process-gone', reason: `process ${mark.pid} on ${mark.host} is gone` };
   }
   const markStale = !mark || f.now - mark.beat > f.deadAfter;
   if (!f.registered && f.beat === null && markStale && (f.hasInflight || mark)) {

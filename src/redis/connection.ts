@@ -117,20 +117,24 @@ export function isRedisUp(redis: Redis): boolean {
   return redis.status === 'ready';
 }
 
-/** When each connection became ready again after losing Redis (performance.now() ms). */
+/** When each connection became ready after failing to reach Redis (performance.now() ms). */
 const reconnectedAt = new WeakMap<Redis, number>();
-const everReady = new WeakSet<Redis>();
+/** Connections that failed to reach Redis since they were last ready (or ever, for a new one). */
+const missedRedis = new WeakSet<Redis>();
 
 function trackReconnects(redis: Redis): void {
+  // A first connection made only after failed attempts is a return from an outage too: a process
+  // started while Redis (or the network to it) was away sees what the others see.
+  redis.on('error', () => missedRedis.add(redis));
+  redis.on('reconnecting', () => missedRedis.add(redis));
   redis.on('ready', () => {
-    if (everReady.has(redis)) reconnectedAt.set(redis, performance.now());
-    everReady.add(redis);
+    if (missedRedis.delete(redis)) reconnectedAt.set(redis, performance.now());
   });
 }
 
 /**
- * Seconds this connection has been back since it last lost Redis: Infinity if it never lost it,
- * 0 while it is down. The pruner reads it: after an outage, every worker's heartbeat is stale.
+ * Seconds this connection has been back since it last failed to reach Redis: Infinity if it never
+ * failed, 0 while it is down. The pruner reads it: after an outage, every heartbeat is stale.
  */
 export function secondsSinceReconnect(redis: Redis): number {
   if (redis.status !== 'ready') return 0;

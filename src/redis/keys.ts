@@ -70,6 +70,8 @@ export interface ResqueKeys {
   delayed(timestamp: number): string;
   /** SET of the `delayed:<timestamp>` keys holding an item, by its JSON (resque-scheduler). */
   delayedTimestamps(item: string): string;
+  /** STRING: held by Ruby's resque-scheduler while it moves due jobs (its master lock). */
+  readonly rubySchedulerLock: string;
 }
 
 export const DEFAULT_NAMESPACE = 'resque';
@@ -105,5 +107,6 @@ export function resqueKeys(namespace: string = DEFAULT_NAMESPACE): ResqueKeys {
     delayedSchedule: `${p}delayed_queue_schedule`,
     delayed: (timestamp) => `${p}delayed:${timestamp}`,
     delayedTimestamps: (item) => `${p}timestamps:${item}`,
+    rubySchedulerLock: `${p}resque_scheduler_master_lock`,
   };
 }

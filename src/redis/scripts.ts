@@ -23,7 +23,7 @@ export const SCRIPTS = {
   recover: { numberOfKeys: 13 },
   'release-lock': { numberOfKeys: 1 },
   'retry-failure': {},
-  schedule: { numberOfKeys: 1 },
+  schedule: { numberOfKeys: 2 },
 } as const satisfies Record<string, ScriptDef>;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -55,7 +55,7 @@ export interface ResqueScripts {
   recover(...args: ScriptArg[]): Promise<[number, number, number, ...string[]]>;
   'release-lock'(key: string, token: string): Promise<number>;
   'retry-failure'(numKeys: number, ...args: ScriptArg[]): Promise<number>;
-  schedule(...args: ScriptArg[]): Promise<[number, number]>;
+  schedule(...args: ScriptArg[]): Promise<[moved: number, failed: number, handled: number, ruby: number]>;
 }
 
 export type ScriptedRedis = Redis & ResqueScripts;

@@ -2,27 +2,45 @@
  * The scheduler's one duty: put scheduled jobs that are due (resque-scheduler's delayed queue,
  * filled by ResqueClient.enqueueAt/enqueueIn or by Ruby's enqueue_at) on their queues, through
  * schedule.lua, in batches. Run by `start` (a periodic task of the supervisor) and by `work`, every
- * scheduler.interval seconds; any number may run at once, as each item is moved by one LPOP.
+ * scheduler.interval seconds; any number may run at once, as each item is moved by one LPOP, and
+ * none moves while Ruby's resque-scheduler holds its master lock (schedule.lua says why).
  */
+import type { Config } from '../config/load-config.ts';
 import { rubyFailedAt } from '../jobs/payload.ts';
 import type { Logger } from '../log.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 
-const BATCH = 1000;
+/** Timestamps and items per script call: each costs a decode, and a call blocks Redis. */
+const BATCH = 100;
+
+export interface MoveOptions {
+  /** Final status TTL for a tracked job that cannot be routed (worker.statusTtl). */
+  statusTtl?: number;
+}
 
 export async function moveDueJobs(
   redis: ScriptedRedis,
   keys: ResqueKeys,
   log: Logger,
+  options: MoveOptions = {},
 ): Promise<{ moved: number; failed: number }> {
   let moved = 0;
   let failed = 0;
   for (;;) {
-    const [m, f] = await redis.schedule(keys.delayedSchedule, keys.prefix, BATCH, rubyFailedAt());
+    const [m, f, handled, ruby] = await redis.schedule(
+      keys.delayedSchedule,
+      keys.rubySchedulerLock,
+      keys.prefix,
+      BATCH,
+      rubyFailedAt(),
+      options.statusTtl ?? 86400,
+    );
     moved += m;
     failed += f;
-    if (m + f < BATCH) break;
+    if (ruby === 1)
+      log.debug({ event: 'scheduler.ruby' }, 'resque-scheduler holds its master lock: the moves are its own');
+    if (handled < BATCH) break;
   }
   if (moved > 0)
     log.info({ event: 'scheduler.moved', count: moved }, 'scheduled jobs due: put on their queues');
@@ -39,7 +57,7 @@ export function scheduleTask(intervalMs: number) {
   return {
     name: 'move-due-jobs',
     intervalMs,
-    run: (ctx: { redis: ScriptedRedis; keys: ResqueKeys; log: Logger }) =>
-      moveDueJobs(ctx.redis, ctx.keys, ctx.log),
+    run: (ctx: { redis: ScriptedRedis; keys: ResqueKeys; log: Logger; config: Readonly<Config> }) =>
+      moveDueJobs(ctx.redis, ctx.keys, ctx.log, { statusTtl: ctx.config.worker.statusTtl }),
   };
 }

@@ -127,6 +127,34 @@ describe('pruning dead workers', () => {
     );
   });
 
+  test('right after an outage, ours on this machine whose process is gone is still recovered at once', async () => {
+    const { w } = await crashedWorker(`${host()}:77009:default`);
+    const mark = JSON.parse((await r.hget(keys.ourWorkers, w.id))!);
+    await r.hset(keys.ourWorkers, w.id, JSON.stringify({ ...mark, pid: deadPid() }));
+    await r.hset(keys.heartbeats, w.id, iso((await redisNow()) - 400));
+    const res = await pruneDeadWorkers(r, keys, { deadAfter: 300, reachableFor: 10 });
+    assert.deepEqual(
+      res.pruned.map((p) => [p.workerId, p.rule]),
+      [[w.id, 'process-gone']],
+    );
+  });
+
+  test('a first connection made after failed attempts counts as a return from an outage', async () => {
+    const other = await TestRedis.start();
+    await other.kill();
+    const c = createRedis({ url: other.url, name: 'test:late' });
+    try {
+      await once(c, 'error'); // Redis is away: the first attempt fails
+      await other.restart();
+      await once(c, 'ready');
+      const s = secondsSinceReconnect(c);
+      assert.ok(s >= 0 && s < 5, `${s}`);
+    } finally {
+      c.disconnect();
+      await other.stop();
+    }
+  });
+
   test("a connection's time since it last lost Redis: Infinity until it does, then counted from its return", async () => {
     const c = createRedis({ url: redis.url, name: 'test:reconnect' });
     try {

@@ -93,6 +93,36 @@ describe('scheduled jobs', () => {
     assert.deepEqual(await move(), { moved: 0, failed: 0 });
   });
 
+  test("while Ruby's resque-scheduler holds its master lock, nothing is moved (its batches would duplicate and lose jobs)", async () => {
+    const r = db.redis.client();
+    await db.client.enqueueAt(Date.now() - 5000, 'ruby-owned', 'Echo');
+    await r.set(keys.rubySchedulerLock, 'rubyhost:123', 'EX', 180);
+    assert.deepEqual(await move(), { moved: 0, failed: 0 });
+    assert.equal(await db.client.size('ruby-owned'), 0);
+    await r.del(keys.rubySchedulerLock);
+    assert.deepEqual(await move(), { moved: 1, failed: 0 });
+  });
+
+  test('a tracked job that cannot be routed ends failed (with a TTL); with the failed list broken too, it stays scheduled and findable', async () => {
+    const r = db.redis.client();
+    await r.set(keys.queue('broken'), 'not a list');
+    const id = await db.client.enqueueAt(Date.now() - 5000, 'broken', 'Echo', [], { trackStatus: true });
+    await r.set(keys.failed, 'not a list either');
+    await assert.rejects(move(), /failed is not a list/);
+    const [ts] = await r.zrange(keys.delayedSchedule, 0, -1);
+    const [item] = await r.lrange(keys.delayed(Number(ts)), 0, -1);
+    assert.equal(JSON.parse(item!).id, id, 'still scheduled');
+    assert.deepEqual(
+      await r.smembers(keys.delayedTimestamps(item!)),
+      [keys.delayed(Number(ts))],
+      'and findable',
+    );
+    await r.del(keys.failed);
+    assert.deepEqual(await move(), { moved: 0, failed: 1 });
+    assert.equal((await db.client.status(id)).status, 'failed');
+    assert.ok((await r.ttl(keys.jobStatus(id))) > 0);
+  });
+
   test('an idle worker runs a job moved onto its queue at once (told to reserve), not at its next poll', async () => {
     const w = new Worker({ redisUrl: db.redis.url, queues: ['soon'], registry: db.registry, interval: 60 });
     workers.push(w);
