@@ -333,7 +333,7 @@ export const schema = {
       env: 'HANG_TIMEOUT',
     },
     pruneInterval: {
-      doc: 'Seconds between runs of the dead-worker pruner in the supervisor (it also runs at start-up): stale heartbeats, our dead pids on this host, orphan in-flight lists.',
+      doc: 'Seconds between runs of the dead-worker pruner in `start` and `work` (it also runs at start-up): our dead pids on this machine, stale heartbeats, orphan in-flight lists.',
       format: 'positive-seconds',
       default: 60,
       env: 'PRUNE_INTERVAL',
