@@ -311,6 +311,7 @@ export class ResqueClient {
   }
 
   /** Deletes a queue and its jobs (Resque.remove_queue). */
+  /** Removes the queue and its jobs (resque-web's "remove queue"); tracked ones keep a waiting status. */
   async removeQueue(queue: string): Promise<void> {
     await this.#ensureUp();
     await this.redis.multi().srem(this.keys.queues, queue).del(this.keys.queue(queue)).exec();
@@ -340,6 +341,13 @@ export class ResqueClient {
     const pipe = this.redis.pipeline();
     for (const r of matching) pipe.lrem(key, 1, r);
     const results = (await pipe.exec()) ?? [];
+    // A tracked job taken out will never run: its status goes too, rather than say waiting for ever.
+    const statuses = matching
+      .filter((_, i) => Number(results[i]?.[1] ?? 0) > 0)
+      .map((r) => parseOrRaw(r) as { id?: unknown; prefix?: unknown })
+      .filter((p) => typeof p === 'object' && p !== null && typeof p.id === 'string' && p.id !== '')
+      .map((p) => this.keys.jobStatus(p.id as string, typeof p.prefix === 'string' ? p.prefix : ''));
+    if (statuses.length > 0) await this.redis.del(...statuses);
     return results.reduce((n, [, v]) => n + Number(v ?? 0), 0);
   }
 

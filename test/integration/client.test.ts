@@ -77,6 +77,9 @@ describe('client', () => {
     );
     assert.equal(await db.client.dequeue('q', 'Mail', [{ a: 1, b: 2 }]), 2);
     assert.equal(await db.client.size('q'), 3);
+    const tracked = await db.client.enqueue('q', 'Tracked', [], { trackStatus: true });
+    assert.equal(await db.client.dequeue('q', 'Tracked'), 1);
+    assert.equal((await db.client.status(tracked)).status, 'unknown', 'no waiting status left behind');
     assert.equal(await db.client.dequeue('q', 'Mail'), 1);
     assert.deepEqual(await r.lrange(keys.queue('q'), 0, -1), [
       '{"class":"Other","args":[{"a":1,"b":2}]}',
