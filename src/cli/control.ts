@@ -34,7 +34,8 @@ export const CONTROL_USAGE = `usage: resque-worker pause|resume|reload|stop|kill
   Signal the supervisor whose pid is in the pidfile (--pidfile, else supervisor.pidfile of the
   config, PIDFILE): pause USR2, resume CONT, reload HUP, stop TERM (waits until it exited;
   --nowait does not), kill-jobs USR1. status prints the pool (--json), exit 3 if none runs.
-  reload with --config checks that file first, as start would.`;
+  reload --config F checks F first, as start would; the supervisor re-reads the file it was
+  started with (the same one when F names its pidfile, as under systemd).`;
 
 function context(argv: string[]) {
   const { values, positionals } = parseCommon(argv, EXTRA);
