@@ -20,8 +20,24 @@ export const STATUS_USAGE = `usage: resque-worker status <job-id> [--json] [--re
 
 /** Ten years: later is a typo (--in 1e20), not a schedule. */
 const MAX_DELAY_S = 10 * 365 * 86400;
-/** ISO 8601 with a date, a time and a zone: 2026-12-01T09:00:00Z, 2026-12-01T09:00+01:00. */
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+/**
+ * ISO 8601 / RFC 3339 with a date, a time and a zone, as people and `date` write it:
+ * 2026-12-01T09:00:00Z, 2026-12-01 09:00:00+00:00 (--rfc-3339), 2026-12-01T09:00:00+0100 (%z),
+ * ,fraction (-Ins), +01, lowercase t and z.
+ */
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?([Zz]|[+-]\d{2}(?::?\d{2})?)$/;
+
+/** The time ISO_TIME matched, in unix ms; NaN for a date or time that does not exist (Feb 30). */
+function isoTimeMs(m: RegExpExecArray): number {
+  const [, y, mo, d, h, mi, s = '00', frac = '', zone = 'Z'] = m;
+  const offset = /^[Zz]$/.test(zone) ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(3).replace(':', '') || '00'}`;
+  const ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}.${(frac + '000').slice(0, 3)}${offset}`);
+  // Date.parse rolls 2026-02-30 over to March 2; it must name a day that exists.
+  return new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d))).getUTCDate() === Number(d)
+    ? ms
+    : Number.NaN;
+}
 
 /** --in S or --at TIME as unix ms; null for neither (enqueue now). */
 function scheduledTime(inSeconds: string | undefined, at: string | undefined): number | null {
@@ -36,12 +52,10 @@ function scheduledTime(inSeconds: string | undefined, at: string | undefined): n
   }
   if (at === undefined) return null;
   const m = ISO_TIME.exec(at);
-  const ms = Date.parse(at);
-  // Date.parse takes other forms too ("Dec 1 9:00" is 2001), and rolls 2026-02-30 over to March.
-  const [y, mo, d] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0];
-  if (!m || Number.isNaN(ms) || new Date(Date.UTC(y, mo - 1, d)).getUTCDate() !== d)
+  const ms = m ? isoTimeMs(m) : Number.NaN;
+  if (Number.isNaN(ms))
     throw new UsageError(
-      `enqueue: --at takes an ISO 8601 time with its zone (2026-12-01T09:00:00Z), got ${JSON.stringify(at)}`,
+      `enqueue: --at takes a date and time with its zone, as 2026-12-01T09:00:00Z or 2026-12-01 10:00:00+01:00; got ${JSON.stringify(at)}`,
     );
   return ms;
 }

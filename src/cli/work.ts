@@ -9,8 +9,8 @@
 import { ConfigError, loadConfig } from '../config/load-config.ts';
 import { JobRegistry } from '../jobs/job-registry.ts';
 import { createLogger } from '../log.ts';
-import { pruneDeadWorkers, pruneOptionsFrom } from '../recovery/prune-dead-workers.ts';
-import { redisAddress } from '../redis/connection.ts';
+import { periodOf, pruneDeadWorkers, pruneOptionsFrom } from '../recovery/prune-dead-workers.ts';
+import { lastRedisError, redisAddress } from '../redis/connection.ts';
 import { moveDueJobs } from '../scheduler/move-due-jobs.ts';
 import { CONT_GRACE_MS } from '../supervisor/worker-child.ts';
 import { RUNNING_FROM, tsxRegistered } from '../util/runtime.ts';
@@ -87,12 +87,14 @@ export async function work(argv: string[]): Promise<number> {
   try {
     await worker.start();
   } catch (err) {
-    // Refused (a wrong password, an old Redis): retrying will not help. A refused password is
-    // configuration, so it exits 78 with one line, as a bad config value does.
-    const message = (err as Error).message;
+    // Refused (a wrong password or database number, an old Redis): retrying will not help. A
+    // refused setting is configuration, so it exits 78 with one line, as a bad config value does.
+    // (A refused database closes the connection: the reason is its last error, not this one.)
+    const reason = lastRedisError(worker.redis) ?? '';
+    const message = /DB index is out of range/.test(reason) ? reason : (err as Error).message;
     log.error({ event: 'worker.start-error', err: message }, 'worker could not start');
     worker.crash();
-    if (/^(WRONGPASS|NOAUTH)/.test(message))
+    if (/^(WRONGPASS|NOAUTH)|DB index is out of range/.test(message))
       throw new ConfigError(`redis.url: Redis at ${redisAddress(worker.redis)} refused it: ${message}`);
     throw err;
   }
@@ -104,12 +106,13 @@ export async function work(argv: string[]): Promise<number> {
   // As Ruby's worker does at start-up, in the background, so an outage does not hold the worker;
   // then every pruneInterval, as a pool's supervisor does (a verdict deferred right after an
   // outage is made later; prune-dead-workers.ts), and the scheduler every scheduler.interval.
-  const prune = () =>
-    pruneDeadWorkers(worker.redis, worker.keys, pruneOptionsFrom(config, log)).catch((err: Error) =>
-      log.warn({ event: 'prune.error', err: err.message }, 'could not prune dead workers'),
+  const intervalMs = config.supervisor.pruneInterval * 1000;
+  const prune = (periodMs?: number) =>
+    pruneDeadWorkers(worker.redis, worker.keys, { ...pruneOptionsFrom(config, log), periodMs }).catch(
+      (err: Error) => log.warn({ event: 'prune.error', err: err.message }, 'could not prune dead workers'),
     );
   void prune();
-  const stops = [whileRunning(worker, config.supervisor.pruneInterval, prune)];
+  const stops = [whileRunning(worker, config.supervisor.pruneInterval, () => prune(periodOf(intervalMs)))];
   const { interval } = config.scheduler;
   if (interval !== null)
     stops.push(

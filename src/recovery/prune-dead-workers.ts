@@ -38,6 +38,13 @@ export interface PruneOptions {
   logger?: Logger;
   /** How long the lock is held at most, should a pruner die mid-run. */
   lockTtlMs?: number;
+  /**
+   * A periodic run (ms between runs): skipped when any process ran one less than this ago. Every
+   * `work` and `start` runs the pruner every pruneInterval, and one run per interval, whichever
+   * process makes it, is enough. A start-up run has none: it always runs (a crashed supervisor's
+   * successor recovers its workers at once).
+   */
+  periodMs?: number;
   /** This host's name (tests pretend to be another host). */
   hostName?: string;
   /**
@@ -82,6 +89,8 @@ export async function pruneDeadWorkers(
   options: PruneOptions,
 ): Promise<PruneResult> {
   const log = options.logger ?? silentLogger;
+  if (options.periodMs && (await redis.set(keys.pruneRecent, '1', 'PX', options.periodMs, 'NX')) !== 'OK')
+    return { ran: false, pruned: [], skipped: [] };
   const token = randomBytes(16).toString('hex');
   const locked = await redis.set(keys.pruneLock, token, 'PX', options.lockTtlMs ?? 10_000, 'NX');
   if (locked !== 'OK') return { ran: false, pruned: [], skipped: [] };
@@ -272,8 +281,16 @@ export function pruneTask(intervalMs: number) {
     name: 'prune-dead-workers',
     intervalMs,
     run: (ctx: { redis: ScriptedRedis; keys: ResqueKeys; config: Readonly<Config>; log: Logger }) =>
-      pruneDeadWorkers(ctx.redis, ctx.keys, pruneOptionsFrom(ctx.config, ctx.log)),
+      pruneDeadWorkers(ctx.redis, ctx.keys, {
+        ...pruneOptionsFrom(ctx.config, ctx.log),
+        periodMs: periodOf(intervalMs),
+      }),
   };
+}
+
+/** A little less than the interval: this process's own next run finds the mark gone. */
+export function periodOf(intervalMs: number): number {
+  return Math.max(1, intervalMs - Math.min(1000, intervalMs / 10));
 }
 
 export function pruneOptionsFrom(config: Readonly<Config>, logger: Logger): PruneOptions {

@@ -37,6 +37,12 @@ export function createRedis(options: ConnectionOptions): ScriptedRedis {
   const redis = new Redis(options.url, redisOptions);
   trackOutages(redis, options.url, options.name, options.logger);
   trackReconnects(redis);
+  // ioredis carries on in database 0 when its SELECT is refused (a number past the server's
+  // `databases`): every command would read and write another app's keys. Closed for good instead;
+  // each command then fails, with this error as the reason.
+  redis.on('error', (err: Error) => {
+    if (/DB index is out of range/.test(err.message)) redis.disconnect();
+  });
   return defineScripts(redis);
 }
 

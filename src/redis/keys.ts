@@ -58,6 +58,8 @@ export interface ResqueKeys {
   readonly recoveredPrefix: string;
   /** STRING with TTL: lock held by the supervisor that prunes dead workers. */
   readonly pruneLock: string;
+  /** STRING: set for a pruneInterval by a periodic prune, so that other processes skip theirs. */
+  readonly pruneRecent: string;
   /**
    * HASH worker id -> `{"host","pidns","pid","beat"}` of OUR workers (beat: Redis TIME, unix s).
    * Marks a worker id as ours, so our pruner may judge it by its pid on this host; Ruby's prune
@@ -70,8 +72,12 @@ export interface ResqueKeys {
   delayed(timestamp: number): string;
   /** SET of the `delayed:<timestamp>` keys holding an item, by its JSON (resque-scheduler). */
   delayedTimestamps(item: string): string;
-  /** STRING: held by Ruby's resque-scheduler while it moves due jobs (its master lock). */
-  readonly rubySchedulerLock: string;
+  /**
+   * STRING: held by Ruby's resque-scheduler while it moves due jobs (its master lock). Older ones
+   * name it `<ns>:resque_scheduler_master_lock`; newer ones spell the namespace into the name and
+   * their namespaced client adds it again: `<ns>:<ns>:resque_scheduler_master_lock`.
+   */
+  readonly rubySchedulerLocks: readonly [string, string];
 }
 
 export const DEFAULT_NAMESPACE = 'resque';
@@ -103,10 +109,11 @@ export function resqueKeys(namespace: string = DEFAULT_NAMESPACE): ResqueKeys {
     handOffSeq: `${p}rw:hand-off-seq`,
     recoveredPrefix: `${p}rw:recovered:`,
     pruneLock: `${p}rw:prune-lock`,
+    pruneRecent: `${p}rw:prune-recent`,
     ourWorkers: `${p}rw:workers`,
     delayedSchedule: `${p}delayed_queue_schedule`,
     delayed: (timestamp) => `${p}delayed:${timestamp}`,
     delayedTimestamps: (item) => `${p}timestamps:${item}`,
-    rubySchedulerLock: `${p}resque_scheduler_master_lock`,
+    rubySchedulerLocks: [`${p}resque_scheduler_master_lock`, `${p}${p}resque_scheduler_master_lock`],
   };
 }

@@ -23,7 +23,7 @@ export const SCRIPTS = {
   recover: { numberOfKeys: 13 },
   'release-lock': { numberOfKeys: 1 },
   'retry-failure': {},
-  schedule: { numberOfKeys: 2 },
+  schedule: { numberOfKeys: 3 },
 } as const satisfies Record<string, ScriptDef>;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -30,7 +30,7 @@ export async function moveDueJobs(
   for (;;) {
     const [m, f, handled, ruby] = await redis.schedule(
       keys.delayedSchedule,
-      keys.rubySchedulerLock,
+      ...keys.rubySchedulerLocks,
       keys.prefix,
       BATCH,
       rubyFailedAt(),

@@ -243,6 +243,18 @@ describe('resque-worker work (one worker in the foreground)', () => {
     }
   });
 
+  test('a database number Redis refuses: exit 78, and nothing written to database 0 instead', async () => {
+    const r = redis.client();
+    const before = (await r.keys('*')).sort();
+    const url = `${redis.url}/99`;
+    const res = await cli(['work', '--jobs', FIXTURES, '--redis', url], env);
+    assert.equal(res.code, 78, res.stderr);
+    assert.match(res.stderr, /redis\.url: .*refused it: ERR DB index is out of range/);
+    const enq = await cli(['enqueue', 'q', 'Echo', '--redis', url], env);
+    assert.equal(enq.code, 78, enq.stderr);
+    assert.deepEqual((await r.keys('*')).sort(), before);
+  });
+
   test('bad configuration exits non-zero and names the key; a bad queue name is a usage error', async () => {
     const res = await cli(['work', '--jobs', FIXTURES], { ...env, CONCURRENCY: '0' });
     assert.equal(res.code, 78);
@@ -269,6 +281,7 @@ describe('resque-worker work (one worker in the foreground)', () => {
       ['enqueue', 'q', 'Echo', '"unterminated'],
       ['enqueue', 'q', 'Echo', '12345678901234567890'], // JSON.parse would round it
       ['enqueue', 'q', 'Echo', '[1e999]'], // and make this null
+      ['enqueue', 'q', 'Echo', '12345678.123456789'], // and this 12345678.12345679
       ['enqueue', 'q', 'Echo', '--at', 'Dec 1 9:00'], // Date.parse: 2001-12-01
       ['enqueue', 'q', 'Echo', '--at', '2026-02-30T00:00:00Z'], // Date.parse: March 2
       ['enqueue', 'q', 'Echo', '--in', '1e20'],
@@ -303,5 +316,15 @@ describe('resque-worker work (one worker in the foreground)', () => {
     assert.equal(literal.code, 0, literal.stderr);
     const [payload] = await r.lrange(keys.queue('q'), 0, -1);
     assert.deepEqual(JSON.parse(payload!).args, ['plain text', 3, '12345678901234567890', '--help']);
+    // --at as `date` writes it (--rfc-3339=seconds, +%FT%T%z, -Ins): at the same instant.
+    for (const at of [
+      '2036-12-01 09:00:00+00:00',
+      '2036-12-01T10:00:00+0100',
+      '2036-12-01T09:00:00,000000000+00:00',
+    ]) {
+      const res = await cli(['enqueue', 'later', 'Echo', '--at', at], env);
+      assert.equal(res.code, 0, `${at}: ${res.stderr}`);
+    }
+    assert.deepEqual(await r.zrange(keys.delayedSchedule, 0, -1), [String(Date.UTC(2036, 11, 1, 9) / 1000)]);
   });
 });

@@ -296,6 +296,13 @@ describe('pruning dead workers', () => {
     assert.equal(await r.exists(keys.pruneLock), 0);
   });
 
+  test('periodic runs: one per period across all processes; a start-up run always runs', async () => {
+    const periodic = { ...UP_FOR_LONG, periodMs: 60_000 };
+    assert.equal((await pruneDeadWorkers(r, keys, periodic)).ran, true);
+    assert.equal((await pruneDeadWorkers(defineScripts(redis.client()), keys, periodic)).ran, false);
+    assert.equal((await pruneDeadWorkers(r, keys, UP_FOR_LONG)).ran, true, 'start-up');
+  });
+
   test('the guard: a worker that beat again since it was judged is left alone', async () => {
     const { w } = await crashedWorker('elsewhere:7:default');
     const res = await recoverWorker(r, keys, w.id, {

@@ -96,10 +96,16 @@ describe('scheduled jobs', () => {
   test("while Ruby's resque-scheduler holds its master lock, nothing is moved (its batches would duplicate and lose jobs)", async () => {
     const r = db.redis.client();
     await db.client.enqueueAt(Date.now() - 5000, 'ruby-owned', 'Echo');
-    await r.set(keys.rubySchedulerLock, 'rubyhost:123', 'EX', 180);
-    assert.deepEqual(await move(), { moved: 0, failed: 0 });
-    assert.equal(await db.client.size('ruby-owned'), 0);
-    await r.del(keys.rubySchedulerLock);
+    // Older resque-schedulers' key, then newer ones' (the namespace twice).
+    for (const lock of [
+      'resque:resque_scheduler_master_lock',
+      'resque:resque:resque_scheduler_master_lock',
+    ]) {
+      await r.set(lock, 'rubyhost:123', 'EX', 180);
+      assert.deepEqual(await move(), { moved: 0, failed: 0 }, lock);
+      assert.equal(await db.client.size('ruby-owned'), 0);
+      await r.del(lock);
+    }
     assert.deepEqual(await move(), { moved: 1, failed: 0 });
   });
 

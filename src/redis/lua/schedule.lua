@@ -20,7 +20,8 @@
   be queued twice and a newer one trimmed unqueued. So nothing is moved while that lock exists.
 
   KEYS[1]  delayed_queue_schedule        (<ns>:delayed_queue_schedule)
-  KEYS[2]  resque-scheduler's master lock (<ns>:resque_scheduler_master_lock)
+  KEYS[2]  resque-scheduler's master lock, as older ones name it (<ns>:resque_scheduler_master_lock)
+  KEYS[3]  and as newer ones do            (<ns>:<ns>:resque_scheduler_master_lock)
   ARGV[1]  key prefix                    (<ns>:)
   ARGV[2]  most timestamps and items to handle in this call (each costs a decode: bounded so a
            call stays short, and the caller calls again while a call did all it could)
@@ -34,7 +35,7 @@
 -- @include status-key
 -- @include job-status
 
-if redis.call('EXISTS', KEYS[2]) == 1 then return { 0, 0, 0, 1 } end
+if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then return { 0, 0, 0, 1 } end
 
 local ns = ARGV[1]
 local limit = tonumber(ARGV[2])
