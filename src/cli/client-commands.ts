@@ -32,7 +32,7 @@ const ISO_TIME =
 function isoTimeMs(m: RegExpExecArray): number {
   const [, y, mo, d, h, mi, s = '00', frac = '', zone = 'Z'] = m;
   const offset = /^[Zz]$/.test(zone) ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(3).replace(':', '') || '00'}`;
-  const ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}.${(frac + '000').slice(0, 3)}${offset}`);
+  const ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}.${frac.padEnd(3, '0').slice(0, 3)}${offset}`);
   // Date.parse rolls 2026-02-30 over to March 2; it must name a day that exists.
   return new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d))).getUTCDate() === Number(d)
     ? ms
