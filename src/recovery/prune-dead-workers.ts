@@ -39,10 +39,11 @@ export interface PruneOptions {
   /** How long the lock is held at most, should a pruner die mid-run. */
   lockTtlMs?: number;
   /**
-   * A periodic run (ms between runs): skipped when any process ran one less than this ago. Every
-   * `work` and `start` runs the pruner every pruneInterval, and one run per interval, whichever
-   * process makes it, is enough. A start-up run has none: it always runs (a crashed supervisor's
-   * successor recovers its workers at once).
+   * A periodic run (ms between runs): skipped when any process completed one less than this ago
+   * (by Redis's clock; a run that deferred a verdict does not count). Every `work` and `start`
+   * runs the pruner every pruneInterval, and one run per interval, whichever process makes it, is
+   * enough. A start-up run has none: it always runs (a crashed supervisor's successor recovers its
+   * workers at once).
    */
   periodMs?: number;
   /** This host's name (tests pretend to be another host). */
@@ -89,7 +90,7 @@ export async function pruneDeadWorkers(
   options: PruneOptions,
 ): Promise<PruneResult> {
   const log = options.logger ?? silentLogger;
-  if (options.periodMs && (await redis.set(keys.pruneRecent, '1', 'PX', options.periodMs, 'NX')) !== 'OK')
+  if (options.periodMs && (await ranWithin(redis, keys, options.periodMs)))
     return { ran: false, pruned: [], skipped: [] };
   const token = randomBytes(16).toString('hex');
   const locked = await redis.set(keys.pruneLock, token, 'PX', options.lockTtlMs ?? 10_000, 'NX');
@@ -171,6 +172,8 @@ async function prune(
       `pruned dead worker (${verdict.reason}): ${r.requeued} jobs requeued, ${r.failed} failed`,
     );
   }
+  // Complete: periodic runs of this and other processes may skip until a period has passed.
+  if (deferred.length === 0) await redis.set(keys.pruneRecent, String(msOf(time)), 'PX', DAY_MS);
   if (deferred.length > 0)
     log.info(
       { event: 'prune.deferred', workerIds: deferred, reachableForS: Math.floor(reachableFor) },
@@ -288,9 +291,25 @@ export function pruneTask(intervalMs: number) {
   };
 }
 
-/** A little less than the interval: this process's own next run finds the mark gone. */
+const DAY_MS = 86_400_000;
+
+/** Whether any process completed a run less than `periodMs` ago (rw:prune-recent, Redis's clock). */
+async function ranWithin(redis: ScriptedRedis, keys: ResqueKeys, periodMs: number): Promise<boolean> {
+  const [[, last], [, time]] = ((await redis.pipeline().get(keys.pruneRecent).time().exec()) ?? []) as [
+    [unknown, string | null],
+    [unknown, [string, string]],
+  ];
+  return last !== null && msOf(time) - Number(last) < periodMs;
+}
+
+/** Redis TIME as unix ms. */
+function msOf([seconds, micros]: [string, string]): number {
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+/** A little less than the interval, so this process's own next run is not skipped for its last. */
 export function periodOf(intervalMs: number): number {
-  return Math.max(1, intervalMs - Math.min(1000, intervalMs / 10));
+  return Math.max(1, Math.floor(intervalMs - Math.min(1000, intervalMs / 10)));
 }
 
 export function pruneOptionsFrom(config: Readonly<Config>, logger: Logger): PruneOptions {

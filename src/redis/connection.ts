@@ -38,10 +38,16 @@ export function createRedis(options: ConnectionOptions): ScriptedRedis {
   trackOutages(redis, options.url, options.name, options.logger);
   trackReconnects(redis);
   // ioredis carries on in database 0 when its SELECT is refused (a number past the server's
-  // `databases`): every command would read and write another app's keys. Closed for good instead;
-  // each command then fails, with this error as the reason.
+  // `databases`): every command would read and write another app's keys. Never ready then: a
+  // connection that never had its database is a setting to fix, closed for good (each command
+  // fails with this error as its reason); one that had it (Redis came back with fewer databases)
+  // tries again with back-off, as for an outage, its commands held.
+  let hadDatabase = false;
+  redis.on('ready', () => {
+    hadDatabase = true;
+  });
   redis.on('error', (err: Error) => {
-    if (/DB index is out of range/.test(err.message)) redis.disconnect();
+    if (/DB index is out of range/.test(err.message)) redis.disconnect(hadDatabase);
   });
   return defineScripts(redis);
 }

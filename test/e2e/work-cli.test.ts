@@ -282,6 +282,7 @@ describe('resque-worker work (one worker in the foreground)', () => {
       ['enqueue', 'q', 'Echo', '12345678901234567890'], // JSON.parse would round it
       ['enqueue', 'q', 'Echo', '[1e999]'], // and make this null
       ['enqueue', 'q', 'Echo', '12345678.123456789'], // and this 12345678.12345679
+      ['enqueue', 'q', 'Echo', '100000000000000000000000'], // and this 1e+23
       ['enqueue', 'q', 'Echo', '--at', 'Dec 1 9:00'], // Date.parse: 2001-12-01
       ['enqueue', 'q', 'Echo', '--at', '2026-02-30T00:00:00Z'], // Date.parse: March 2
       ['enqueue', 'q', 'Echo', '--in', '1e20'],

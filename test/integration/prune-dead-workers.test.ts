@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { ResqueClient } from '../../src/client/client.ts';
 import { JobRegistry } from '../../src/jobs/job-registry.ts';
 import { host } from '../../src/jobs/payload.ts';
-import { pruneDeadWorkers } from '../../src/recovery/prune-dead-workers.ts';
+import { periodOf, pruneDeadWorkers } from '../../src/recovery/prune-dead-workers.ts';
 import { recoverWorker } from '../../src/recovery/recover-worker.ts';
 import { createRedis, secondsSinceReconnect } from '../../src/redis/connection.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
@@ -296,11 +296,26 @@ describe('pruning dead workers', () => {
     assert.equal(await r.exists(keys.pruneLock), 0);
   });
 
-  test('periodic runs: one per period across all processes; a start-up run always runs', async () => {
-    const periodic = { ...UP_FOR_LONG, periodMs: 60_000 };
-    assert.equal((await pruneDeadWorkers(r, keys, periodic)).ran, true);
-    assert.equal((await pruneDeadWorkers(defineScripts(redis.client()), keys, periodic)).ran, false);
+  test("periodic runs: one per period across all processes, by the caller's period; a start-up run always runs", async () => {
+    // A run that deferred a verdict does not count: the next one, with Redis up long, makes it.
+    await peerWorker('rubyhost:9:default', { beatAgo: 1000 });
+    const deferring = await pruneDeadWorkers(r, keys, { deadAfter: 300, reachableFor: 5, periodMs: 60_000 });
+    assert.equal(deferring.ran, true);
+    assert.deepEqual(deferring.pruned, []);
+    const other = defineScripts(redis.client());
+    const complete = await pruneDeadWorkers(other, keys, { ...UP_FOR_LONG, periodMs: 60_000 });
+    assert.deepEqual(
+      complete.pruned.map((p) => p.workerId),
+      ['rubyhost:9:default'],
+    );
+    assert.equal((await pruneDeadWorkers(r, keys, { ...UP_FOR_LONG, periodMs: 60_000 })).ran, false);
+    assert.equal(
+      (await pruneDeadWorkers(r, keys, { ...UP_FOR_LONG, periodMs: 1 })).ran,
+      true,
+      'its own, shorter period',
+    );
     assert.equal((await pruneDeadWorkers(r, keys, UP_FOR_LONG)).ran, true, 'start-up');
+    assert.ok(Number.isInteger(periodOf(1234)) && periodOf(1234) < 1234);
   });
 
   test('the guard: a worker that beat again since it was judged is left alone', async () => {
