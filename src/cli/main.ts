@@ -6,7 +6,7 @@ import { RedisUnavailableError } from '../client/client.ts';
 import { ConfigError } from '../config/load-config.ts';
 import { InvalidQueueNameError } from '../config/schema.ts';
 import { JobLoadError } from '../jobs/job-registry.ts';
-import { UnsupportedRedisError } from '../redis/connection.ts';
+import { REFUSED_SETTING, UnsupportedRedisError } from '../redis/connection.ts';
 import { PidfileError } from '../util/pidfile.ts';
 import { RUNNING_FROM } from '../util/runtime.ts';
 import { VERSION } from '../worker/worker.ts';
@@ -144,9 +144,6 @@ function exitCodeOf(err: Error): { code: number; expected: boolean } {
   if (err instanceof ReplyError) return { code: 1, expected: true };
   return { code: 1, expected: false };
 }
-
-/** Redis refused the connection's settings: the password, or the database number. */
-const REFUSED_SETTING = /WRONGPASS|NOAUTH|DB index is out of range/;
 
 main(process.argv.slice(2)).then(
   // Exit even if job code left handles open (a DB pool, a metrics timer): the command is done.

@@ -10,7 +10,7 @@ import { ConfigError, loadConfig } from '../config/load-config.ts';
 import { JobRegistry } from '../jobs/job-registry.ts';
 import { createLogger } from '../log.ts';
 import { periodOf, pruneDeadWorkers, pruneOptionsFrom } from '../recovery/prune-dead-workers.ts';
-import { lastRedisError, redisAddress } from '../redis/connection.ts';
+import { REFUSED_SETTING, redisAddress, startFailure } from '../redis/connection.ts';
 import { moveDueJobs } from '../scheduler/move-due-jobs.ts';
 import { CONT_GRACE_MS } from '../supervisor/worker-child.ts';
 import { RUNNING_FROM, tsxRegistered } from '../util/runtime.ts';
@@ -89,12 +89,10 @@ export async function work(argv: string[]): Promise<number> {
   } catch (err) {
     // Refused (a wrong password or database number, an old Redis): retrying will not help. A
     // refused setting is configuration, so it exits 78 with one line, as a bad config value does.
-    // (A refused database closes the connection: the reason is its last error, not this one.)
-    const reason = lastRedisError(worker.redis) ?? '';
-    const message = /DB index is out of range/.test(reason) ? reason : (err as Error).message;
+    const message = startFailure(worker.redis, err);
     log.error({ event: 'worker.start-error', err: message }, 'worker could not start');
     worker.crash();
-    if (/^(WRONGPASS|NOAUTH)|DB index is out of range/.test(message))
+    if (REFUSED_SETTING.test(message))
       throw new ConfigError(`redis.url: Redis at ${redisAddress(worker.redis)} refused it: ${message}`);
     throw err;
   }

@@ -47,7 +47,7 @@ export function createRedis(options: ConnectionOptions): ScriptedRedis {
     hadDatabase = true;
   });
   redis.on('error', (err: Error) => {
-    if (/DB index is out of range/.test(err.message)) redis.disconnect(hadDatabase);
+    if (REFUSED_DATABASE.test(err.message)) redis.disconnect(hadDatabase);
   });
   return defineScripts(redis);
 }
@@ -123,6 +123,19 @@ const lastErrors = new WeakMap<Redis, string>();
 
 export function lastRedisError(redis: Redis): string | undefined {
   return lastErrors.get(redis);
+}
+
+const REFUSED_DATABASE = /DB index is out of range/;
+/** Redis refused a connection's settings: the password, or the database number (configuration). */
+export const REFUSED_SETTING = /WRONGPASS|NOAUTH|DB index is out of range/;
+
+/**
+ * Why a worker could not start. A refused database closes the connection (createRedis), so the
+ * reason is the connection's last error, not the "Connection is closed" the start failed with.
+ */
+export function startFailure(redis: Redis, err: unknown): string {
+  const reason = lastRedisError(redis) ?? '';
+  return REFUSED_DATABASE.test(reason) ? reason : (err as Error).message;
 }
 
 export function isRedisUp(redis: Redis): boolean {

@@ -18,7 +18,7 @@ import cluster from 'node:cluster';
 import { logFatalErrors, onSignals } from '../cli/signals.ts';
 import { JobRegistry } from '../jobs/job-registry.ts';
 import { createLogger } from '../log.ts';
-import { lastRedisError } from '../redis/connection.ts';
+import { startFailure } from '../redis/connection.ts';
 import { RUNNING_FROM, tsxRegistered } from '../util/runtime.ts';
 import { Worker } from '../worker/worker.ts';
 import { workerOptionsFrom } from '../worker/worker-options.ts';
@@ -178,10 +178,7 @@ export async function runWorkerChild(): Promise<never> {
   try {
     await w.start();
   } catch (err) {
-    // A refused database closes the connection: the reason is its last error, not this one.
-    const reason = lastRedisError(w.redis) ?? '';
-    const message = /DB index is out of range/.test(reason) ? reason : (err as Error).message;
-    log.error({ event: 'worker.start-error', err: message }, 'worker failed to start');
+    log.error({ event: 'worker.start-error', err: startFailure(w.redis, err) }, 'worker failed to start');
     return exit(1);
   }
   if (w.state !== 'running') return new Promise<never>(() => {}); // stopped while starting: 'stopped' exits
