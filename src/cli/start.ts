@@ -15,7 +15,7 @@
 import cluster from 'node:cluster';
 import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log.ts';
-import { pruneDeadWorkers, pruneOptionsFrom, pruneTask } from '../recovery/prune-dead-workers.ts';
+import { pruneAtStart, pruneTask } from '../recovery/prune-dead-workers.ts';
 import { resqueKeys } from '../redis/keys.ts';
 import { scheduleTask } from '../scheduler/move-due-jobs.ts';
 import { clusterLauncher } from '../supervisor/launcher.ts';
@@ -126,9 +126,7 @@ export async function start(argv: string[]): Promise<number> {
   supervisor.start();
   refresh(true);
   // Dead workers of a previous run (this supervisor SIGKILLed, a host that died) are recovered at once.
-  pruneDeadWorkers(supervisor.redis, resqueKeys(config.redis.namespace), pruneOptionsFrom(config, log)).catch(
-    (err: Error) => log.warn({ event: 'prune.error', err: err.message }, 'could not prune dead workers'),
-  );
+  pruneAtStart(supervisor.redis, resqueKeys(config.redis.namespace), config, log);
   await stopped;
   if (pending) clearTimeout(pending);
   stopWatchdog();

@@ -9,9 +9,10 @@
 import { ConfigError, loadConfig } from '../config/load-config.ts';
 import { JobRegistry } from '../jobs/job-registry.ts';
 import { createLogger } from '../log.ts';
-import { periodOf, pruneDeadWorkers, pruneOptionsFrom } from '../recovery/prune-dead-workers.ts';
+import { pruneAtStart, pruneTask } from '../recovery/prune-dead-workers.ts';
 import { REFUSED_SETTING, redisAddress, startFailure } from '../redis/connection.ts';
-import { moveDueJobs } from '../scheduler/move-due-jobs.ts';
+import { scheduleTask } from '../scheduler/move-due-jobs.ts';
+import { PeriodicTasks } from '../supervisor/periodic-tasks.ts';
 import { CONT_GRACE_MS } from '../supervisor/worker-child.ts';
 import { RUNNING_FROM, tsxRegistered } from '../util/runtime.ts';
 import { Worker } from '../worker/worker.ts';
@@ -101,41 +102,18 @@ export async function work(argv: string[]): Promise<number> {
     if (worker.state !== 'stopped') await new Promise<void>((resolve) => worker.once('stopped', resolve));
     return 0;
   }
-  // As Ruby's worker does at start-up, in the background, so an outage does not hold the worker;
-  // then every pruneInterval, as a pool's supervisor does (a verdict deferred right after an
-  // outage is made later; prune-dead-workers.ts), and the scheduler every scheduler.interval.
-  const intervalMs = config.supervisor.pruneInterval * 1000;
-  const prune = (periodMs?: number) =>
-    pruneDeadWorkers(worker.redis, worker.keys, { ...pruneOptionsFrom(config, log), periodMs }).catch(
-      (err: Error) => log.warn({ event: 'prune.error', err: err.message }, 'could not prune dead workers'),
-    );
-  void prune();
-  const stops = [whileRunning(worker, config.supervisor.pruneInterval, () => prune(periodOf(intervalMs)))];
-  const { interval } = config.scheduler;
-  if (interval !== null)
-    stops.push(
-      whileRunning(worker, interval, () =>
-        moveDueJobs(worker.redis, worker.keys, log, { statusTtl: config.worker.statusTtl }).catch(
-          (err: Error) =>
-            log.warn({ event: 'scheduler.error', err: err.message }, 'could not move scheduled jobs'),
-        ),
-      ),
-    );
+  // Dead workers are pruned at start-up and every pruneInterval, as a pool's supervisor does (a
+  // verdict deferred right after an outage is made later; prune-dead-workers.ts), and due scheduled
+  // jobs moved every scheduler.interval.
+  pruneAtStart(worker.redis, worker.keys, config, log);
+  const tasks = new PeriodicTasks();
+  tasks.add(pruneTask(config.supervisor.pruneInterval * 1000));
+  if (config.scheduler.interval !== null) tasks.add(scheduleTask(config.scheduler.interval * 1000));
+  const stopTasks = tasks.runOnTimers(
+    () => ({ redis: worker.redis, keys: worker.keys, config, log, workerIds: [worker.id] }),
+    () => worker.state === 'running',
+  );
   await new Promise<void>((resolve) => worker.once('stopped', resolve));
-  for (const stop of stops) stop();
+  stopTasks();
   return 0;
-}
-
-/** Runs `task` every `seconds` while the worker runs, never two at once; returns its stop. */
-function whileRunning(worker: Worker, seconds: number, task: () => Promise<unknown>): () => void {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running || worker.state !== 'running') return;
-    running = true;
-    void task().finally(() => {
-      running = false;
-    });
-  }, seconds * 1000);
-  timer.unref();
-  return () => clearInterval(timer);
 }

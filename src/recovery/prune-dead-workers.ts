@@ -26,6 +26,7 @@ import { type Logger, silentLogger } from '../log.ts';
 import { secondsSinceReconnect } from '../redis/connection.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
+import type { PeriodicTask } from '../supervisor/periodic-tasks.ts';
 import { pidNamespace, processAlive } from '../util/process-alive.ts';
 import { DEFAULT_POISON_LIMIT, type RecoverOptions, recoverWorker } from './recover-worker.ts';
 
@@ -278,12 +279,30 @@ function escapeGlob(s: string): string {
   return s.replace(/[*?[\]\\]/g, '\\$&');
 }
 
-/** The pruner as the supervisor's periodic task; config is re-read on every run (HUP). */
-export function pruneTask(intervalMs: number) {
+const PRUNE_ERROR = { event: 'prune.error', msg: 'could not prune dead workers' };
+
+/**
+ * The first prune of a `work` or `start`, as Ruby's worker does at start-up: in the background, so
+ * an outage does not hold the start; dead workers of a previous run are recovered at once.
+ */
+export function pruneAtStart(
+  redis: ScriptedRedis,
+  keys: ResqueKeys,
+  config: Readonly<Config>,
+  log: Logger,
+): void {
+  pruneDeadWorkers(redis, keys, pruneOptionsFrom(config, log)).catch((err: Error) =>
+    log.warn({ event: PRUNE_ERROR.event, err: err.message }, PRUNE_ERROR.msg),
+  );
+}
+
+/** The pruner as a periodic task (of the supervisor, or of `work`); config is re-read on every run (HUP). */
+export function pruneTask(intervalMs: number): PeriodicTask {
   return {
     name: 'prune-dead-workers',
     intervalMs,
-    run: (ctx: { redis: ScriptedRedis; keys: ResqueKeys; config: Readonly<Config>; log: Logger }) =>
+    onError: PRUNE_ERROR,
+    run: (ctx) =>
       pruneDeadWorkers(ctx.redis, ctx.keys, {
         ...pruneOptionsFrom(ctx.config, ctx.log),
         periodMs: periodOf(intervalMs),

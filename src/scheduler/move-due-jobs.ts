@@ -5,11 +5,11 @@
  * scheduler.interval seconds; any number may run at once, as each item is moved by one LPOP, and
  * none moves while Ruby's resque-scheduler holds its master lock (schedule.lua says why).
  */
-import type { Config } from '../config/load-config.ts';
 import { rubyFailedAt } from '../jobs/payload.ts';
 import type { Logger } from '../log.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
+import type { PeriodicTask } from '../supervisor/periodic-tasks.ts';
 
 /** Timestamps and items per script call: each costs a decode, and a call blocks Redis. */
 const BATCH = 100;
@@ -52,12 +52,12 @@ export async function moveDueJobs(
   return { moved, failed };
 }
 
-/** The scheduler as the supervisor's periodic task. */
-export function scheduleTask(intervalMs: number) {
+/** The scheduler as a periodic task (of the supervisor, or of `work`). */
+export function scheduleTask(intervalMs: number): PeriodicTask {
   return {
     name: 'move-due-jobs',
     intervalMs,
-    run: (ctx: { redis: ScriptedRedis; keys: ResqueKeys; log: Logger; config: Readonly<Config> }) =>
-      moveDueJobs(ctx.redis, ctx.keys, ctx.log, { statusTtl: ctx.config.worker.statusTtl }),
+    onError: { event: 'scheduler.error', msg: 'could not move scheduled jobs' },
+    run: (ctx) => moveDueJobs(ctx.redis, ctx.keys, ctx.log, { statusTtl: ctx.config.worker.statusTtl }),
   };
 }
