@@ -13,9 +13,10 @@
  */
 
 import cluster from 'node:cluster';
-import { loadConfig } from '../config/load-config.ts';
+import { ConfigError, loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log.ts';
 import { pruneAtStart, pruneTask } from '../recovery/prune-dead-workers.ts';
+import { REFUSED_SETTING, redisAddress } from '../redis/connection.ts';
 import { resqueKeys } from '../redis/keys.ts';
 import { scheduleTask } from '../scheduler/move-due-jobs.ts';
 import { clusterLauncher } from '../supervisor/launcher.ts';
@@ -118,6 +119,25 @@ export async function start(argv: string[]): Promise<number> {
     SIGTTOU: () => supervisor.scale(-1),
   });
 
+  // A password or database number Redis refuses is configuration, as a bad config value is, and
+  // redis.url cannot change on reload: stop the pool and exit 78 rather than crash-loop the
+  // children (systemd does not restart a 78: RestartPreventExitStatus). The supervisor's own
+  // connection tells; a refusal after it was once ready (a password rotated) is an outage instead.
+  let refused: string | null = null;
+  let hadRedis = false;
+  supervisor.redis.once('ready', () => {
+    hadRedis = true;
+  });
+  supervisor.redis.on('error', (err: Error) => {
+    if (hadRedis || refused !== null || !REFUSED_SETTING.test(err.message)) return;
+    refused = err.message;
+    log.error(
+      { event: 'supervisor.redis-refused', err: refused },
+      `Redis at ${redisAddress(supervisor.redis)} refused redis.url: stopping`,
+    );
+    void supervisor.stop(Date.now());
+  });
+
   const stopWatchdog = notifier.startWatchdog();
   const stopped = new Promise<void>((resolve) => supervisor.once('stopped', resolve));
   supervisor.addPeriodicTask(pruneTask(config.supervisor.pruneInterval * 1000));
@@ -131,6 +151,8 @@ export async function start(argv: string[]): Promise<number> {
   if (pending) clearTimeout(pending);
   stopWatchdog();
   if (pidfile) removePidfile(pidfile);
+  if (refused !== null)
+    throw new ConfigError(`redis.url: Redis at ${redisAddress(supervisor.redis)} refused it: ${refused}`);
   // Job code in no child can hold us now; exit even if a stray handle is left.
   process.exit(0);
 }

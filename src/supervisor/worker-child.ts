@@ -18,7 +18,7 @@ import cluster from 'node:cluster';
 import { logFatalErrors, onSignals } from '../cli/signals.ts';
 import { JobRegistry } from '../jobs/job-registry.ts';
 import { createLogger } from '../log.ts';
-import { startFailure } from '../redis/connection.ts';
+import { REFUSED_SETTING, startFailure } from '../redis/connection.ts';
 import { RUNNING_FROM, tsxRegistered } from '../util/runtime.ts';
 import { Worker } from '../worker/worker.ts';
 import { workerOptionsFrom } from '../worker/worker-options.ts';
@@ -178,8 +178,10 @@ export async function runWorkerChild(): Promise<never> {
   try {
     await w.start();
   } catch (err) {
-    log.error({ event: 'worker.start-error', err: startFailure(w.redis, err) }, 'worker failed to start');
-    return exit(1);
+    const message = startFailure(w.redis, err);
+    log.error({ event: 'worker.start-error', err: message }, 'worker failed to start');
+    // 78 (EX_CONFIG), as for a job module that does not load: a setting to fix, not a crash.
+    return exit(REFUSED_SETTING.test(message) ? 78 : 1);
   }
   if (w.state !== 'running') return new Promise<never>(() => {}); // stopped while starting: 'stopped' exits
   send({ type: 'registered', workerId: w.id });

@@ -151,6 +151,37 @@ describe('supervisor lifecycle', () => {
     );
   });
 
+  test('a password or database number Redis refuses: the pool stops, exit 78, nothing written elsewhere', async () => {
+    const r = db.redis.client(); // connected before the password: stays authenticated
+    const before = (await r.keys('*')).sort();
+    await r.config('SET', 'requirepass', 'right');
+    try {
+      const urls = [db.redis.url.replace('redis://', 'redis://:wrong@'), `${db.redis.url}/99`];
+      const runs = urls.map((url) =>
+        SupervisorProcess.start({
+          config: { redis: { url }, jobs: [FIXTURE_JOBS], queues: 'q', supervisor: { count: 2 } },
+        }),
+      );
+      sups.push(...runs);
+      const reasons = [/WRONGPASS/, /NOAUTH|DB index is out of range/];
+      for (const [i, s] of runs.entries()) {
+        const { code } = await s.exit;
+        const stderr = s.stderr.join('');
+        assert.equal(code, 78, s.dump());
+        assert.equal(stderr.trim().split('\n').length, 1, `one line, no stack: ${stderr}`);
+        assert.match(stderr, /redis\.url: Redis at 127\.0\.0\.1:\d+ refused it: /);
+        assert.match(stderr, reasons[i]!);
+        assert.doesNotMatch(stderr + s.dump(), /wrong@/, 'no password shown');
+        assert.equal(s.events('supervisor.redis-refused').length, 1);
+        assert.equal(s.events('supervisor.crash-loop').length, 0, 'stopped, not crash-looping');
+        assert.equal(existsSync(s.pidfile), false);
+      }
+    } finally {
+      await r.config('SET', 'requirepass', '');
+    }
+    assert.deepEqual((await r.keys('*')).sort(), before);
+  });
+
   test('pause|resume|reload|stop commands signal the supervisor through its pidfile', async () => {
     const s = SupervisorProcess.start({
       config: { redis: { url: db.redis.url }, jobs: [FIXTURE_JOBS], queues: 'c', supervisor: { count: 1 } },
