@@ -97,9 +97,8 @@ export function queueCommand(argv: string[]): Promise<number> {
     if (action === 'remove') {
       noMorePositionals('queue remove', positionals, 2);
       if (!values.yes) throw new UsageError(`queue ${name} remove deletes its jobs: add --yes`);
-      const size = await client.size(name);
-      await client.removeQueue(name);
-      console.log(`removed queue ${name} and its ${size} jobs`);
+      const removed = await client.removeQueue(name);
+      console.log(`removed queue ${name} and its ${removed} jobs`);
       return 0;
     }
     if (action !== undefined)

@@ -8,6 +8,7 @@
  *  3. inspect and edit queues: list, size, peek, remove a queue, remove jobs by class and args
  *  4. read workers and stats; failures live in `client.failures` (failures.ts)
  */
+import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { ReplyError } from 'ioredis';
 import { assertQueueName } from '../config/schema.ts';
@@ -94,6 +95,10 @@ export interface Stats {
 
 /** Jobs per enqueue script call: well below the argument count that overflows the stack. */
 const ENQUEUE_CHUNK = 10_000;
+/** Payloads read per LRANGE when a removed queue's statuses are dropped. */
+const REMOVE_CHUNK = 1000;
+/** A queue being removed is renamed to a key that lives this long if the remover dies. */
+const REMOVING_TTL_S = 3600;
 
 const STATUS_NAMES: Record<number, StatusName> = { 1: 'waiting', 2: 'running', 3: 'failed', 4: 'complete' };
 
@@ -310,11 +315,37 @@ export class ResqueClient {
     return raw.map(parseOrRaw);
   }
 
-  /** Deletes a queue and its jobs (Resque.remove_queue). */
-  /** Removes the queue and its jobs (resque-web's "remove queue"); tracked ones keep a waiting status. */
-  async removeQueue(queue: string): Promise<void> {
+  /**
+   * Removes the queue and its jobs (Resque.remove_queue, resque-web's "remove queue"); returns how
+   * many jobs went. Tracked ones lose their status too, which would otherwise say waiting for ever.
+   * The queue is renamed away in one MULTI, so exactly the jobs removed lose their status: a job
+   * enqueued meanwhile starts a new queue, one reserved meanwhile is not among them. The renamed
+   * list expires on its own should this process die before deleting it.
+   */
+  async removeQueue(queue: string): Promise<number> {
     await this.#ensureUp();
-    await this.redis.multi().srem(this.keys.queues, queue).del(this.keys.queue(queue)).exec();
+    const doomed = `${this.keys.queue(queue)}:removing:${randomUUID()}`;
+    const [, renamed] =
+      (await this.redis
+        .multi()
+        .srem(this.keys.queues, queue)
+        .rename(this.keys.queue(queue), doomed)
+        .expire(doomed, REMOVING_TTL_S)
+        .exec()) ?? [];
+    if (renamed?.[0]) {
+      if (/no such key/i.test(renamed[0].message)) return 0;
+      throw renamed[0];
+    }
+    let removed = 0;
+    for (let start = 0; ; start += REMOVE_CHUNK) {
+      const chunk = await this.redis.lrange(doomed, start, start + REMOVE_CHUNK - 1);
+      removed += chunk.length;
+      const statuses = this.#statusKeysOf(chunk);
+      if (statuses.length > 0) await this.redis.del(...statuses);
+      if (chunk.length < REMOVE_CHUNK) break;
+    }
+    await this.redis.del(doomed);
+    return removed;
   }
 
   /**
@@ -342,13 +373,17 @@ export class ResqueClient {
     for (const r of matching) pipe.lrem(key, 1, r);
     const results = (await pipe.exec()) ?? [];
     // A tracked job taken out will never run: its status goes too, rather than say waiting for ever.
-    const statuses = matching
-      .filter((_, i) => Number(results[i]?.[1] ?? 0) > 0)
+    const statuses = this.#statusKeysOf(matching.filter((_, i) => Number(results[i]?.[1] ?? 0) > 0));
+    if (statuses.length > 0) await this.redis.del(...statuses);
+    return results.reduce((n, [, v]) => n + Number(v ?? 0), 0);
+  }
+
+  /** The status keys of the tracked jobs among these payloads (php-resque's id and prefix). */
+  #statusKeysOf(payloads: string[]): string[] {
+    return payloads
       .map((r) => parseOrRaw(r) as { id?: unknown; prefix?: unknown })
       .filter((p) => typeof p === 'object' && p !== null && typeof p.id === 'string' && p.id !== '')
       .map((p) => this.keys.jobStatus(p.id as string, typeof p.prefix === 'string' ? p.prefix : ''));
-    if (statuses.length > 0) await this.redis.del(...statuses);
-    return results.reduce((n, [, v]) => n + Number(v ?? 0), 0);
   }
 
   async workers(): Promise<WorkerInfo[]> {

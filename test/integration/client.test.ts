@@ -32,9 +32,31 @@ describe('client', () => {
       [],
       'no jobs asked for, none given (not the whole queue)',
     );
-    await db.client.removeQueue('a');
+    assert.equal(await db.client.removeQueue('a'), 2);
     assert.deepEqual(await db.client.queues(), ['b']);
     assert.equal(await db.client.size('a'), 0);
+    assert.equal(await db.client.removeQueue('a'), 0, 'gone already');
+  });
+
+  test('removeQueue drops the statuses of the tracked jobs it removes, and only those', async () => {
+    const removed = await db.client.enqueueMany(
+      'doomed',
+      Array.from({ length: 2500 }, (_, i) => ({ className: 'Echo', args: [i] })),
+      { trackStatus: true },
+    );
+    await db.client.enqueue('doomed', 'Echo', ['untracked']);
+    const kept = await db.client.enqueue('other', 'Echo', [], { trackStatus: true });
+    assert.equal((await db.client.status(removed[0]!)).status, 'waiting');
+    assert.equal(await db.client.removeQueue('doomed'), 2501);
+    for (const id of [removed[0]!, removed[1234]!, removed[2499]!])
+      assert.equal((await db.client.status(id)).status, 'unknown', 'not waiting for ever');
+    assert.equal((await db.client.status(kept)).status, 'waiting');
+    const r = db.redis.client();
+    assert.deepEqual(
+      (await r.keys('resque:*')).filter((k) => !k.startsWith('resque:stat')).sort(),
+      [keys.jobStatus(kept), keys.queue('other'), keys.queues].sort(),
+      'nothing left behind',
+    );
   });
 
   test('enqueueMany: one round trip, ids in order, statuses tracked', async () => {
