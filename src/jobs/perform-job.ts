@@ -31,6 +31,8 @@ export class JobAbort {
   #reason: unknown;
   #inOnFailure = false;
   #endHookWait: (() => void) | null = null;
+  #work: Promise<unknown> | null = null;
+  #settled = false;
 
   get signal(): AbortSignal {
     if (this.#controller === null) {
@@ -80,14 +82,40 @@ export class JobAbort {
    * per job, where racing `work` against an abort promise took three and an array.
    */
   race<T>(work: Promise<T>): Promise<T> {
+    this.#work = work;
     if (this.#aborted) {
-      work.catch(() => {}); // it may still reject later: not an unhandled rejection
+      // It may still reject later: not an unhandled rejection.
+      work.then(
+        () => this.#endWork(),
+        () => this.#endWork(),
+      );
       return Promise.reject(this.#reason);
     }
     return new Promise<T>((resolve, reject) => {
       this.#reject = reject;
-      work.then(resolve, reject);
+      work.then(
+        (value) => {
+          this.#endWork();
+          resolve(value);
+        },
+        (err: unknown) => {
+          this.#endWork();
+          reject(err);
+        },
+      );
     });
+  }
+
+  #endWork(): void {
+    this.#settled = true;
+  }
+
+  /**
+   * The job's code, still running after the job was aborted (it ignored its signal): JavaScript
+   * cannot stop it. Null if it ended, or the job was never aborted.
+   */
+  get abandonedWork(): Promise<unknown> | null {
+    return this.#aborted && !this.#settled ? this.#work : null;
   }
 }
 

@@ -9,6 +9,7 @@ import { assertRedisVersion, closeRedis, createRedis } from '../redis/connection
 import { type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import { Wakeup } from '../util/wakeup.ts';
+import { AbandonedJobs } from './abandoned-jobs.ts';
 import { HandOffs } from './hand-offs.ts';
 import { type InFlightEntry, parseInFlightEntry } from './in-flight-entry.ts';
 import { OutcomeBatch } from './outcome-batch.ts';
@@ -48,6 +49,8 @@ export interface WorkerOptions {
   deadWorkerJobs?: 'requeue' | 'fail';
   /** See recoverWorker: a job in flight on more dead workers than this is failed. */
   poisonLimit?: number;
+  /** ABANDONED_GRACE_MS (abandoned-jobs.ts); tests shorten it. */
+  abandonedGraceMs?: number;
 }
 
 export interface WorkerEvents {
@@ -71,7 +74,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly keys: ResqueKeys;
   readonly redis: ScriptedRedis;
   readonly #subscriber: ScriptedRedis;
-  readonly #opts: Required<Omit<WorkerOptions, 'id' | 'namespace' | 'logger' | 'connectTimeout'>>;
+  readonly #opts: Required<
+    Omit<WorkerOptions, 'id' | 'namespace' | 'logger' | 'connectTimeout' | 'abandonedGraceMs'>
+  >;
   readonly #log: Logger;
   readonly #wakeup = new Wakeup();
   readonly #running = new Set<Running>();
@@ -114,6 +119,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #registration: WorkerRegistration;
   readonly #putBack: PutBack;
   readonly #handOffs: HandOffs;
+  readonly #abandoned: AbandonedJobs;
 
   constructor(options: WorkerOptions) {
     super();
@@ -144,6 +150,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.id = options.id ?? `${host()}:${process.pid}:${options.queues.join(',')}`;
     this.#log = (options.logger ?? silentLogger).child({ workerId: this.id });
     this.#errors = new RedisErrorStreak(this.#log);
+    this.#abandoned = new AbandonedJobs(this.#log, () => this.#checkRecycle(), options.abandonedGraceMs);
     const connectTimeoutMs = (options.connectTimeout ?? 10) * 1000;
     this.redis = createRedis({
       url: options.redisUrl,
@@ -603,6 +610,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       job.abort,
     );
     if (!this.#running.delete(job)) return; // put back at a stop deadline: its outcome is not recorded
+    const abandoned = job.abort.abandonedWork;
+    if (abandoned) this.#abandoned.watch(abandoned, report);
     this.#outcomes.add(ack);
     this.#jobsDone++;
     if (this.listenerCount('job') > 0) this.emit('job', report);
@@ -615,7 +624,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   #checkRecycle(): void {
     if (this.#state !== 'running') return;
-    const reason = recycleReason(this.#jobsDone, this.#opts);
+    const reason =
+      recycleReason(this.#jobsDone, this.#opts) ?? this.#abandoned.recycleReason(this.#opts.concurrency);
     if (reason) {
       this.#log.info({ event: 'worker.recycle', reason }, 'recycling worker');
       this.emit('recycle', reason);

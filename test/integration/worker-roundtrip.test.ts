@@ -297,6 +297,35 @@ describe('worker round trip', () => {
     assert.match(rec!.error, /timed out after 0.1 s/);
   });
 
+  test('jobs that run on after their timeout: as many as the worker has slots recycle it', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({}, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const w = await startWorker({ concurrency: 2, abandonedGraceMs: 200, logger });
+    const recycled = once(w, 'recycle');
+    // Ends 50 ms after its failure, within the grace: not stuck.
+    const soon = await db.client.enqueue('default', 'IgnoresTimeout', [150]);
+    const stuck = await db.client.enqueueMany('default', [
+      { className: 'IgnoresTimeout', args: [null] },
+      { className: 'IgnoresTimeout', args: [null] },
+    ]);
+    const [reason] = await recycled;
+    assert.match(reason, /^2 failed jobs still running \(they ignore this.signal\), as many as its 2 slots$/);
+    await waitFor(() => w.state === 'stopped', { what: 'the recycled worker stopped' });
+    const failures = (await db.client.failures.list(0, 10)) as { exception: string }[];
+    assert.deepEqual(
+      failures.map((f) => f.exception),
+      ['JobTimeout', 'JobTimeout', 'JobTimeout'],
+    );
+    assert.deepEqual(
+      lines.filter((l) => l.event === 'job.abandoned').map((l) => [l.jobId, l.class, l.stuck]),
+      [
+        [stuck[0], 'IgnoresTimeout', 1],
+        [stuck[1], 'IgnoresTimeout', 2],
+      ],
+      `not ${soon}: it ended within the grace`,
+    );
+  });
+
   test('concurrency runs jobs side by side in one worker', async () => {
     const w = await startWorker({ concurrency: 5 });
     const ids = await db.client.enqueueMany(
