@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { ReplyError } from 'ioredis';
 import { assertQueueName } from '../config/schema.ts';
-import type { JobArgs } from '../jobs/job.ts';
+import { type JobArgs, jobNameOf } from '../jobs/job.ts';
 import { buildPayload, buildScheduledItem, newJobId } from '../jobs/payload.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { closeRedis, createRedis, lastRedisError, redisAddress } from '../redis/connection.ts';
@@ -225,9 +225,19 @@ export class ResqueClient {
     return this.enqueueAt(Date.now() + seconds * 1000, queue, className, args, options);
   }
 
-  /** Typed enqueue: `enqueueJob('mail', SendEmail, 'a@b.c', 'hi')` checks args against perform's. */
-  async enqueueJob<J extends { name: string }>(queue: string, job: J, ...args: JobArgs<J>): Promise<string> {
-    return this.enqueue(queue, job.name, args);
+  /**
+   * Typed enqueue: `enqueueJob('mail', SendEmail, 'a@b.c', 'hi')` checks args against perform's.
+   * The payload's class is the job's `jobName`, else its own name (a class's or a function's):
+   * give a job `static jobName` when the worker knows it by another (an alias export, a Ruby or PHP
+   * name in a default-export map, minified code) or when it is an object.
+   */
+  async enqueueJob<J extends object>(queue: string, job: J, ...args: JobArgs<J>): Promise<string> {
+    const name = jobNameOf(job) ?? (typeof job === 'function' ? (job as { name: string }).name : '');
+    if (!name)
+      throw new TypeError(
+        'enqueueJob: this job has no name to enqueue it by: give it a jobName (static jobName = ...)',
+      );
+    return this.enqueue(queue, name, args);
   }
 
   /**

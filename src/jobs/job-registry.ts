@@ -2,14 +2,15 @@
  * Maps a payload's `class` to a job definition exported by the user's job modules. A path is a
  * module file or a directory whose .ts/.js/.mjs/.cjs files (not .d.ts, not tests) are loaded.
  * Every export that is a class, function or object with `perform` becomes a job of that name;
- * a default export object is read as a map of names to jobs. A TypeScript module gets tsx
- * registered first (once per process; already there when the daemon runs from src/).
+ * a default export object is read as a map of names to jobs. A job with a `jobName` (the name
+ * `enqueueJob` sends) is known by it too. A TypeScript module gets tsx registered first (once per
+ * process; already there when the daemon runs from src/).
  */
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { registerTsx, TYPESCRIPT_MODULE } from '../util/runtime.ts';
-import type { JobDefinition } from './job.ts';
+import { type JobDefinition, jobNameOf } from './job.ts';
 
 export class UnknownJobClassError extends Error {
   override name = 'UnknownJobClass';
@@ -29,7 +30,11 @@ export class JobRegistry {
 
   /** Registers jobs by name directly (tests, embedded use). */
   register(jobs: Record<string, JobDefinition>): this {
-    for (const [name, job] of Object.entries(jobs)) this.#jobs.set(name, job);
+    for (const [name, job] of Object.entries(jobs)) {
+      this.#jobs.set(name, job);
+      const alias = jobNameOf(job);
+      if (alias) this.#jobs.set(alias, job);
+    }
     return this;
   }
 
@@ -81,6 +86,12 @@ export class JobRegistry {
    */
   #add(name: string, job: JobDefinition, file: string): void {
     if (name === 'module.exports') return;
+    this.#addName(name, job, file);
+    const alias = jobNameOf(job);
+    if (alias && alias !== name) this.#addName(alias, job, file);
+  }
+
+  #addName(name: string, job: JobDefinition, file: string): void {
     const known = this.#jobs.get(name);
     if (known !== undefined && known !== job && hasPerform(known) && hasPerform(job))
       throw new JobLoadError(`job class "${name}" is exported by both ${this.#from.get(name)} and ${file}`);
@@ -93,8 +104,13 @@ export class JobRegistry {
     if (job === undefined) {
       const where = this.#searched.length ? this.#searched.join(', ') : 'no job modules (set --jobs)';
       const known = [...this.#jobs.keys()].sort().join(', ') || 'none';
+      // enqueueJob sends the class's own name: a class exported under another one is not found.
+      const renamed = [...this.#jobs].find(([, j]) => (j as { name?: unknown }).name === className)?.[0];
+      const hint = renamed
+        ? `; the job known as "${renamed}" is named ${className} in its code: give it \`static jobName = '${renamed}'\``
+        : '';
       throw new UnknownJobClassError(
-        `unknown job class "${className}": not exported by ${where} (known: ${known})`,
+        `unknown job class "${className}": not exported by ${where} (known: ${known})${hint}`,
       );
     }
     return job;

@@ -9,6 +9,9 @@
  *   onFailure(error, ...args)     after a failed perform (the failure is still recorded)
  *   setUp() / tearDown()          instance methods around perform (tearDown always runs)
  *   static timeout                seconds before the job is failed with a timeout error
+ *   static jobName                the name payloads carry, when not the class's own (an alias
+ *                                 export, a Ruby or PHP name, minified code): enqueueJob sends it,
+ *                                 and the worker knows the job by it too
  */
 
 /** What a running job can read about itself, as php-resque's `$this->queue`, `$this->job`. */
@@ -25,6 +28,12 @@ export interface JobContext {
   readonly workerId: string;
   /** Aborted when the job times out or the worker is told to kill it (USR1). */
   readonly signal: AbortSignal;
+}
+
+/** The `jobName` a job declares, the name enqueueJob sends when there is one. */
+export function jobNameOf(job: unknown): string | undefined {
+  const name = (job as { jobName?: unknown } | null)?.jobName;
+  return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
 /** Throw from `beforePerform` to skip the job (Resque::Job::DontPerform). */

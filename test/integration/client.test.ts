@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RedisUnavailableError, ResqueClient } from '../../src/client/client.ts';
+import { JobRegistry } from '../../src/jobs/job-registry.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
+import { Worker } from '../../src/worker/worker.ts';
 import { Echo } from '../fixtures/jobs/basic.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
 import { startReplyDroppingProxy } from '../helpers/reply-dropping-proxy.ts';
@@ -85,6 +87,55 @@ describe('client', () => {
     const id = await db.client.enqueueJob('typed', Echo, 'a', 1);
     const [p] = (await db.client.peek('typed')) as { class: string; args: unknown[]; id: string }[];
     assert.deepEqual([p!.class, p!.args, p!.id], ['Echo', ['a', 1], id]);
+  });
+
+  test("enqueueJob sends a job's jobName, which the worker knows it by too", async () => {
+    const ran: unknown[] = [];
+    class Welcome {
+      static jobName = 'Mailers::Welcome';
+      perform(to: string) {
+        ran.push(to);
+      }
+    }
+    const greet = {
+      jobName: 'Greet',
+      perform(n: number) {
+        ran.push(n);
+      },
+    };
+    class Original {
+      perform() {}
+    }
+    // Welcome under its export name only: the worker finds it by its jobName.
+    const registry = new JobRegistry().register({ Welcome, greet, Aliased: Original });
+    await db.client.enqueueJob('named', Welcome, 'ann');
+    await db.client.enqueueJob('named', greet, 7);
+    const payloads = (await db.client.peek('named', 0, 5)) as { class: string }[];
+    assert.deepEqual(
+      payloads.map((p) => p.class),
+      ['Mailers::Welcome', 'Greet'],
+    );
+    const anonymous = [
+      class {
+        perform() {}
+      },
+    ][0]!;
+    await assert.rejects(
+      db.client.enqueueJob('named', anonymous),
+      /has no name to enqueue it by: give it a jobName/,
+    );
+    assert.throws(
+      () => registry.get('Original'),
+      /known: .*; the job known as "Aliased" is named Original in its code: give it `static jobName = 'Aliased'`/,
+    );
+    const w = new Worker({ redisUrl: db.redis.url, queues: ['named'], registry, interval: 0.2 });
+    await w.start();
+    try {
+      await waitFor(() => ran.length === 2, { what: 'both jobs ran' });
+      assert.deepEqual(ran, ['ann', 7]);
+    } finally {
+      await w.stop();
+    }
   });
 
   test('dequeue removes by class and args, comparing JSON semantically (peers write other key order)', async () => {
