@@ -22,5 +22,6 @@ export {
   JobTimeoutError,
 } from './jobs/job.ts';
 export { JobRegistry, UnknownJobClassError } from './jobs/job-registry.ts';
+export { JobArgsError } from './jobs/json-args.ts';
 export { resqueKeys } from './redis/keys.ts';
 export { VERSION, Worker, type WorkerOptions } from './worker/worker.ts';

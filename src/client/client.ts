@@ -262,8 +262,14 @@ export class ResqueClient {
       const statusKeys: string[] = [];
       for (const job of jobs.slice(start, start + ENQUEUE_CHUNK)) {
         const id = job.id || newJobId(); // as enqueue: an empty id would name a status key no script finds
+        try {
+          payloads.push(buildPayload(job.className, job.args ?? [], id));
+        } catch (err) {
+          // Before anything is sent: the pipeline goes unsent.
+          if (err instanceof TypeError) err.message = `jobs[${ids.length}]: ${err.message}`;
+          throw err;
+        }
         ids.push(id);
-        payloads.push(buildPayload(job.className, job.args ?? [], id));
         if (options.trackStatus) statusKeys.push(k.jobStatus(id));
       }
       // biome-ignore format: the enqueue.lua header, one line per KEYS/ARGV group

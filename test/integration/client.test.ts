@@ -89,6 +89,23 @@ describe('client', () => {
     assert.deepEqual([p!.class, p!.args, p!.id], ['Echo', ['a', 1], id]);
   });
 
+  test('args JSON would change are refused before anything is written', async () => {
+    const r = db.redis.client();
+    await assert.rejects(db.client.enqueue('q', 'Echo', [new Date()]), {
+      name: 'JobArgsError',
+      message: /^args of Echo: args\[0\] is a Date/,
+    });
+    await assert.rejects(
+      db.client.enqueueMany('q', [
+        { className: 'Echo', args: [1] },
+        { className: 'Echo', args: [1n] },
+      ]),
+      { name: 'JobArgsError', message: /^jobs\[1\]: args of Echo: args\[0\] is a BigInt/ },
+    );
+    await assert.rejects(db.client.enqueueIn(60, 'q', 'Echo', [undefined]), { name: 'JobArgsError' });
+    assert.deepEqual(await r.keys('*'), [], 'nothing enqueued, not even the good job');
+  });
+
   test("enqueueJob sends a job's jobName, which the worker knows it by too", async () => {
     const ran: unknown[] = [];
     class Welcome {
