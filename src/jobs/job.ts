@@ -13,6 +13,7 @@
  *                                 export, a Ruby or PHP name, minified code): enqueueJob sends it,
  *                                 and the worker knows the job by it too
  */
+import type { Logger } from '../log.ts';
 
 /** What a running job can read about itself, as php-resque's `$this->queue`, `$this->job`. */
 export interface JobContext {
@@ -28,6 +29,11 @@ export interface JobContext {
   readonly workerId: string;
   /** Aborted when the job times out or the worker is told to kill it (USR1). */
   readonly signal: AbortSignal;
+  /**
+   * The worker's pino logger, its lines carrying this job's jobId, queue and class (and the
+   * workerId): one JSON line per call, in order with the worker's own (console.log is neither).
+   */
+  readonly log: Logger;
 }
 
 /** The `jobName` a job declares, the name enqueueJob sends when there is one. */
@@ -48,7 +54,7 @@ export class JobTimeoutError extends Error {
 
 /**
  * Optional base class: gives `this.queue`, `this.jobId`, `this.payload`, `this.workerId`,
- * `this.signal` and typed args. `class SendEmail extends Job<[to: string, subject: string]>`.
+ * `this.signal`, `this.log` and typed args. `class SendEmail extends Job<[to: string, subject: string]>`.
  */
 export abstract class Job<Args extends unknown[] = unknown[]> implements Partial<JobContext> {
   queue!: string;
@@ -57,6 +63,7 @@ export abstract class Job<Args extends unknown[] = unknown[]> implements Partial
   payload!: Readonly<Record<string, unknown>>;
   workerId!: string;
   signal!: AbortSignal;
+  log!: Logger;
   args!: Args;
   abstract perform(...args: Args): unknown;
 }

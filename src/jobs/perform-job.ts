@@ -6,6 +6,7 @@
  * and the AbortController behind `this.signal` is made only if the job reads it (JobAbort).
  */
 import { MAX_SECONDS } from '../config/max-seconds.ts';
+import { type Logger, silentLogger } from '../log.ts';
 import { DontPerform, type JobContext, type JobDefinition, JobTimeoutError } from './job.ts';
 
 /** Abort reason name for a job put back in its queue at a stop deadline (not a failure). */
@@ -119,8 +120,13 @@ export class JobAbort {
   }
 }
 
-/** The context a job sees, without the signal (JobAbort provides it lazily). */
-export type JobInfo = Omit<JobContext, 'signal'>;
+/** The context a job sees, without the signal (JobAbort provides it lazily) and the logger (made on first read). */
+export type JobInfo = Omit<JobContext, 'signal' | 'log'>;
+
+/** The job's logger: the worker's, its lines carrying the job's id, queue and class. */
+function jobLogger(log: Logger, info: JobInfo): Logger {
+  return log.child({ jobId: info.jobId, queue: info.queue, class: info.className });
+}
 
 /**
  * How a job definition runs: 'class' (an instance's perform, `new` needed), 'static' (Ruby's
@@ -178,12 +184,27 @@ export function jobTimeoutOf(def: JobDefinition): number | undefined {
  * `this` of a class job: the instance, given the context fields, `args`, and a `signal` made on
  * first read.
  */
-function bindContext(target: Hookable, info: JobInfo, args: unknown[], abort: JobAbort): Hookable {
+function bindContext(
+  target: Hookable,
+  info: JobInfo,
+  args: unknown[],
+  abort: JobAbort,
+  log: Logger,
+): Hookable {
   Object.assign(target, info);
   target.args = args;
   Object.defineProperty(target, 'signal', {
     get: () => abort.signal,
     enumerable: true,
+    configurable: true,
+  });
+  let jobLog: Logger | undefined;
+  Object.defineProperty(target, 'log', {
+    get: () => {
+      jobLog ??= jobLogger(log, info);
+      return jobLog;
+    },
+    enumerable: false,
     configurable: true,
   });
   return target;
@@ -201,8 +222,10 @@ class JobThis {
   readonly workerId: string;
   readonly args: unknown[];
   readonly #abort: JobAbort;
+  readonly #workerLog: Logger;
+  #log: Logger | undefined;
 
-  constructor(info: JobInfo, args: unknown[], abort: JobAbort) {
+  constructor(info: JobInfo, args: unknown[], abort: JobAbort, log: Logger) {
     this.queue = info.queue;
     this.jobId = info.jobId;
     this.className = info.className;
@@ -210,10 +233,16 @@ class JobThis {
     this.workerId = info.workerId;
     this.args = args;
     this.#abort = abort;
+    this.#workerLog = log;
   }
 
   get signal(): AbortSignal {
     return this.#abort.signal;
+  }
+
+  get log(): Logger {
+    this.#log ??= jobLogger(this.#workerLog, this);
+    return this.#log;
   }
 }
 
@@ -223,6 +252,7 @@ export async function performJob(
   args: unknown[],
   timeoutSeconds: number | undefined,
   abort: JobAbort,
+  log: Logger = silentLogger,
 ): Promise<JobOutcome> {
   let instance: Hookable;
   let holder: Hookable | undefined;
@@ -230,13 +260,13 @@ export async function performJob(
   try {
     const shape = shapeOf(def);
     if (shape === 'class') {
-      instance = bindContext(new (def as unknown as new () => Hookable)(), info, args, abort);
+      instance = bindContext(new (def as unknown as new () => Hookable)(), info, args, abort, log);
       holder = def as unknown as Hookable;
       perform = instance.perform as Fn;
       if (typeof perform !== 'function')
         throw new TypeError(`job class ${info.className} has no perform method`);
     } else if (shape === 'function') {
-      instance = new JobThis(info, args, abort) as unknown as Hookable;
+      instance = new JobThis(info, args, abort, log) as unknown as Hookable;
       holder = def as unknown as Hookable;
       perform = def as Fn;
     } else {
@@ -244,7 +274,7 @@ export async function performJob(
       // its hooks with the object (the class).
       holder = undefined;
       instance = def as unknown as Hookable;
-      const self = new JobThis(info, args, abort);
+      const self = new JobThis(info, args, abort, log);
       const fn = (def as unknown as { perform: Fn }).perform;
       perform = (...a: unknown[]) => fn.apply(self, a);
     }

@@ -39,6 +39,8 @@ export interface RunContext {
   registry: JobRegistry;
   workerId: string;
   defaultTimeout: number | null;
+  /** The worker's logger, for the jobs' own `this.log`. */
+  log: Logger;
 }
 
 export async function runEntry(
@@ -63,7 +65,7 @@ export async function runEntry(
       workerId: ctx.workerId,
     };
     const timeout = jobTimeoutOf(def) ?? ctx.defaultTimeout ?? undefined;
-    const done = await performJob(def, info, payload.args, timeout, abort);
+    const done = await performJob(def, info, payload.args, timeout, abort, ctx.log);
     if (done.kind === 'failed') {
       failure = describeError(done.error);
       if (done.error instanceof JobTimeoutError) failure.exception = 'JobTimeout';

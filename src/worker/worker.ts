@@ -606,6 +606,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         registry: this.#opts.registry,
         workerId: this.id,
         defaultTimeout: this.#opts.jobTimeout,
+        log: this.#log,
       },
       job.abort,
     );

@@ -8,21 +8,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runInNewContext } from 'node:vm';
+import { pino } from 'pino';
 import { Job } from '../../src/jobs/job.ts';
 import { JobLoadError, JobRegistry } from '../../src/jobs/job-registry.ts';
 import { type InvalidPayloadError, parsePayload } from '../../src/jobs/payload.ts';
 import { JobAbort, jobTimeoutOf } from '../../src/jobs/perform-job.ts';
+import { silentLogger } from '../../src/log.ts';
 import { parseInFlightEntry } from '../../src/worker/in-flight-entry.ts';
 import { runEntry } from '../../src/worker/run-entry.ts';
 
 /** Runs one job of `registry` as a worker does; returns the outcome, the report and the parsed failure record. */
-async function run(registry: JobRegistry, className: string, args: unknown[] = []) {
+async function run(registry: JobRegistry, className: string, args: unknown[] = [], log = silentLogger) {
   const payload = JSON.stringify({ class: className, args, id: 'j1' });
   const entry = parseInFlightEntry(Buffer.from(['t#1', '2026-11-27T12:00:00Z', 'q', payload].join('\0')));
   const [ack, report] = await runEntry(
     entry,
     parsePayload(payload),
-    { registry, workerId: 'h:1:q', defaultTimeout: null },
+    { registry, workerId: 'h:1:q', defaultTimeout: null, log },
     new JobAbort(),
   );
   return { report, failure: ack.failure ? JSON.parse(ack.failure) : undefined };
@@ -113,7 +115,7 @@ test('a rejected payload still names its job (id, class) in its report', async (
       return err as InvalidPayloadError;
     }
   })();
-  const ctx = { registry: new JobRegistry(), workerId: 'h:1:q', defaultTimeout: null };
+  const ctx = { registry: new JobRegistry(), workerId: 'h:1:q', defaultTimeout: null, log: silentLogger };
   const [, report] = await runEntry(entry, parsed, ctx, new JobAbort());
   assert.equal(report.failure?.exception, 'InvalidPayload');
   assert.equal(report.jobId, 'abc');
@@ -221,4 +223,48 @@ test('loading: two modules exporting different jobs with perform under one name 
   } finally {
     rmSync(dir, { recursive: true });
   }
+});
+
+test("this.log: the worker's logger, its lines carrying the job's id, queue and class, for every shape", async () => {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({}, { write: (l: string) => lines.push(JSON.parse(l)) }).child({ workerId: 'h:1:q' });
+  class Klass extends Job<[number]> {
+    perform(n: number) {
+      this.log.info({ n }, 'from a class');
+    }
+  }
+  const registry = new JobRegistry().register({
+    Klass,
+    fn(this: { log: typeof log }, n: number) {
+      this.log.warn({ n }, 'from a function');
+    },
+    obj: {
+      perform(this: { log: typeof log }, n: number) {
+        this.log.info({ n }, 'from an object');
+      },
+    },
+  });
+  for (const [name, n] of [
+    ['Klass', 1],
+    ['fn', 2],
+    ['obj', 3],
+  ] as const) {
+    const { report } = await run(registry, name, [n], log);
+    assert.equal(report.outcome, 'done', name);
+  }
+  assert.deepEqual(
+    lines.map(({ jobId, queue, class: c, workerId, n, msg }) => ({
+      jobId,
+      queue,
+      class: c,
+      workerId,
+      n,
+      msg,
+    })),
+    [
+      { jobId: 'j1', queue: 'q', class: 'Klass', workerId: 'h:1:q', n: 1, msg: 'from a class' },
+      { jobId: 'j1', queue: 'q', class: 'fn', workerId: 'h:1:q', n: 2, msg: 'from a function' },
+      { jobId: 'j1', queue: 'q', class: 'obj', workerId: 'h:1:q', n: 3, msg: 'from an object' },
+    ],
+  );
 });
