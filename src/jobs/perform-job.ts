@@ -52,6 +52,7 @@ export class JobAbort {
     this.#aborted = true;
     this.#reason = reason;
     this.#controller?.abort(reason);
+    this.#watchWork();
     this.#reject?.(reason);
   }
 
@@ -85,30 +86,25 @@ export class JobAbort {
   race<T>(work: Promise<T>): Promise<T> {
     this.#work = work;
     if (this.#aborted) {
-      // It may still reject later: not an unhandled rejection.
-      work.then(
-        () => this.#endWork(),
-        () => this.#endWork(),
-      );
+      this.#watchWork(); // and it may still reject later: not an unhandled rejection
       return Promise.reject(this.#reason);
     }
     return new Promise<T>((resolve, reject) => {
       this.#reject = reject;
-      work.then(
-        (value) => {
-          this.#endWork();
-          resolve(value);
-        },
-        (err: unknown) => {
-          this.#endWork();
-          reject(err);
-        },
-      );
+      work.then(resolve, reject);
     });
   }
 
-  #endWork(): void {
-    this.#settled = true;
+  /**
+   * From the abort on, whether the job's code has ended. Watched only then, to keep the common
+   * path to one `then`: code that had ended already marks itself in the next microtask, before
+   * the worker, several awaits later, asks for abandonedWork.
+   */
+  #watchWork(): void {
+    const ended = () => {
+      this.#settled = true;
+    };
+    this.#work?.then(ended, ended);
   }
 
   /**
