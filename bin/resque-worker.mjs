@@ -34,7 +34,8 @@ if (from === 'dist' && !existsSync(new URL(MAIN.dist, import.meta.url))) {
   process.exit(2);
 }
 if (from === 'src') {
-  const { register } = await import('tsx/esm/api');
-  register();
+  // Both hooks, as src/util/runtime.ts registers them for job modules (it says why).
+  (await import('tsx/esm/api')).register();
+  (await import('tsx/cjs/api')).register();
 }
 await import(MAIN[from]);

@@ -57,7 +57,7 @@ export class JobRegistry {
         } catch (e) {
           throw new JobLoadError(`cannot load job module ${file}: ${describeThrown(e)}`, { cause: e });
         }
-        this.#addModule(mod, file);
+        this.#addModule(commonJsExports(mod), file);
       }
     }
     return this;
@@ -123,6 +123,19 @@ export class JobRegistry {
   get names(): string[] {
     return [...this.#jobs.keys()].sort();
   }
+}
+
+/**
+ * A CommonJS module compiled from ESM (tsx's CommonJS hook for a .ts file outside a
+ * `"type": "module"` package, or tsc/Babel output) reaches import() as `{ default: exports }`,
+ * marked `__esModule`: its exports are the named ones, as TypeScript's esModuleInterop reads them.
+ */
+function commonJsExports(mod: Record<string, unknown>): Record<string, unknown> {
+  const keys = Object.keys(mod).filter((k) => k !== 'module.exports');
+  const exports = mod.default as { __esModule?: unknown } | null | undefined;
+  return keys.length === 1 && keys[0] === 'default' && exports?.__esModule === true
+    ? (exports as Record<string, unknown>)
+    : mod;
 }
 
 /** A class with a perform (instance or static), or an object with one: surely meant as a job. */

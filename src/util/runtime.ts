@@ -14,10 +14,16 @@ export const RUNNING_FROM: 'dist' | 'src' = import.meta.url.endsWith('.ts') ? 's
 let tsx: Promise<void> | undefined = RUNNING_FROM === 'src' ? Promise.resolve() : undefined;
 let registered = RUNNING_FROM === 'src';
 
-/** Registers tsx once per process (a no-op when running from src/). */
+/**
+ * Registers tsx once per process (a no-op when running from src/, where bin/resque-worker.mjs did).
+ * Both of its hooks, as its CLI does: a .ts file in a package without `"type": "module"` (most
+ * apps) is CommonJS to Node, and with the ESM hook alone its `export`s failed to load ("Cannot
+ * require() ES Module ... in a cycle"); the CommonJS hook compiles it to CommonJS instead.
+ */
 export function registerTsx(): Promise<void> {
-  tsx ??= import('tsx/esm/api').then(({ register }) => {
-    register();
+  tsx ??= Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]).then(([esm, cjs]) => {
+    esm.register();
+    cjs.register();
     registered = true;
   });
   return tsx;

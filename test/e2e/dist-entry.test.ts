@@ -7,7 +7,17 @@
  * so that touching its src/ does not send the test files running alongside to the tsx fallback.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -106,6 +116,44 @@ describe('bin/resque-worker.mjs: compiled dist/ or src/ through tsx', () => {
     const id = await db.client.enqueue('ts', 'Greet', ['ann'], { trackStatus: true });
     assert.equal(await result(id), 'hello there, ann');
     assert.equal(d.stderr, '');
+  });
+
+  test('a .ts job module of a CommonJS app (no "type": "module") loads, from dist/ and from src/', async () => {
+    // Most apps: Node reads their .ts as CommonJS, and tsx's ESM hook alone failed on `export`.
+    const app = mkdtempSync(join(tmpdir(), 'rw-cjs-app-'));
+    try {
+      mkdirSync(join(app, 'jobs/lib'), { recursive: true });
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', type: 'commonjs' }));
+      writeFileSync(join(app, 'jobs/lib/shout.ts'), 'export const shout = (s: string): string => `${s}!`;\n');
+      writeFileSync(
+        join(app, 'jobs/welcome.ts'),
+        [
+          "import { shout } from './lib/shout';",
+          'export class Welcome {',
+          '  perform(name: string): string {',
+          '    return shout(`welcome ${name}`);',
+          '  }',
+          '}',
+          "export default { 'Mailers::Welcome': Welcome };",
+        ].join('\n'),
+      );
+      for (const from of ['dist', 'src'] as const) {
+        srcAge(LONG_AGO);
+        if (from === 'src') staleSrc();
+        const d = worker(join(app, 'jobs'), `cjs-${from}`);
+        const line = await jobsLine(d);
+        assert.deepEqual(
+          [line.from, line.tsx, line.jobs],
+          [from, true, ['Mailers::Welcome', 'Welcome']],
+          d.stderr,
+        );
+        const id = await db.client.enqueue(`cjs-${from}`, 'Mailers::Welcome', ['ann'], { trackStatus: true });
+        assert.equal(await result(id), 'welcome ann!');
+        d.kill('SIGKILL');
+      }
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
   });
 
   test('supervisor from dist/: its children run dist/, and still do after src/ changes under them', async () => {
