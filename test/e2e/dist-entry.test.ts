@@ -124,14 +124,14 @@ describe('bin/resque-worker.mjs: compiled dist/ or src/ through tsx', () => {
     try {
       mkdirSync(join(app, 'jobs/lib'), { recursive: true });
       writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', type: 'commonjs' }));
-      writeFileSync(join(app, 'jobs/lib/shout.ts'), 'export const shout = (s: string): string => `${s}!`;\n');
+      writeFileSync(join(app, 'jobs/lib/shout.ts'), "export const shout = (s: string): string => s + '!';\n");
       writeFileSync(
         join(app, 'jobs/welcome.ts'),
         [
           "import { shout } from './lib/shout';",
           'export class Welcome {',
           '  perform(name: string): string {',
-          '    return shout(`welcome ${name}`);',
+          "    return shout('welcome ' + name);",
           '  }',
           '}',
           "export default { 'Mailers::Welcome': Welcome };",
