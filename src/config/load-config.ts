@@ -69,8 +69,8 @@ export interface LoadConfigOptions {
 
 export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   const env = { ...(options.env ?? process.env) };
-  // Resque's habits: QUEUE or QUEUES.
-  if (env.QUEUE === undefined && env.QUEUES !== undefined) env.QUEUE = env.QUEUES;
+  // Resque's habits: QUEUE or QUEUES, QUEUES first (its rake task reads `ENV['QUEUES'] || ENV['QUEUE']`).
+  if (env.QUEUES !== undefined) env.QUEUE = env.QUEUES;
   const files = [SHIPPED_DEFAULTS, options.file].filter((f): f is string => !!f);
 
   const data = files.map((file) => {

@@ -37,7 +37,7 @@ Generated from \`src/config/schema.ts\` by \`npm run docs:config\`; do not edit 
 Every setting comes from, lowest first: these defaults (\`config/default.json\`), the config file
 (\`--config FILE\` or \`RESQUE_WORKER_CONFIG\`), the environment variable, then a command-line flag
 (\`--redis\`, \`--namespace\`, \`--queues\`, \`--jobs\`, \`--concurrency\`, \`--prefetch\`,
-\`--interval\`, \`--log-level\`). \`QUEUES\` is read as \`QUEUE\`, as Resque does. Unknown keys and bad
+\`--interval\`, \`--log-level\`). \`QUEUES\` is read as \`QUEUE\` (and wins over it), as Resque does. Unknown keys and bad
 values stop \`start\`, \`work\` and \`config check\` with exit 78 and a message naming the key; a
 reload (HUP) with a bad file keeps the old config. \`resque-worker config check\` prints the
 effective config.

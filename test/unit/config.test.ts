@@ -34,6 +34,11 @@ test('defaults, then file, then env, then flags', () => {
   const f = file('a.json', { queues: 'high,default', worker: { concurrency: 4 }, jobs: ['./jobs'] });
   const c = loadConfig({ file: f, env: { QUEUES: 'envq', INTERVAL: '2', PREFETCH: '10' } });
   assert.deepEqual(c.queues, ['envq']);
+  assert.deepEqual(
+    loadConfig({ env: { QUEUE: 'a', QUEUES: 'b,c' } }).queues,
+    ['b', 'c'],
+    "QUEUES first, as Resque's rake task reads them",
+  );
   assert.equal(c.worker.prefetch, 10);
   assert.equal(loadConfig({ env: {} }).worker.prefetch, 0, 'no prefetch by default (Resque semantics)');
   assert.equal(c.worker.concurrency, 4);
