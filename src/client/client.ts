@@ -15,7 +15,13 @@ import { assertQueueName } from '../config/schema.ts';
 import { type JobArgs, jobNameOf } from '../jobs/job.ts';
 import { buildPayload, buildScheduledItem, newJobId } from '../jobs/payload.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { closeRedis, createRedis, lastRedisError, redisAddress } from '../redis/connection.ts';
+import {
+  closeRedis,
+  createRedis,
+  lastRedisError,
+  REFUSED_SETTING,
+  redisAddress,
+} from '../redis/connection.ts';
 import { DEFAULT_NAMESPACE, type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import { checkRedisUrl } from '../redis/redis-url.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
@@ -485,8 +491,11 @@ export class ResqueClient {
       if (ok) return;
     }
     const why = lastRedisError(this.redis) ?? `connection ${this.redis.status}`;
+    const address = redisAddress(this.redis);
     throw new RedisUnavailableError(
-      `Redis at ${redisAddress(this.redis)} is unreachable (${why}); nothing was written`,
+      REFUSED_SETTING.test(why)
+        ? `Redis at ${address} refused this connection's settings (${why}): check the password and database number of the Redis URL; nothing was written`
+        : `Redis at ${address} is unreachable (${why}); nothing was written`,
     );
   }
 }

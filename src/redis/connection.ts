@@ -87,7 +87,9 @@ function trackOutages(redis: Redis, url: string, name: string, logger: Logger | 
       const address = redisAddress(redis);
       logger.warn(
         { event: 'redis.down', connection: name, address, err: reason },
-        `Redis at ${address} unreachable, retrying with back-off`,
+        REFUSED_SETTING.test(reason)
+          ? `Redis at ${address} refused this connection's settings (redis.url: password, database number)`
+          : `Redis at ${address} unreachable, retrying with back-off`,
       );
     }
     outage.lastError = reason;

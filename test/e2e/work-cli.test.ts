@@ -229,6 +229,7 @@ describe('resque-worker work (one worker in the foreground)', () => {
         .map((l) => JSON.parse(l))
         .filter((l) => l.event === 'worker.start-error');
       assert.match(line.err, /WRONGPASS/);
+      assert.doesNotMatch(res.stdout, /unreachable/, 'a refusal, not an outage');
       assert.equal(res.stderr.trim().split('\n').length, 1, `one line, no stack: ${res.stderr}`);
       assert.match(res.stderr, /redis\.url: Redis at 127\.0\.0\.1:\d+ refused it: WRONGPASS/);
       assert.doesNotMatch(res.stdout + res.stderr, /wrong@/, 'no password shown');
@@ -236,7 +237,8 @@ describe('resque-worker work (one worker in the foreground)', () => {
       for (const args of [['enqueue', 'q', 'Echo'], ['stats']]) {
         const refused = await cli([...args, '--redis', url], env);
         assert.equal(refused.code, 78, `${args[0]}: ${refused.stderr}`);
-        assert.match(refused.stderr, /WRONGPASS/);
+        assert.match(refused.stderr, /refused this connection's settings \(WRONGPASS/);
+        assert.doesNotMatch(refused.stderr, /unreachable/);
       }
     } finally {
       await r.config('SET', 'requirepass', '');
