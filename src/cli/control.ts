@@ -4,11 +4,13 @@
  *   resque-worker status [--pidfile F | --config F] [--json]   (the pool; `status <job-id>` is a job)
  * The pidfile comes from --pidfile, else supervisor.pidfile of the config (--config, PIDFILE).
  */
+
 import { readdirSync, readFileSync } from 'node:fs';
 import { ResqueClient, type WorkerInfo } from '../client/client.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { host } from '../jobs/payload.ts';
 import { checkPoolConfig } from '../supervisor/pool-config.ts';
+import { readStatusFile } from '../supervisor/status-file.ts';
 import { KILL_GRACE_MS } from '../supervisor/supervisor.ts';
 import { isAlive, isSupervisor, readPidfile } from '../util/pidfile.ts';
 import { waitUntil } from '../util/wait-until.ts';
@@ -113,7 +115,9 @@ export async function poolStatus(argv: string[]): Promise<number> {
   }
   const report = {
     pidfile: pidfile || null,
-    supervisor: alive ? { pid, title: titleOf(pid) } : null,
+    supervisor: alive
+      ? { pid, title: titleOf(pid), status: pidfile ? readStatusFile(pidfile, pid) : null }
+      : null,
     children,
     workers: workers.map((w) => ({ id: w.id, job: w.job, processed: w.processed, failed: w.failed })),
     redisError,
@@ -123,7 +127,7 @@ export async function poolStatus(argv: string[]): Promise<number> {
   } else {
     console.log(
       alive
-        ? `supervisor ${pid}: ${report.supervisor?.title}`
+        ? `supervisor ${pid}: ${report.supervisor?.status ?? report.supervisor?.title}`
         : `no supervisor running${pidfile ? ` (pidfile ${pidfile})` : ' (no pidfile configured)'}`,
     );
     for (const w of workers) console.log(`  ${describeWorker(w)}`);

@@ -22,6 +22,7 @@ import { scheduleTask } from '../scheduler/move-due-jobs.ts';
 import { clusterLauncher } from '../supervisor/launcher.ts';
 import { checkPoolConfig } from '../supervisor/pool-config.ts';
 import { processTitle, statusLine } from '../supervisor/pool-status.ts';
+import { removeStatusFile, writeStatusFile } from '../supervisor/status-file.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
 import { CONT_GRACE_MS } from '../supervisor/worker-child.ts';
 import { createNotifier, monotonicUsec } from '../systemd/notify.ts';
@@ -53,7 +54,10 @@ export async function start(argv: string[]): Promise<number> {
   const pidfile = config.supervisor.pidfile;
   if (pidfile) {
     writePidfile(pidfile);
-    process.on('exit', () => removePidfile(pidfile));
+    process.on('exit', () => {
+      removeStatusFile(pidfile);
+      removePidfile(pidfile);
+    });
   }
 
   // The children run the code this process runs (dist/ or src/), even if src/ changes meanwhile:
@@ -76,6 +80,7 @@ export async function start(argv: string[]): Promise<number> {
     if (line === lastLine && !force) return;
     lastLine = line;
     process.title = processTitle(snap);
+    if (pidfile) writeStatusFile(pidfile, line);
     notifier.send(`STATUS=${line}`);
   };
   // Beats make many small changes: refresh the status line at most once per STATUS_EVERY_MS.
@@ -150,7 +155,10 @@ export async function start(argv: string[]): Promise<number> {
   await stopped;
   if (pending) clearTimeout(pending);
   stopWatchdog();
-  if (pidfile) removePidfile(pidfile);
+  if (pidfile) {
+    removeStatusFile(pidfile);
+    removePidfile(pidfile);
+  }
   if (refused !== null)
     throw new ConfigError(`redis.url: Redis at ${redisAddress(supervisor.redis)} refused it: ${refused}`);
   // Job code in no child can hold us now; exit even if a stray handle is left.

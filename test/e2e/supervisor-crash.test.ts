@@ -3,6 +3,7 @@
  * blocks is killed, its job failed as JobTimeout, and replaced; a stop deadline puts jobs back.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
@@ -14,6 +15,8 @@ import {
 } from '../helpers/supervisor-process.ts';
 import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
+
+const BIN = new URL('../../bin/resque-worker.mjs', import.meta.url).pathname;
 
 const keys = resqueKeys();
 const BROKEN_JOBS = new URL('../fixtures/broken-jobs/', import.meta.url).pathname;
@@ -169,6 +172,16 @@ describe('supervisor: dying and hung children', () => {
     await waitFor(() => readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').includes('crash loop: q ('), {
       what: 'crash loop in the title / STATUS line',
     });
+    // The title is cut to the length of the command line; `status` shows the whole line.
+    const shown = spawnSync(process.execPath, [BIN, 'status', '--pidfile', s.pidfile], {
+      env: { ...process.env, REDIS_URL: db.redis.url },
+      encoding: 'utf8',
+    });
+    assert.match(
+      shown.stdout,
+      /^supervisor \d+: .*crash loop: q \(\d+ crashes, retry in [\d.]+ s\)$/m,
+      shown.stdout,
+    );
     // Back-off: each crash schedules the group's next spawn later (0.2, 0.4, 0.8, 1.6, 2 s ...,
     // capped), and no respawn comes before the delay of the crash before it: never a tight loop.
     await s.waitForEvent('child.respawned', { count: 5, timeout: 30_000 });

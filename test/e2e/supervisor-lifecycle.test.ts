@@ -53,6 +53,7 @@ describe('supervisor lifecycle', () => {
     assert.equal(status.status, 0, status.stderr);
     const report = JSON.parse(status.stdout);
     assert.equal(report.supervisor.pid, s.pid);
+    assert.match(report.supervisor.status, /^\d\/3 workers busy, \d+ processed, redis up$/, 'the whole line');
     assert.deepEqual(report.workers.map((w: { id: string }) => w.id).sort(), ids.sort());
 
     // Its scheduler (every scheduler.interval, 2 s) puts a scheduled job on its queue once due.
@@ -120,6 +121,7 @@ describe('supervisor lifecycle', () => {
     assert.equal(s.events('child.exited', (l) => l.code === 0).length, 2);
     assert.equal(s.events('supervisor.stopped').length, 1);
     assert.equal(existsSync(s.pidfile), false, 'pidfile removed');
+    assert.equal(existsSync(`${s.pidfile}.status`), false, 'status file removed');
   });
 
   test('a bad config at start: non-zero exit naming the key and the file; config check refuses it too', async () => {
