@@ -151,8 +151,18 @@ export function failuresCommand(argv: string[]): Promise<number> {
           console.log(`retried ${await failures.retryAll()} failures`);
           return 0;
         }
+        const wanted = indexes(rest);
+        // All or none for a mistyped index: not half of a list retried before the error.
+        const count = await failures.count();
+        const absent = wanted.filter((i) => i >= count);
+        if (absent.length > 0) {
+          console.error(
+            `resque-worker: no failure at index ${absent.join(', ')} (${count} failures${count ? `: 0-${count - 1}` : ''}); nothing retried`,
+          );
+          return 1;
+        }
         let missing = 0;
-        for (const i of indexes(rest)) {
+        for (const i of wanted) {
           if (await failures.retry(i)) {
             console.log(`retried failure ${i}`);
             continue;

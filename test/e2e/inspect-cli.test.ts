@@ -67,9 +67,10 @@ describe('inspecting Redis from the shell', () => {
       [['one']],
     );
     assert.match((await run('failures', 'list', '--count', '1')).stdout, /\(retried /);
-    const missing = await run('failures', 'retry', '7');
+    const missing = await run('failures', 'retry', '1', '7');
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /no failure at index 7/);
+    assert.match(missing.stderr, /no failure at index 7 \(3 failures: 0-2\); nothing retried/);
+    assert.equal(await db.client.size('boom'), 1, 'failure 1 not retried either');
     assert.equal((await run('failures', 'remove', '2')).code, 0);
     assert.equal(await db.client.failures.count(), 2);
 
