@@ -35,6 +35,8 @@ import {
 export const CONT_GRACE_MS = 250;
 /** USR1 sent to the whole unit arrives twice (signal + the supervisor's IPC): act once. */
 const KILL_DEDUPE_MS = 1000;
+/** How long an exiting child waits for its last beat to be written to the supervisor. */
+const FINAL_BEAT_WAIT_MS = 1000;
 
 export async function runWorkerChild(): Promise<never> {
   const raw = process.env[CHILD_SPEC_ENV];
@@ -97,9 +99,19 @@ export async function runWorkerChild(): Promise<never> {
     lastKill = Date.now();
     worker?.killRunningJobs();
   };
-  const exit = (code: number) => {
+  const exit = (code: number): Promise<never> => {
     clearInterval(beatTimer);
-    process.exit(code);
+    // A last beat, so the jobs done since the one before count in the pool's total; exit once
+    // it is written, or at once if the supervisor is gone.
+    if (!process.connected) process.exit(code);
+    setTimeout(() => process.exit(code), FINAL_BEAT_WAIT_MS);
+    process.send?.(
+      { type: 'beat', busy: 0, paused: worker?.paused ?? paused, processed } satisfies ChildMessage,
+      undefined,
+      undefined,
+      () => process.exit(code),
+    );
+    return new Promise<never>(() => {});
   };
 
   process.on('message', (m: unknown) => {
