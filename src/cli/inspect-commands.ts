@@ -14,6 +14,8 @@ export const INSPECT_USAGE = `usage: resque-worker queues|workers|stats [--json]
        resque-worker queue <name> remove --yes                        the queue and its jobs
        resque-worker failures [list] [--start N] [--count N] [--json]
        resque-worker failures count | retry <index>... | retry --all | remove <index> | clear --yes
+       resque-worker scheduled [--count N] [--json]                   the next scheduled jobs
+       resque-worker scheduled cancel <id>...                         take them out of the schedule
   Each takes --redis URL, --namespace NS, --config FILE as the other commands do. Failure indexes
   are positions in the failed list (0 = oldest), as \`failures list\` shows them.`;
 
@@ -50,6 +52,40 @@ async function withClient(
 
 const print = (json: boolean | undefined, data: unknown, lines: () => string[]) =>
   console.log(json ? JSON.stringify(data) : lines().join('\n'));
+
+export function scheduledCommand(argv: string[]): Promise<number> {
+  return withClient(argv, async (client, positionals, values) => {
+    const [action, ...ids] = positionals;
+    if (action === 'cancel') {
+      if (ids.length === 0)
+        throw new UsageError('scheduled cancel: which? give job ids (scheduled lists them)');
+      let missing = 0;
+      for (const id of new Set(ids)) {
+        if (await client.cancelScheduled(id)) {
+          console.log(`cancelled ${id}`);
+        } else {
+          missing++;
+          console.error(`resque-worker: no scheduled job ${id} (it may have run already)`);
+        }
+      }
+      return missing > 0 ? 1 : 0;
+    }
+    if (action !== undefined)
+      throw new UsageError(`scheduled: unknown action ${JSON.stringify(action)}\n${INSPECT_USAGE}`);
+    const jobs = await client.scheduled(whole('--count', values.count, 20));
+    print(values.json, jobs, () =>
+      jobs.length
+        ? jobs.map(({ at, job }) => {
+            const when = new Date(at * 1000).toISOString().replace('.000Z', 'Z');
+            if (typeof job !== 'object' || job === null) return `${when}  ${JSON.stringify(job)}`;
+            const { queue, class: cls, args, id } = job as Record<string, unknown>;
+            return `${when}  ${queue}  ${cls}  ${JSON.stringify(args ?? [])}${id ? `  ${id}` : ''}`;
+          })
+        : ['nothing scheduled'],
+    );
+    return 0;
+  });
+}
 
 export function queuesCommand(argv: string[]): Promise<number> {
   return withClient(argv, async (client, positionals, values) => {

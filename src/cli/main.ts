@@ -19,6 +19,7 @@ import {
   INSPECT_USAGE,
   queueCommand,
   queuesCommand,
+  scheduledCommand,
   statsCommand,
   workersCommand,
 } from './inspect-commands.ts';
@@ -36,6 +37,7 @@ const USAGE = `resque-worker: Resque-compatible job workers
   resque-worker queues|workers|stats [--json]   what resque-web shows (Redis state)
   resque-worker queue <name> [remove --yes]      the jobs waiting in a queue; remove it
   resque-worker failures [list|count|retry <i>...|retry --all|remove <i>|clear --yes]
+  resque-worker scheduled [cancel <id>...]      the next scheduled jobs; cancel some
   resque-worker config check [--config FILE]
   resque-worker --version     the version, and whether it runs the compiled dist/ or src/ through tsx
 
@@ -56,6 +58,7 @@ const COMMANDS: Record<string, Command> = {
   stop: controlCommand('stop'),
   'kill-jobs': controlCommand('kill-jobs'),
   queues: queuesCommand,
+  scheduled: scheduledCommand,
   workers: workersCommand,
   stats: statsCommand,
   queue: queueCommand,
@@ -84,6 +87,7 @@ const HELP: Record<string, string> = {
   'kill-jobs': CONTROL_USAGE,
   config: CONFIG_USAGE,
   queues: INSPECT_USAGE,
+  scheduled: INSPECT_USAGE,
   workers: INSPECT_USAGE,
   stats: INSPECT_USAGE,
   queue: INSPECT_USAGE,

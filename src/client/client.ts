@@ -101,6 +101,8 @@ export interface Stats {
 
 /** Jobs per enqueue script call: well below the argument count that overflows the stack. */
 const ENQUEUE_CHUNK = 10_000;
+/** Timestamps read per pipeline when scheduled jobs are looked for. */
+const SCHEDULE_CHUNK = 100;
 /** Payloads read per LRANGE when a removed queue's statuses are dropped. */
 const REMOVE_CHUNK = 1000;
 /** A queue being removed is renamed to a key that lives this long if the remover dies. */
@@ -371,25 +373,15 @@ export class ResqueClient {
   }
 
   /**
-   * Removes the jobs of a class (and, if given, with these args) from a queue; returns how many.
-   * Compares parsed JSON, so a payload written by Ruby or PHP with other key order or escaping
-   * matches; but args holding a number too long for a JavaScript number (parsing rounds it) must
-   * match as text, so that only the job named is removed.
+   * Removes the jobs of a class (and, if given, with these args) from a queue; returns how many
+   * (matched as jobMatcher says).
    */
   async dequeue(queue: string, className: string, args?: unknown[]): Promise<number> {
     await this.#ensureUp();
     const key = this.keys.queue(queue);
     const raw = await this.redis.lrange(key, 0, -1);
-    const wanted = args === undefined ? undefined : JSON.stringify(args);
-    const matching = raw.filter((r) => {
-      const p = parseOrRaw(r) as { class?: unknown; args?: unknown };
-      if (typeof p !== 'object' || p?.class !== className) return false;
-      if (wanted === undefined) return true;
-      const rawArgs = rawJsonValue(r, 'args') ?? '[]';
-      if (rawArgs === wanted) return true;
-      // Only a bare number can be rounded: digits inside strings (ids, card numbers) are text.
-      return !mayLoseDigits(rawArgs) && isDeepStrictEqual(p.args ?? [], args);
-    });
+    const isWanted = jobMatcher(className, args);
+    const matching = raw.filter((r) => isWanted(r, parseOrRaw(r)));
     if (matching.length === 0) return 0;
     const pipe = this.redis.pipeline();
     for (const r of matching) pipe.lrem(key, 1, r);
@@ -406,6 +398,85 @@ export class ResqueClient {
       .map((r) => parseOrRaw(r) as { id?: unknown; prefix?: unknown })
       .filter((p) => typeof p === 'object' && p !== null && typeof p.id === 'string' && p.id !== '')
       .map((p) => this.keys.jobStatus(p.id as string, typeof p.prefix === 'string' ? p.prefix : ''));
+  }
+
+  /**
+   * The first `count` scheduled jobs, soonest first: when each is due (unix seconds) and its item
+   * `{class, args, queue, id}` (parsed; an unparsable one as its raw string).
+   */
+  async scheduled(count = 20): Promise<{ at: number; job: unknown }[]> {
+    await this.#ensureUp();
+    const k = this.keys;
+    const out: { at: number; job: unknown }[] = [];
+    if (count <= 0) return out;
+    // Each timestamp holds at least one item: `count` of them are enough.
+    const timestamps = await this.redis.zrange(k.delayedSchedule, 0, count - 1);
+    const pipe = this.redis.pipeline();
+    for (const ts of timestamps) pipe.lrange(k.delayed(ts), 0, count - 1);
+    const lists = (await pipe.exec()) ?? [];
+    for (const [i, [err, items]] of lists.entries()) {
+      if (err || !Array.isArray(items)) continue;
+      for (const item of items as string[]) {
+        if (out.length < count) out.push({ at: Number(timestamps[i]), job: parseOrRaw(item) });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Removes scheduled jobs (enqueueAt/enqueueIn, or Ruby's enqueue_at) of a class for a queue, and,
+   * if given, with these args, as resque-scheduler's remove_delayed; returns how many. Matches as
+   * dequeue does. Reads the whole schedule: for cancelling now and then, not on every request
+   * against a large one. A tracked job removed loses its status.
+   */
+  async removeScheduled(queue: string, className: string, args?: unknown[]): Promise<number> {
+    const isWanted = jobMatcher(className, args);
+    return this.#unschedule((item, p) => p.queue === queue && isWanted(item, p));
+  }
+
+  /** Cancels the scheduled job with this id (enqueueAt's); false if it is not scheduled (any more). */
+  async cancelScheduled(id: string): Promise<boolean> {
+    return (await this.#unschedule((_, p) => p.id === id, 1)) > 0;
+  }
+
+  async #unschedule(
+    isWanted: (item: string, parsed: Record<string, unknown>) => boolean,
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<number> {
+    await this.#ensureUp();
+    const k = this.keys;
+    const timestamps = await this.redis.zrange(k.delayedSchedule, 0, -1);
+    const statuses: string[] = [];
+    let removed = 0;
+    for (let at = 0; at < timestamps.length && removed < limit; at += SCHEDULE_CHUNK) {
+      const chunk = timestamps.slice(at, at + SCHEDULE_CHUNK);
+      const pipe = this.redis.pipeline();
+      for (const ts of chunk) pipe.lrange(k.delayed(ts), 0, -1);
+      const lists = (await pipe.exec()) ?? [];
+      for (const [i, [err, items]] of lists.entries()) {
+        if (err || !Array.isArray(items)) continue; // not a list: schedule.lua takes it out
+        const ts = chunk[i]!;
+        for (const item of items as string[]) {
+          const p = parseOrRaw(item);
+          if (removed >= limit || typeof p !== 'object' || p === null) continue;
+          if (!isWanted(item, p as Record<string, unknown>)) continue;
+          const ours = await this.redis.unschedule(
+            k.delayedSchedule,
+            k.delayed(ts),
+            k.delayedTimestamps(item),
+            item,
+            ts,
+          );
+          // 0: gone meanwhile (moved when due, or removed by another), not counted.
+          if (ours === 1) {
+            removed++;
+            statuses.push(...this.#statusKeysOf([item]));
+          }
+        }
+      }
+    }
+    if (statuses.length > 0) await this.redis.del(...statuses);
+    return removed;
   }
 
   async workers(): Promise<WorkerInfo[]> {
@@ -517,6 +588,28 @@ export function splitWorkerId(id: string): [string, string, string] {
   const b = id.indexOf(':', a + 1);
   if (a < 0 || b < 0) return [id, '', ''];
   return [id.slice(0, a), id.slice(a + 1, b), id.slice(b + 1)];
+}
+
+/**
+ * Whether a payload (or scheduled item) is a job of this class, with these args if given. Compares
+ * parsed JSON, so a payload written by Ruby or PHP with other key order or escaping matches; but
+ * args holding a number too long for a JavaScript number (parsing rounds it) must match as text,
+ * so that only the job named is taken.
+ */
+function jobMatcher(
+  className: string,
+  args: unknown[] | undefined,
+): (raw: string, parsed: unknown) => boolean {
+  const wanted = args === undefined ? undefined : JSON.stringify(args);
+  return (raw, parsed) => {
+    const p = parsed as { class?: unknown; args?: unknown } | null;
+    if (typeof p !== 'object' || p?.class !== className) return false;
+    if (wanted === undefined) return true;
+    const rawArgs = rawJsonValue(raw, 'args') ?? '[]';
+    if (rawArgs === wanted) return true;
+    // Only a bare number can be rounded: digits inside strings (ids, card numbers) are text.
+    return !mayLoseDigits(rawArgs) && isDeepStrictEqual(p.args ?? [], args);
+  };
 }
 
 export function parseOrRaw(raw: string): unknown {

@@ -69,7 +69,7 @@ export interface ResqueKeys {
   /** ZSET timestamp -> timestamp (unix s) with scheduled jobs due then (resque-scheduler). */
   readonly delayedSchedule: string;
   /** LIST of the items `{"class","args","queue"[,"id"]}` due at a timestamp (resque-scheduler). */
-  delayed(timestamp: number): string;
+  delayed(timestamp: number | string): string;
   /** SET of the `delayed:<timestamp>` keys holding an item, by its JSON (resque-scheduler). */
   delayedTimestamps(item: string): string;
   /**

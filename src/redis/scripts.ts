@@ -24,6 +24,7 @@ export const SCRIPTS = {
   'release-lock': { numberOfKeys: 1 },
   'retry-failure': {},
   schedule: { numberOfKeys: 3 },
+  unschedule: { numberOfKeys: 3 },
 } as const satisfies Record<string, ScriptDef>;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -56,6 +57,7 @@ export interface ResqueScripts {
   'release-lock'(key: string, token: string): Promise<number>;
   'retry-failure'(numKeys: number, ...args: ScriptArg[]): Promise<number>;
   schedule(...args: ScriptArg[]): Promise<[moved: number, failed: number, handled: number, ruby: number]>;
+  unschedule(...args: ScriptArg[]): Promise<number>;
 }
 
 export type ScriptedRedis = Redis & ResqueScripts;

@@ -97,4 +97,27 @@ describe('inspecting Redis from the shell', () => {
       ['boom', 'other'],
     );
   });
+
+  test('scheduled lists the next scheduled jobs; scheduled cancel takes them out', async () => {
+    assert.match((await run('scheduled')).stdout, /^nothing scheduled$/m);
+    const at = Date.parse('2030-01-02T03:04:05Z');
+    const first = await db.client.enqueueAt(at, 'mail', 'Echo', ['ann']);
+    const second = await db.client.enqueueAt(at + 1000, 'mail', 'Echo', ['bo']);
+    assert.deepEqual((await run('scheduled')).stdout.trim().split('\n'), [
+      `2030-01-02T03:04:05Z  mail  Echo  ["ann"]  ${first}`,
+      `2030-01-02T03:04:06Z  mail  Echo  ["bo"]  ${second}`,
+    ]);
+    assert.deepEqual(await json('scheduled', '--count', '1'), [
+      { at: at / 1000, job: { class: 'Echo', args: ['ann'], queue: 'mail', id: first } },
+    ]);
+    const cancelled = await run('scheduled', 'cancel', first, 'nope');
+    assert.equal(cancelled.code, 1, 'one of them was not scheduled');
+    assert.match(cancelled.stdout, new RegExp(`^cancelled ${first}$`, 'm'));
+    assert.match(cancelled.stderr, /no scheduled job nope/);
+    assert.deepEqual(
+      (await json('scheduled')).map((s: { job: { id: string } }) => s.job.id),
+      [second],
+    );
+    assert.equal((await run('scheduled', 'frob')).code, 64);
+  });
 });

@@ -49,6 +49,34 @@ describe('scheduled jobs', () => {
     assert.deepEqual(await move(), { moved: 0, failed: 0 }, 'moved once');
   });
 
+  test('removeScheduled and cancelScheduled take jobs out of the schedule, keys and statuses with them', async () => {
+    const r = db.redis.client();
+    const at = Date.now() + 3_600_000;
+    const ts = Math.ceil(at / 1000);
+    const one = await db.client.enqueueAt(at, 'mail', 'Echo', [1], { trackStatus: true });
+    const two = await db.client.enqueueAt(at, 'mail', 'Echo', [2], { trackStatus: true });
+    const other = await db.client.enqueueAt(at + 60_000, 'other', 'Echo', [1]);
+    // As Ruby's enqueue_at writes it: no id, another key order.
+    const ruby = '{"args":[1],"class":"Echo","queue":"mail"}';
+    await r.multi().rpush(keys.delayed(ts), ruby).sadd(keys.delayedTimestamps(ruby), keys.delayed(ts)).exec();
+
+    assert.equal(
+      await db.client.removeScheduled('mail', 'Echo', [1]),
+      2,
+      "ours and Ruby's, not the other queue's",
+    );
+    assert.equal((await db.client.status(one)).status, 'unknown');
+    assert.equal(await r.exists(keys.delayedTimestamps(ruby)), 0);
+    assert.equal(await db.client.cancelScheduled(two), true);
+    assert.equal(await db.client.cancelScheduled(two), false, 'once');
+    assert.equal((await db.client.status(two)).status, 'unknown');
+    assert.equal(await r.exists(keys.delayed(ts)), 0, 'the emptied timestamp goes');
+    assert.deepEqual(await r.zrange(keys.delayedSchedule, 0, -1), [String(ts + 60)]);
+    assert.equal(await db.client.cancelScheduled(other), true);
+    assert.deepEqual(await r.keys('*'), [], 'nothing left behind');
+    assert.equal(await db.client.cancelScheduled('no-such-id'), false);
+  });
+
   test("a job Ruby's resque-scheduler scheduled is moved byte for byte; a time past is due at once", async () => {
     const r = db.redis.client();
     const past = (await redisNow()) - 10;
