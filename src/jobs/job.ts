@@ -36,9 +36,19 @@ export interface JobContext {
   readonly log: Logger;
 }
 
-/** The `jobName` a job declares, the name enqueueJob sends when there is one. */
+/**
+ * The `jobName` a job declares, the name enqueueJob sends when there is one. Its own only: a
+ * subclass does not inherit its parent's name (`class Urgent extends SendEmail {}` is a job of
+ * its own, or two exports would claim one name).
+ */
 export function jobNameOf(job: unknown): string | undefined {
-  const name = (job as { jobName?: unknown } | null)?.jobName;
+  if (
+    (typeof job !== 'function' && typeof job !== 'object') ||
+    job === null ||
+    !Object.hasOwn(job, 'jobName')
+  )
+    return undefined;
+  const name = (job as { jobName?: unknown }).jobName;
   return typeof name === 'string' && name !== '' ? name : undefined;
 }
 

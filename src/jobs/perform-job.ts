@@ -194,15 +194,22 @@ function bindContext(
     enumerable: true,
     configurable: true,
   });
-  let jobLog: Logger | undefined;
-  Object.defineProperty(target, 'log', {
-    get: () => {
-      jobLog ??= jobLogger(log, info);
-      return jobLog;
-    },
-    enumerable: false,
-    configurable: true,
-  });
+  // A job class with a `log` of its own (a field, or set in setUp) keeps it: ours is made on first
+  // read only when there is none, and a job may still assign one.
+  if (target.log === undefined) {
+    Object.defineProperty(target, 'log', {
+      get: () => {
+        const jobLog = jobLogger(log, info);
+        Object.defineProperty(target, 'log', { value: jobLog, writable: true, configurable: true });
+        return jobLog;
+      },
+      set: (value: unknown) => {
+        Object.defineProperty(target, 'log', { value, writable: true, configurable: true });
+      },
+      enumerable: false,
+      configurable: true,
+    });
+  }
   return target;
 }
 
@@ -239,6 +246,11 @@ class JobThis {
   get log(): Logger {
     this.#log ??= jobLogger(this.#workerLog, this);
     return this.#log;
+  }
+
+  /** A function job may keep a logger of its own in `this.log`. */
+  set log(value: Logger) {
+    this.#log = value;
   }
 }
 

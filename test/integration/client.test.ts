@@ -123,6 +123,7 @@ describe('client', () => {
     class Original {
       perform() {}
     }
+    class Urgent extends Welcome {}
     // Welcome under its export name only: the worker finds it by its jobName.
     const registry = new JobRegistry().register({ Welcome, greet, Aliased: Original });
     await db.client.enqueueJob('named', Welcome, 'ann');
@@ -141,6 +142,9 @@ describe('client', () => {
       db.client.enqueueJob('named', anonymous),
       /has no name to enqueue it by: give it a jobName/,
     );
+    await db.client.enqueueJob('urgent', Urgent, 'x');
+    const [urgent] = (await db.client.peek('urgent')) as { class: string }[];
+    assert.equal(urgent!.class, 'Urgent', "a subclass does not inherit its parent's jobName");
     assert.throws(
       () => registry.get('Original'),
       /known: .*; the job known as "Aliased" is named Original in its code: give it `static jobName = 'Aliased'`/,

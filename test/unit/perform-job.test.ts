@@ -268,3 +268,36 @@ test("this.log: the worker's logger, its lines carrying the job's id, queue and 
     ],
   );
 });
+
+test('a job with a log of its own keeps it: a field, or one assigned in setUp or perform', async () => {
+  const mine = { info: (msg: string) => seen.push(msg) };
+  const seen: string[] = [];
+  class Field extends Job {
+    override log = mine as never;
+    perform() {
+      (this.log as unknown as typeof mine).info('field');
+    }
+  }
+  class Assigned {
+    log: unknown;
+    setUp() {
+      this.log = mine;
+    }
+    perform() {
+      (this.log as typeof mine).info('setUp');
+    }
+  }
+  const registry = new JobRegistry().register({
+    Field,
+    Assigned,
+    fn(this: { log: unknown }) {
+      this.log = mine;
+      (this.log as typeof mine).info('function');
+    },
+  });
+  for (const name of ['Field', 'Assigned', 'fn']) {
+    const { report } = await run(registry, name);
+    assert.equal(report.outcome, 'done', `${name}: ${report.failure?.error}`);
+  }
+  assert.deepEqual(seen, ['field', 'setUp', 'function']);
+});
