@@ -3,7 +3,9 @@
  * TERM/INT: finish running jobs within supervisor.shutdownTimeout, then put back what still runs;
  * QUIT: finish them, however long; a second TERM/INT stops at once (jobs put back), and if Redis
  * does not take what the worker must record within FORCED_EXIT_MS, exits without it.
- * USR2/CONT pause/resume; USR1 fails the running jobs and keeps working.
+ * USR2/CONT pause/resume; USR1 fails the running jobs and keeps working. A recycle (maxJobs,
+ * maxMemoryMb, failed jobs whose code runs on in every slot) stops the worker and exits 75
+ * (EX_TEMPFAIL), so that what runs it starts it again (systemd's Restart=on-failure too).
  */
 
 import { ConfigError, loadConfig } from '../config/load-config.ts';
@@ -28,6 +30,9 @@ import { logFatalErrors, onSignals } from './signals.ts';
  */
 const FORCED_EXIT_MS = 3000;
 
+/** EX_TEMPFAIL: the worker recycled itself; start it again. */
+const EXIT_RECYCLED = 75;
+
 export const WORK_USAGE = `usage: resque-worker work [--queues high,default] [--jobs ./jobs] [--redis URL] [--namespace NS]
                           [--concurrency N] [--prefetch N] [--interval S] [--config FILE] [--log-level LEVEL]
   env: QUEUE/QUEUES, REDIS_URL, RESQUE_JOBS, INTERVAL, CONCURRENCY, PREFETCH, RESQUE_WORKER_CONFIG`;
@@ -49,6 +54,10 @@ export async function work(argv: string[]): Promise<number> {
     );
   const worker = new Worker(workerOptionsFrom(config, { queues: config.queues, registry, logger: log }));
   logFatalErrors(log.child({ workerId: worker.id }), () => worker.runningJobs());
+  let recycled = false;
+  worker.once('recycle', () => {
+    recycled = true;
+  });
   log.info(
     { event: 'worker.jobs', jobs: registry.names, from: RUNNING_FROM, tsx: tsxRegistered() },
     `${registry.names.length} job classes loaded`,
@@ -115,5 +124,5 @@ export async function work(argv: string[]): Promise<number> {
   );
   await new Promise<void>((resolve) => worker.once('stopped', resolve));
   stopTasks();
-  return 0;
+  return recycled ? EXIT_RECYCLED : 0;
 }

@@ -116,6 +116,17 @@ describe('resque-worker work (one worker in the foreground)', () => {
     }
   });
 
+  test('a recycle (here maxJobs) stops the worker and exits 75, for whatever runs it to start it again', async () => {
+    await cli(['enqueue', 'recycle', 'Echo', 'one'], env);
+    const res = await cli(['work', '--jobs', FIXTURES, '--queues', 'recycle'], { ...env, MAX_JOBS: '1' });
+    assert.equal(res.code, 75, res.stderr);
+    const events = res.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).event);
+    assert.ok(events.includes('worker.recycle') && events.includes('job.done'), events.join(' '));
+  });
+
   test('USR2 pauses (a new job stays queued), CONT resumes', async () => {
     const r = redis.client();
     await r.flushall();
