@@ -2,17 +2,25 @@
  * Job arguments must survive JSON unchanged, or the job runs with other values than it was given,
  * silently: JSON.stringify turns a Date into a string, a Map or Set into {}, NaN into null, an
  * undefined array element into null, and drops functions. So enqueue refuses them, naming the
- * value (Sidekiq's strict_args does the same). An undefined object property is allowed: it is
- * left out, and reads back as undefined.
+ * value (Sidekiq's strict_args does the same). An undefined object property is allowed, and so
+ * are undefineds at the end of the args: they are left out, and read back as undefined.
  */
 
 export class JobArgsError extends TypeError {
   override name = 'JobArgsError';
 }
 
-export function assertJsonArgs(className: string, args: readonly unknown[]): void {
-  const problem = problemIn(args, 'args', new Set());
+/**
+ * The args to send: trailing undefineds left out (an optional parameter not given: perform sees
+ * undefined either way), anything else JSON would change refused.
+ */
+export function jsonArgs(className: string, args: readonly unknown[]): readonly unknown[] {
+  let end = args.length;
+  while (end > 0 && args[end - 1] === undefined) end--;
+  const sent = end === args.length ? args : args.slice(0, end);
+  const problem = problemIn(sent, 'args', new Set());
   if (problem) throw new JobArgsError(`args of ${className}: ${problem}`);
+  return sent;
 }
 
 function problemIn(value: unknown, path: string, ancestors: Set<object>): string | null {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isNativeError } from 'node:util/types';
 import { jsonObjectOrText } from '../util/json-object-or-text.ts';
-import { assertJsonArgs } from './json-args.ts';
+import { jsonArgs } from './json-args.ts';
 
 /** A payload as we write it: Ruby's two fields plus php-resque's id and queue_time. */
 export interface Payload {
@@ -57,8 +57,12 @@ export function buildPayload(className: string, args: unknown[], id = newJobId()
   if (typeof className !== 'string' || className === '')
     throw new TypeError('job class name must be a non-empty string');
   if (!Array.isArray(args)) throw new TypeError(`args of ${className} must be an array`);
-  assertJsonArgs(className, args);
-  const payload = JSON.stringify({ class: className, args, id, queue_time: Date.now() / 1000 });
+  const payload = JSON.stringify({
+    class: className,
+    args: jsonArgs(className, args),
+    id,
+    queue_time: Date.now() / 1000,
+  });
   return payload;
 }
 
@@ -70,8 +74,7 @@ export function buildScheduledItem(className: string, args: unknown[], queue: st
   if (typeof className !== 'string' || className === '')
     throw new TypeError('job class name must be a non-empty string');
   if (!Array.isArray(args)) throw new TypeError(`args of ${className} must be an array`);
-  assertJsonArgs(className, args);
-  return JSON.stringify({ class: className, args, queue, id });
+  return JSON.stringify({ class: className, args: jsonArgs(className, args), queue, id });
 }
 
 /** Parses and checks a payload taken from a queue; the message says exactly what is wrong. */

@@ -102,7 +102,7 @@ describe('client', () => {
       ]),
       { name: 'JobArgsError', message: /^jobs\[1\]: args of Echo: args\[0\] is a BigInt/ },
     );
-    await assert.rejects(db.client.enqueueIn(60, 'q', 'Echo', [undefined]), { name: 'JobArgsError' });
+    await assert.rejects(db.client.enqueueIn(60, 'q', 'Echo', [undefined, 1]), { name: 'JobArgsError' });
     assert.deepEqual(await r.keys('*'), [], 'nothing enqueued, not even the good job');
   });
 

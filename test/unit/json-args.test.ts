@@ -28,6 +28,11 @@ test('args JSON carries exactly are accepted, undefined object properties includ
   ]);
   const nullProto = Object.assign(Object.create(null), { a: 1 });
   assert.doesNotThrow(() => buildPayload('Echo', [nullProto], 'id'));
+  assert.deepEqual(
+    JSON.parse(buildPayload('Echo', ['to', undefined, undefined], 'id')).args,
+    ['to'],
+    'an optional parameter not given: left out, perform sees undefined either way',
+  );
   const shared = { a: 1 };
   assert.doesNotThrow(
     () => buildPayload('Echo', [shared, [shared]], 'id'),
@@ -39,7 +44,7 @@ test('args JSON would change are refused, naming the value and what it would bec
   const cyclic: Record<string, unknown> = { a: 1 };
   cyclic.self = { back: cyclic };
   const cases: [unknown[], RegExp][] = [
-    [[1, undefined], /^args of Echo: args\[1\] is undefined: JSON has none \(it would arrive as null\)/],
+    [[1, undefined, 2], /^args of Echo: args\[1\] is undefined: JSON has none \(it would arrive as null\)/],
     [[{ when: new Date(0) }], /^args of Echo: args\[0\]\.when is a Date: JSON would make it a string/],
     [
       [{ 'a b': new Map() }],
