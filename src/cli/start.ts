@@ -16,7 +16,7 @@ import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log.ts';
 import { pruneAtStart, pruneTask } from '../recovery/prune-dead-workers.ts';
-import { REFUSED_SETTING, redisAddress } from '../redis/connection.ts';
+import { lastRedisError, REFUSED_SETTING, redisAddress } from '../redis/connection.ts';
 import { resqueKeys } from '../redis/keys.ts';
 import { scheduleTask } from '../scheduler/move-due-jobs.ts';
 import { clusterLauncher } from '../supervisor/launcher.ts';
@@ -38,6 +38,8 @@ export const START_USAGE = `usage: resque-worker start [--config FILE] [--jobs .
   env: REDIS_URL, QUEUE/QUEUES, COUNT, INTERVAL, CONCURRENCY, PREFETCH, RESQUE_JOBS, PIDFILE, RESQUE_WORKER_CONFIG`;
 
 const STATUS_EVERY_MS = 250;
+/** How long Redis must refuse redis.url's password or database before start gives up (exit 78). */
+const REFUSED_FOR_MS = 10_000;
 const BIN = new URL('../../bin/resque-worker.mjs', import.meta.url).pathname;
 
 export async function start(argv: string[]): Promise<number> {
@@ -125,22 +127,31 @@ export async function start(argv: string[]): Promise<number> {
   });
 
   // A password or database number Redis refuses is configuration, as a bad config value is, and
-  // redis.url cannot change on reload: stop the pool and exit 78 rather than crash-loop the
-  // children (systemd does not restart a 78: RestartPreventExitStatus). The supervisor's own
-  // connection tells; a refusal after it was once ready (a password rotated) is an outage instead.
+  // redis.url cannot change on reload: once the refusal has lasted REFUSED_FOR_MS (not a password
+  // applied just after Redis started listening), stop the pool and exit 78 rather than crash-loop
+  // the children (systemd does not restart a 78: RestartPreventExitStatus). The supervisor's own
+  // connection tells; a refusal after it was once ready (a password rotated) is an outage instead,
+  // and one during a stop changes nothing.
   let refused: string | null = null;
   let hadRedis = false;
+  let refusal: NodeJS.Timeout | null = null;
   supervisor.redis.once('ready', () => {
     hadRedis = true;
+    if (refusal) clearTimeout(refusal);
   });
   supervisor.redis.on('error', (err: Error) => {
-    if (hadRedis || refused !== null || !REFUSED_SETTING.test(err.message)) return;
-    refused = err.message;
-    log.error(
-      { event: 'supervisor.redis-refused', err: refused },
-      `Redis at ${redisAddress(supervisor.redis)} refused redis.url: stopping`,
-    );
-    void supervisor.stop(Date.now());
+    if (hadRedis || refusal || !REFUSED_SETTING.test(err.message)) return;
+    refusal = setTimeout(() => {
+      refusal = null;
+      const last = lastRedisError(supervisor.redis) ?? '';
+      if (hadRedis || supervisor.state !== 'running' || !REFUSED_SETTING.test(last)) return;
+      refused = last;
+      log.error(
+        { event: 'supervisor.redis-refused', err: refused },
+        `Redis at ${redisAddress(supervisor.redis)} refused redis.url for ${REFUSED_FOR_MS / 1000} s: stopping`,
+      );
+      void supervisor.stop(Date.now());
+    }, REFUSED_FOR_MS);
   });
 
   const stopWatchdog = notifier.startWatchdog();
