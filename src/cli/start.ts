@@ -105,6 +105,7 @@ export async function start(argv: string[]): Promise<number> {
     const line = statusLine(supervisor.snapshot());
     lastLine = line;
     const status = ok ? line : `${line}, reload rejected: ${error?.split('\n')[0]}`;
+    if (pidfile) writeStatusFile(pidfile, status);
     // READY=1 ends the reload for systemd; before the first READY it would claim start-up is done.
     notifier.send(...(readySent ? ['READY=1'] : []), `STATUS=${status}`);
   });

@@ -361,14 +361,21 @@ export class ResqueClient {
       throw renamed[0];
     }
     let removed = 0;
-    for (let start = 0; ; start += REMOVE_CHUNK) {
-      const chunk = await this.redis.lrange(doomed, start, start + REMOVE_CHUNK - 1);
-      removed += chunk.length;
-      const statuses = this.#statusKeysOf(chunk);
-      if (statuses.length > 0) await this.redis.del(...statuses);
-      if (chunk.length < REMOVE_CHUNK) break;
+    try {
+      for (let start = 0; ; start += REMOVE_CHUNK) {
+        const chunk = await this.redis.lrange(doomed, start, start + REMOVE_CHUNK - 1);
+        removed += chunk.length;
+        const statuses = this.#statusKeysOf(chunk);
+        if (statuses.length > 0) await this.redis.del(...statuses);
+        if (chunk.length < REMOVE_CHUNK) break;
+      }
+    } catch (err) {
+      (err as Error).message =
+        `queue ${queue} was removed with its jobs, but dropping their statuses failed part-way: ${(err as Error).message}`;
+      throw err;
     }
-    await this.redis.del(doomed);
+    // UNLINK: a big queue is freed in the background, not while Redis blocks.
+    await this.redis.unlink(doomed);
     return removed;
   }
 

@@ -99,7 +99,11 @@ export async function runWorkerChild(): Promise<never> {
     lastKill = Date.now();
     worker?.killRunningJobs();
   };
+  let exiting: number | null = null;
   const exit = (code: number): Promise<never> => {
+    // The first reason wins: a disconnect while the last beat is written must not turn a 78 into 0.
+    if (exiting !== null) return new Promise<never>(() => {});
+    exiting = code;
     clearInterval(beatTimer);
     // A last beat, so the jobs done since the one before count in the pool's total; exit once
     // it is written, or at once if the supervisor is gone.

@@ -3,6 +3,7 @@
  * killing a job (rolling restart); a bad file keeps the old config; a pause survives.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ResqueClient } from '../../src/client/client.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
@@ -81,6 +82,11 @@ describe('supervisor reload (HUP)', () => {
     s.kill('SIGHUP');
     const [third] = await s.waitForEvent('supervisor.reload-failed', { count: 3 }).then((l) => l.slice(2));
     assert.match(String(third!.err), /redis\.namespace changed: .*restart/);
+    assert.match(
+      readFileSync(`${s.pidfile}.status`, 'utf8'),
+      /, reload rejected: redis\.namespace changed/,
+      'the status line says so, for `resque-worker status`',
+    );
     assert.equal(await r.scard(keys.workers), 1);
     const id = await client.enqueue('q', 'Echo', ['still working'], { trackStatus: true });
     await waitFor(async () => (await client.status(id)).status === 'complete', { what: 'job run' });
