@@ -9,6 +9,8 @@
  *   onFailure(error, ...args)     after a failed perform (the failure is still recorded)
  *   setUp() / tearDown()          instance methods around perform (tearDown always runs)
  *   static timeout                seconds before the job is failed with a timeout error
+ *   static retryLimit             retries after a failure (resque-retry); with static retryDelay
+ *                                 or static backoffStrategy = [seconds per retry] (retry.ts)
  *   static jobName                the name payloads carry, when not the class's own (an alias
  *                                 export, a Ruby or PHP name, minified code): enqueueJob sends it,
  *                                 and the worker knows the job by it too

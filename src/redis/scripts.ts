@@ -17,7 +17,7 @@ export interface ScriptDef {
 export const SCRIPTS = {
   enqueue: {},
   reserve: { numberOfKeys: 6 },
-  finish: { numberOfKeys: 8 },
+  finish: { numberOfKeys: 9 },
   heartbeat: { numberOfKeys: 4 },
   requeue: { numberOfKeys: 2 },
   recover: { numberOfKeys: 13 },

@@ -20,6 +20,7 @@ export function finishHead(keys: ResqueKeys, workerId: string): string[] {
     keys.workerStatFailed(workerId),
     keys.failed,
     keys.idleWorkers,
+    keys.delayedSchedule,
     workerId,
   ];
 }
@@ -118,8 +119,8 @@ export class OutcomeBatch {
 
   #finishArgs(acks: Ack[]): (string | number | Buffer)[] {
     const args: (string | number | Buffer)[] = this.#head.slice();
-    args.push(Math.floor(Date.now() / 1000), this.#statusTtl, this.keys.jobStatusPrefix);
-    for (const ack of acks) args.push(ack.entry, ack.failure, ack.result);
+    args.push(Math.floor(Date.now() / 1000), this.#statusTtl, this.keys.jobStatusPrefix, this.keys.prefix);
+    for (const ack of acks) args.push(ack.entry, ack.failure, ack.result, ack.retryAt, ack.retryItem);
     return args;
   }
 }

@@ -3,7 +3,7 @@
  * payload, find the job class, perform it, and turn any failure (bad payload, unknown class, a
  * throw, a timeout) into a Ruby failure record. Never throws: a job is never silently dropped.
  */
-import { JobTimeoutError } from '../jobs/job.ts';
+import { type JobDefinition, JobTimeoutError } from '../jobs/job.ts';
 import type { JobRegistry } from '../jobs/job-registry.ts';
 import {
   buildFailureRecord,
@@ -14,6 +14,7 @@ import {
   payloadNames,
 } from '../jobs/payload.ts';
 import { type JobAbort, type JobInfo, jobTimeoutOf, performJob } from '../jobs/perform-job.ts';
+import { attemptsOf, retryPlan } from '../jobs/retry.ts';
 import { type Logger, writeJobLine } from '../log.ts';
 import { jsonObjectOrText } from '../util/json-object-or-text.ts';
 import type { InFlightEntry } from './in-flight-entry.ts';
@@ -24,6 +25,9 @@ export interface Ack {
   failure: string;
   /** perform's return value as JSON for the php-resque status (finish.lua finds its key), or ''. */
   result: string;
+  /** A retry (retry.ts): the unix second it is due, and its scheduled item; '' for none. */
+  retryAt: string;
+  retryItem: string;
 }
 
 export interface JobReport {
@@ -32,6 +36,8 @@ export interface JobReport {
   jobId: string | undefined;
   outcome: 'done' | 'skipped' | 'failed';
   failure?: FailureInfo;
+  /** A failed job that runs again (its failure not recorded): which retry, of how many, when. */
+  retry?: { attempt: number; limit: number; inSeconds: number };
   ms: number;
 }
 
@@ -54,9 +60,10 @@ export async function runEntry(
   let failure: FailureInfo | undefined;
   let result = '';
   let outcome: JobReport['outcome'] = 'failed';
+  let def: JobDefinition | undefined;
   try {
     if (!payload) throw parsed;
-    const def = ctx.registry.get(payload.class);
+    def = ctx.registry.get(payload.class);
     const info: JobInfo = {
       queue: entry.queue,
       jobId: payload.id,
@@ -76,18 +83,25 @@ export async function runEntry(
   } catch (error) {
     failure = describeError(error);
   }
+  const retry =
+    failure && def && payload
+      ? retryPlan(def, entry.payload, entry.queue, failure.exception, attemptsOf(payload))
+      : null;
   const ack: Ack = {
     entry: entry.raw,
-    failure: failure
-      ? buildFailureRecord({
-          rawPayload: entry.payload,
-          payloadIsObject: payload !== undefined || typeof jsonObjectOrText(entry.payload) !== 'string',
-          failure,
-          workerId: ctx.workerId,
-          queue: entry.queue,
-        })
-      : '',
+    failure:
+      failure && !retry
+        ? buildFailureRecord({
+            rawPayload: entry.payload,
+            payloadIsObject: payload !== undefined || typeof jsonObjectOrText(entry.payload) !== 'string',
+            failure,
+            workerId: ctx.workerId,
+            queue: entry.queue,
+          })
+        : '',
     result,
+    retryAt: retry ? String(retry.at) : '',
+    retryItem: retry ? retry.item : '',
   };
   const names = payload ? { className: payload.class, jobId: payload.id } : payloadNames(entry.payload);
   const report: JobReport = {
@@ -98,6 +112,7 @@ export async function runEntry(
     ms: Math.round((performance.now() - started) * 1000) / 1000,
   };
   if (failure) report.failure = failure;
+  if (retry) report.retry = { attempt: retry.attempt, limit: retry.limit, inSeconds: retry.delaySeconds };
   return [ack, report];
 }
 
@@ -131,7 +146,21 @@ export function logJobReport(log: Logger, report: JobReport): void {
     class: report.className,
     ms: report.ms,
   };
-  if (report.failure) {
+  if (report.failure && report.retry) {
+    const { attempt, limit, inSeconds } = report.retry;
+    log.warn(
+      {
+        ...fields,
+        event: 'job.retry',
+        exception: report.failure.exception,
+        error: report.failure.error,
+        attempt,
+        limit,
+        inSeconds,
+      },
+      `job failed: retry ${attempt} of ${limit} in ${inSeconds} s`,
+    );
+  } else if (report.failure) {
     log.warn({ ...fields, exception: report.failure.exception, error: report.failure.error }, 'job failed');
   } else {
     log.info(fields, MSG[report.outcome]);

@@ -204,7 +204,18 @@ describe('Redis outages', () => {
       reserve: (token: string, count: number, ...queues: string[]) =>
         reserveFresh('', token, count, ...queues),
       finish: (entry: Buffer) =>
-        r.finish(...finishHead(keys, workerId), 1, 86400, keys.jobStatusPrefix, entry, '', ''),
+        r.finish(
+          ...finishHead(keys, workerId),
+          1,
+          86400,
+          keys.jobStatusPrefix,
+          keys.prefix,
+          entry,
+          '',
+          '',
+          '',
+          '',
+        ),
     };
   };
 

@@ -167,7 +167,8 @@ describe('a key of the wrong type never drops a job half-way', () => {
       1000,
       600,
       keys.jobStatusPrefix,
-      ...jobs.flat(),
+      keys.prefix,
+      ...jobs.flatMap((job) => [...job, '', '']),
     );
 
   const failure = (id: string) =>

@@ -10,14 +10,22 @@
   KEYS[6]  stat:failed:<worker id>
   KEYS[7]  failed list
   KEYS[8]  idle workers zset             (<ns>:rw:idle)
+  KEYS[9]  delayed_queue_schedule        (<ns>:delayed_queue_schedule)
   ARGV[1]  worker id
   ARGV[2]  now, unix seconds
   ARGV[3]  status TTL in seconds for a final status
   ARGV[4]  job status key prefix         (<ns>:job:)
-  then 3 values per job i, at ARGV[5 + 3(i-1)]:
-    in-flight entry | failure record JSON ('' for success) | perform's result as JSON ('' for none)
+  ARGV[5]  key prefix                    (<ns>:), for a retry's delayed:<ts> and timestamps:<item>
+  then 5 values per job i, at ARGV[6 + 5(i-1)]:
+    in-flight entry | failure record JSON ('' for none) | perform's result as JSON ('' for none) |
+    retry: the unix second it is due ('' for none) | retry: the scheduled item
   Returns the number of jobs recorded; when failures could not be (see below), {that number, the
   positions (1-based, in this call) of the failed jobs left in flight...}.
+
+  A retry (a failed job with attempts left, retry.ts) goes to resque-scheduler's delayed queue,
+  in its layout, as ResqueClient.enqueueAt writes it: the scheduler (ours or Ruby's) puts it back
+  on its queue when due. It counts as processed and failed (it ran and failed), writes no failure
+  record, and a tracked job is waiting again.
 
   A worker in the idle set gets its room back for each job recorded (ZADD XX INCR), so enqueue.lua
   hands the next job to the least busy idle worker. The score can only fall short of the room
@@ -41,7 +49,7 @@
 -- Before the first write (see above). Only a batch with a failure writes to the failed list, so
 -- only such a batch pays for the check.
 local failed_list_ok = true
-for i = 6, #ARGV, 3 do
+for i = 7, #ARGV, 5 do
   if ARGV[i] ~= '' then
     local kind = redis.call('TYPE', KEYS[7]).ok
     if kind ~= 'list' and kind ~= 'none' then
@@ -55,24 +63,35 @@ end
 local now = tonumber(ARGV[2])
 local processed, failed = 0, 0
 local left = {}
-for i = 5, #ARGV, 3 do
+for i = 6, #ARGV, 5 do
   local failure = ARGV[i + 1]
+  local retry_at = ARGV[i + 3]
   if failure ~= '' and not failed_list_ok then
-    left[#left + 1] = (i - 2) / 3
+    left[#left + 1] = (i - 1) / 5
   elseif redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
     processed = processed + 1
     if failure ~= '' then
       failed = failed + 1
       redis.call('RPUSH', KEYS[7], failure)
+    elseif retry_at ~= '' then
+      failed = failed + 1
+      local item, list = ARGV[i + 4], ARGV[5] .. 'delayed:' .. retry_at
+      redis.call('RPUSH', list, item)
+      redis.call('SADD', ARGV[5] .. 'timestamps:' .. item, list)
+      redis.call('ZADD', KEYS[9], retry_at, retry_at)
     end
     local _, _, payload = split_entry(ARGV[i])
     -- A status key of the wrong type reads as none (read_job_status): the job's outcome and
     -- counts are worth more than its status.
     local status_key, current = find_job_status(payload, ARGV[4], false)
     if status_key then
-      local result = ARGV[i + 2]
-      if result == '' then result = 'null' end
-      redis.call('SET', status_key, status_record(failure ~= '' and 3 or 4, now, current, result), 'EX', ARGV[3])
+      if retry_at ~= '' then
+        redis.call('SET', status_key, status_record(1, now, current, 'null'))
+      else
+        local result = ARGV[i + 2]
+        if result == '' then result = 'null' end
+        redis.call('SET', status_key, status_record(failure ~= '' and 3 or 4, now, current, result), 'EX', ARGV[3])
+      end
     end
   end
 end

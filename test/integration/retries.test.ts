@@ -1,0 +1,125 @@
+/**
+ * Retries (resque-retry style): a failed job with retries left goes to the delayed queue in the
+ * step that takes it out of flight, runs again once the scheduler moves it, and its failure is
+ * recorded only when the retries are spent.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { pino } from 'pino';
+import { silentLogger } from '../../src/log.ts';
+import { resqueKeys } from '../../src/redis/keys.ts';
+import { defineScripts } from '../../src/redis/scripts.ts';
+import { moveDueJobs } from '../../src/scheduler/move-due-jobs.ts';
+import { Worker } from '../../src/worker/worker.ts';
+import { useTestRedis } from '../helpers/use-test-redis.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const FIXTURES = new URL('../fixtures/jobs/', import.meta.url).pathname;
+const keys = resqueKeys();
+
+describe('retries', () => {
+  const workers: Worker[] = [];
+  const db = useTestRedis({
+    jobs: [FIXTURES],
+    flushEach: true,
+    release: () => Promise.all(workers.splice(0).map((w) => w.stop())),
+  });
+  const move = () => moveDueJobs(defineScripts(db.redis.client()), keys, silentLogger);
+  const lines: Record<string, unknown>[] = [];
+
+  async function startWorker(queue: string): Promise<Worker> {
+    lines.length = 0;
+    const logger = pino({}, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const w = new Worker({
+      redisUrl: db.redis.url,
+      queues: [queue],
+      registry: db.registry,
+      interval: 0.1,
+      logger,
+    });
+    workers.push(w);
+    await w.start();
+    return w;
+  }
+
+  /** Waits for a job's final status, moving due retries meanwhile (the scheduler of `start`/`work`). */
+  const finalStatus = (id: string) =>
+    waitFor(
+      async () => {
+        await move();
+        const s = await db.client.status(id);
+        return (s.status === 'complete' || s.status === 'failed') && s;
+      },
+      { timeout: 10_000, what: `job ${id} done` },
+    );
+
+  test('a job that fails twice then succeeds: two retries, no failure record, counted as it ran', async () => {
+    await startWorker('flaky');
+    const id = await db.client.enqueue('flaky', 'Flaky', [2], { trackStatus: true });
+    const status = await finalStatus(id);
+    assert.equal(status.status, 'complete');
+    assert.equal(status.result, 2, 'ran as retry 2');
+    const r = db.redis.client();
+    assert.equal(await r.llen(keys.failed), 0, 'no failure record');
+    assert.equal(await r.get(keys.statProcessed), '3');
+    assert.equal(await r.get(keys.statFailed), '2', 'each failed run counts');
+    assert.deepEqual(
+      lines
+        .filter((l) => l.event === 'job.retry')
+        .map((l) => [l.jobId, l.attempt, l.limit, l.inSeconds, l.error]),
+      [
+        [id, 1, 3, 0, 'flaky at attempt 0'],
+        [id, 2, 3, 0, 'flaky at attempt 1'],
+      ],
+    );
+    assert.deepEqual(await r.keys(`${keys.prefix}delayed*`), [], 'the schedule is empty again');
+  });
+
+  test('retries spent: one failure record, its payload saying which retry failed; bytes kept; backoff honoured', async () => {
+    await startWorker('broken');
+    const r = db.redis.client();
+    // As a peer writes it: a big integer that a decode and encode would round.
+    const payload = '{"class":"FailsTwiceMore","args":[12345678901234567890],"id":"f1"}';
+    await r.rpush(keys.queue('broken'), payload);
+    await r.sadd(keys.queues, 'broken');
+    // The first retry is due at once; the second in 60 s (backoffStrategy [0, 60]).
+    const [due] = await waitFor(
+      async () => {
+        await move();
+        const s = await r.zrange(keys.delayedSchedule, 0, -1, 'WITHSCORES');
+        return lines.some((l) => l.event === 'job.retry' && l.attempt === 2) && s.length > 0 && s;
+      },
+      { timeout: 10_000, what: 'the second retry scheduled' },
+    );
+    const now = Number((await r.time())[0]);
+    assert.ok(Number(due) >= now + 58 && Number(due) <= now + 61, `due ${due}, now ${now}`);
+    const [item] = await r.lrange(keys.delayed(due!), 0, -1);
+    assert.equal(
+      item,
+      '{"class":"FailsTwiceMore","args":[12345678901234567890],"id":"f1","retry_attempt":2,"queue":"broken"}',
+    );
+    // Due now: it runs once more and fails for good.
+    await r
+      .multi()
+      .zrem(keys.delayedSchedule, due!)
+      .zadd(keys.delayedSchedule, now, now)
+      .rename(keys.delayed(due!), keys.delayed(now))
+      .exec();
+    await r.del(keys.delayedTimestamps(item!));
+    await waitFor(
+      async () => {
+        await move();
+        return (await r.llen(keys.failed)) === 1;
+      },
+      { timeout: 10_000, what: 'the failure recorded' },
+    );
+    const [record] = (await db.client.failures.list()) as {
+      payload: Record<string, unknown>;
+      exception: string;
+    }[];
+    assert.equal(record!.exception, 'TypeError');
+    assert.equal(record!.payload.retry_attempt, 2);
+    assert.match((await r.lrange(keys.failed, 0, 0))[0]!, /"args":\[12345678901234567890\]/, 'exact bytes');
+    assert.equal(await r.get(keys.statFailed), '3');
+  });
+});
