@@ -89,16 +89,16 @@ export async function runEntry(
       : null;
   const ack: Ack = {
     entry: entry.raw,
-    failure:
-      failure && !retry
-        ? buildFailureRecord({
-            rawPayload: entry.payload,
-            payloadIsObject: payload !== undefined || typeof jsonObjectOrText(entry.payload) !== 'string',
-            failure,
-            workerId: ctx.workerId,
-            queue: entry.queue,
-          })
-        : '',
+    // A retry's too: written instead should its schedule's keys be broken (finish.lua).
+    failure: failure
+      ? buildFailureRecord({
+          rawPayload: entry.payload,
+          payloadIsObject: payload !== undefined || typeof jsonObjectOrText(entry.payload) !== 'string',
+          failure,
+          workerId: ctx.workerId,
+          queue: entry.queue,
+        })
+      : '',
     result,
     retryAt: retry ? String(retry.at) : '',
     retryItem: retry ? retry.item : '',

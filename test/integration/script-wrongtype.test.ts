@@ -222,6 +222,42 @@ describe('a key of the wrong type never drops a job half-way', () => {
     assert.equal(await r.llen(keys.workerInflight(workerId)), 0);
   });
 
+  test("finish: a retry whose schedule keys are broken records the job's failure instead; with the failed list broken too, it stays in flight", async () => {
+    const r = db.redis.client();
+    const retryFinish = (e: Buffer, id: string, at: number) =>
+      defineScripts(r).finish(
+        ...finishHead(keys, workerId),
+        1000,
+        600,
+        keys.jobStatusPrefix,
+        keys.prefix,
+        ...[e, failure(id), '', String(at), `{"retry":"${id}"}`],
+      );
+    await r.set(keys.delayed(5000), 'not a list');
+    const e1 = entry(1, 'q', payload('r1'));
+    await r.rpush(keys.workerInflight(workerId), e1);
+    assert.equal(await retryFinish(e1, 'r1', 5000), 1);
+    assert.deepEqual(await r.lrange(keys.failed, 0, -1), [failure('r1')], 'recorded as a failure, not lost');
+    assert.equal(await r.exists(keys.delayedSchedule), 0);
+
+    await r.del(keys.failed);
+    await r.set(keys.failed, 'not a list either');
+    const e2 = entry(2, 'q', payload('r2'));
+    await r.rpush(keys.workerInflight(workerId), e2);
+    assert.deepEqual(await retryFinish(e2, 'r2', 5000), [0, 1], 'left in flight');
+    assert.deepEqual(await r.lrange(keys.workerInflight(workerId), 0, -1), [e2.toString()]);
+
+    await r.del(keys.delayed(5000));
+    assert.equal(
+      await retryFinish(e2, 'r2', 5000),
+      1,
+      'once the schedule is repaired, the retry goes through',
+    );
+    assert.deepEqual(await r.lrange(keys.delayed(5000), 0, -1), ['{"retry":"r2"}']);
+    assert.deepEqual(await r.zrange(keys.delayedSchedule, 0, -1), ['5000']);
+    assert.equal(await r.llen(keys.workerInflight(workerId)), 0);
+  });
+
   test('finish: a counter that cannot be incremented is left as it is; the rest is recorded', async () => {
     const r = db.redis.client();
     await r.hset(keys.statProcessed, 'not', 'a counter');

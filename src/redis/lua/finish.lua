@@ -17,15 +17,16 @@
   ARGV[4]  job status key prefix         (<ns>:job:)
   ARGV[5]  key prefix                    (<ns>:), for a retry's delayed:<ts> and timestamps:<item>
   then 5 values per job i, at ARGV[6 + 5(i-1)]:
-    in-flight entry | failure record JSON ('' for none) | perform's result as JSON ('' for none) |
+    in-flight entry | failure record JSON ('' for success) | perform's result as JSON ('' for none) |
     retry: the unix second it is due ('' for none) | retry: the scheduled item
   Returns the number of jobs recorded; when failures could not be (see below), {that number, the
   positions (1-based, in this call) of the failed jobs left in flight...}.
 
-  A retry (a failed job with attempts left, retry.ts) goes to resque-scheduler's delayed queue,
-  in its layout, as ResqueClient.enqueueAt writes it: the scheduler (ours or Ruby's) puts it back
-  on its queue when due. It counts as processed and failed (it ran and failed), writes no failure
-  record, and a tracked job is waiting again.
+  A retry (a failed job with retries left, retry.ts) goes to resque-scheduler's delayed queue, in
+  its layout, as ResqueClient.enqueueAt writes it: the scheduler puts it back on its queue when
+  due. It counts as processed and failed (it ran and failed), writes no failure record, and a
+  tracked job is waiting again. Should the schedule's keys be of the wrong type (checked before
+  the first write), its failure record is written instead, as for a job with no retry left.
 
   A worker in the idle set gets its room back for each job recorded (ZADD XX INCR), so enqueue.lua
   hands the next job to the least busy idle worker. The score can only fall short of the room
@@ -60,32 +61,49 @@ for i = 7, #ARGV, 5 do
   end
 end
 
+-- Where a retry goes, checked before it is taken out of flight: a key of the wrong type there
+-- would raise after the LREM (and Redis keeps a script's writes before an error).
+local schedule_ok = nil
+local function can_schedule(list)
+  if schedule_ok == nil then
+    local kind = redis.call('TYPE', KEYS[9]).ok
+    schedule_ok = kind == 'zset' or kind == 'none'
+    if not schedule_ok then warn('finish', KEYS[9] .. ' is a ' .. kind .. ', not a zset: failed jobs are not retried') end
+  end
+  if not schedule_ok then return false end
+  local kind = redis.call('TYPE', list).ok
+  if kind == 'list' or kind == 'none' then return true end
+  warn('finish', list .. ' is a ' .. kind .. ', not a list: a failed job is not retried')
+  return false
+end
+
 local now = tonumber(ARGV[2])
 local processed, failed = 0, 0
 local left = {}
 for i = 6, #ARGV, 5 do
   local failure = ARGV[i + 1]
   local retry_at = ARGV[i + 3]
-  if failure ~= '' and not failed_list_ok then
+  local list = retry_at ~= '' and ARGV[5] .. 'delayed:' .. retry_at
+  local retrying = list and can_schedule(list)
+  if failure ~= '' and not retrying and not failed_list_ok then
     left[#left + 1] = (i - 1) / 5
   elseif redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
     processed = processed + 1
-    if failure ~= '' then
-      failed = failed + 1
-      redis.call('RPUSH', KEYS[7], failure)
-    elseif retry_at ~= '' then
-      failed = failed + 1
-      local item, list = ARGV[i + 4], ARGV[5] .. 'delayed:' .. retry_at
+    if failure ~= '' then failed = failed + 1 end
+    if retrying then
+      local item = ARGV[i + 4]
       redis.call('RPUSH', list, item)
-      redis.call('SADD', ARGV[5] .. 'timestamps:' .. item, list)
+      best_effort('finish', 'SADD', ARGV[5] .. 'timestamps:' .. item, list)
       redis.call('ZADD', KEYS[9], retry_at, retry_at)
+    elseif failure ~= '' then
+      redis.call('RPUSH', KEYS[7], failure)
     end
     local _, _, payload = split_entry(ARGV[i])
     -- A status key of the wrong type reads as none (read_job_status): the job's outcome and
     -- counts are worth more than its status.
     local status_key, current = find_job_status(payload, ARGV[4], false)
     if status_key then
-      if retry_at ~= '' then
+      if retrying then
         redis.call('SET', status_key, status_record(1, now, current, 'null'))
       else
         local result = ARGV[i + 2]
