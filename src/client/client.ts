@@ -203,7 +203,7 @@ export class ResqueClient {
     const tx = this.redis
       .multi()
       .rpush(k.delayed(timestamp), item)
-      .sadd(k.delayedTimestamps(item), k.delayed(timestamp))
+      .sadd(k.delayedTimestamps(item), k.delayedMember(timestamp))
       .zadd(k.delayedSchedule, timestamp, timestamp);
     if (options.trackStatus) {
       const now = Math.floor(Date.now() / 1000);
@@ -415,17 +415,18 @@ export class ResqueClient {
     await this.#ensureUp();
     const k = this.keys;
     const out: { at: number; job: unknown }[] = [];
-    if (count <= 0) return out;
-    // Each timestamp holds at least one item: `count` of them are enough.
-    const timestamps = await this.redis.zrange(k.delayedSchedule, 0, count - 1);
-    const pipe = this.redis.pipeline();
-    for (const ts of timestamps) pipe.lrange(k.delayed(ts), 0, count - 1);
-    const lists = (await pipe.exec()) ?? [];
-    for (const [i, [err, items]] of lists.entries()) {
-      if (err || !Array.isArray(items)) continue;
-      for (const item of items as string[]) {
-        if (out.length < count) out.push({ at: Number(timestamps[i]), job: parseOrRaw(item) });
+    for (let start = 0; out.length < count; start += SCHEDULE_CHUNK) {
+      const timestamps = await this.redis.zrange(k.delayedSchedule, start, start + SCHEDULE_CHUNK - 1);
+      const pipe = this.redis.pipeline();
+      for (const ts of timestamps) pipe.lrange(k.delayed(ts), 0, count - out.length - 1);
+      const lists = timestamps.length > 0 ? ((await pipe.exec()) ?? []) : [];
+      for (const [i, [err, items]] of lists.entries()) {
+        if (err || !Array.isArray(items)) continue;
+        for (const item of items as string[]) {
+          if (out.length < count) out.push({ at: Number(timestamps[i]), job: parseOrRaw(item) });
+        }
       }
+      if (timestamps.length < SCHEDULE_CHUNK) break;
     }
     return out;
   }
@@ -441,21 +442,21 @@ export class ResqueClient {
     return this.#unschedule((item, p) => p.queue === queue && isWanted(item, p));
   }
 
-  /** Cancels the scheduled job with this id (enqueueAt's); false if it is not scheduled (any more). */
+  /**
+   * Cancels the scheduled job with this id (enqueueAt's; every copy, should one id have been given
+   * twice); false if it is not scheduled (any more).
+   */
   async cancelScheduled(id: string): Promise<boolean> {
-    return (await this.#unschedule((_, p) => p.id === id, 1)) > 0;
+    return (await this.#unschedule((item, p) => item.includes(id) && p.id === id)) > 0;
   }
 
-  async #unschedule(
-    isWanted: (item: string, parsed: Record<string, unknown>) => boolean,
-    limit = Number.POSITIVE_INFINITY,
-  ): Promise<number> {
+  async #unschedule(isWanted: (item: string, parsed: Record<string, unknown>) => boolean): Promise<number> {
     await this.#ensureUp();
     const k = this.keys;
     const timestamps = await this.redis.zrange(k.delayedSchedule, 0, -1);
     const statuses: string[] = [];
     let removed = 0;
-    for (let at = 0; at < timestamps.length && removed < limit; at += SCHEDULE_CHUNK) {
+    for (let at = 0; at < timestamps.length; at += SCHEDULE_CHUNK) {
       const chunk = timestamps.slice(at, at + SCHEDULE_CHUNK);
       const pipe = this.redis.pipeline();
       for (const ts of chunk) pipe.lrange(k.delayed(ts), 0, -1);
@@ -465,7 +466,7 @@ export class ResqueClient {
         const ts = chunk[i]!;
         for (const item of items as string[]) {
           const p = parseOrRaw(item);
-          if (removed >= limit || typeof p !== 'object' || p === null) continue;
+          if (typeof p !== 'object' || p === null) continue;
           if (!isWanted(item, p as Record<string, unknown>)) continue;
           const ours = await this.redis.unschedule(
             k.delayedSchedule,
@@ -605,8 +606,11 @@ export function splitWorkerId(id: string): [string, string, string] {
  */
 function jobMatcher(
   className: string,
-  args: unknown[] | undefined,
+  given: unknown[] | undefined,
 ): (raw: string, parsed: unknown) => boolean {
+  // As enqueue sends them: trailing undefineds left out.
+  let args = given;
+  while (args?.length && args[args.length - 1] === undefined) args = args.slice(0, -1);
   const wanted = args === undefined ? undefined : JSON.stringify(args);
   return (raw, parsed) => {
     const p = parsed as { class?: unknown; args?: unknown } | null;

@@ -70,8 +70,13 @@ export interface ResqueKeys {
   readonly delayedSchedule: string;
   /** LIST of the items `{"class","args","queue"[,"id"]}` due at a timestamp (resque-scheduler). */
   delayed(timestamp: number | string): string;
-  /** SET of the `delayed:<timestamp>` keys holding an item, by its JSON (resque-scheduler). */
+  /**
+   * SET of the `delayed:<timestamp>` keys holding an item, by its JSON (resque-scheduler). Its
+   * members are `delayedMember`s: Ruby's writes them without the namespace.
+   */
   delayedTimestamps(item: string): string;
+  /** A member of a `delayedTimestamps` set: `delayed:<timestamp>`, with no namespace, as Ruby writes it. */
+  delayedMember(timestamp: number | string): string;
   /**
    * STRING: held by Ruby's resque-scheduler while it moves due jobs (its master lock). Older ones
    * name it `<ns>:resque_scheduler_master_lock`; newer ones spell the namespace into the name and
@@ -114,6 +119,7 @@ export function resqueKeys(namespace: string = DEFAULT_NAMESPACE): ResqueKeys {
     delayedSchedule: `${p}delayed_queue_schedule`,
     delayed: (timestamp) => `${p}delayed:${timestamp}`,
     delayedTimestamps: (item) => `${p}timestamps:${item}`,
+    delayedMember: (timestamp) => `delayed:${timestamp}`,
     rubySchedulerLocks: [`${p}resque_scheduler_master_lock`, `${p}${p}resque_scheduler_master_lock`],
   };
 }

@@ -119,8 +119,17 @@ export class OutcomeBatch {
 
   #finishArgs(acks: Ack[]): (string | number | Buffer)[] {
     const args: (string | number | Buffer)[] = this.#head.slice();
-    args.push(Math.floor(Date.now() / 1000), this.#statusTtl, this.keys.jobStatusPrefix, this.keys.prefix);
-    for (const ack of acks) args.push(ack.entry, ack.failure, ack.result, ack.retryAt, ack.retryItem);
+    // Retry fields only in a call with a retry: most carry none, and each argument costs Redis.
+    const retries = acks.some((ack) => ack.retryAt !== '');
+    args.push(
+      Math.floor(Date.now() / 1000),
+      this.#statusTtl,
+      this.keys.jobStatusPrefix,
+      retries ? this.keys.prefix : '',
+    );
+    if (retries)
+      for (const ack of acks) args.push(ack.entry, ack.failure, ack.result, ack.retryAt, ack.retryItem);
+    else for (const ack of acks) args.push(ack.entry, ack.failure, ack.result);
     return args;
   }
 }

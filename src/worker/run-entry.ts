@@ -83,10 +83,12 @@ export async function runEntry(
   } catch (error) {
     failure = describeError(error);
   }
-  const retry =
+  let retry =
     failure && def && payload
       ? retryPlan(def, entry.payload, entry.queue, failure.exception, attemptsOf(payload))
       : null;
+  // A timed-out job whose code ignores its signal runs on: its retry would run beside it.
+  if (retry && abort.abandonedWork && !(await endsWithin(abort.abandonedWork, RETRY_WAIT_MS))) retry = null;
   const ack: Ack = {
     entry: entry.raw,
     // A retry's too: written instead should its schedule's keys be broken (finish.lua).
@@ -114,6 +116,25 @@ export async function runEntry(
   if (failure) report.failure = failure;
   if (retry) report.retry = { attempt: retry.attempt, limit: retry.limit, inSeconds: retry.delaySeconds };
   return [ack, report];
+}
+
+/** How long a timed-out job's code may take to end before its retry is given up. */
+const RETRY_WAIT_MS = 1000;
+
+async function endsWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const ended = work.then(
+    () => true,
+    () => true,
+  );
+  try {
+    return await Promise.race([ended, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function resultJson(value: unknown): string {

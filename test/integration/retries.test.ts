@@ -75,6 +75,36 @@ describe('retries', () => {
     assert.deepEqual(await r.keys(`${keys.prefix}delayed*`), [], 'the schedule is empty again');
   });
 
+  test('no retry while another scheduler leads (it would lose the count): the failure is recorded', async () => {
+    await startWorker('foreign');
+    const r = db.redis.client();
+    for (const lock of [...keys.rubySchedulerLocks, `${keys.prefix}resque_scheduler_leader_lock`]) {
+      await r.flushall();
+      await r.set(lock, 'ruby-or-node:1', 'EX', 60);
+      await db.client.enqueue('foreign', 'FailsTwiceMore', []);
+      await waitFor(async () => (await r.llen(keys.failed)) === 1, {
+        what: `the failure recorded (${lock})`,
+      });
+      assert.equal(await r.exists(keys.delayedSchedule), 0, 'nothing scheduled');
+    }
+  });
+
+  test('a timed-out job whose code runs on is not retried (it would run beside its retry); one that ends is', async () => {
+    await startWorker('timeouts');
+    const r = db.redis.client();
+    await db.client.enqueue('timeouts', 'IgnoresTimeoutRetried', [null]);
+    await waitFor(async () => (await r.llen(keys.failed)) === 1, { what: 'recorded, not retried' });
+    assert.equal(await r.exists(keys.delayedSchedule), 0);
+    await r.del(keys.failed);
+    // Ends 50 ms after its timeout (0.1 s): retried, then fails for good (its retry spent).
+    const id = await db.client.enqueue('timeouts', 'IgnoresTimeoutRetried', [150], { trackStatus: true });
+    assert.equal((await finalStatus(id)).status, 'failed');
+    assert.deepEqual(
+      lines.filter((l) => l.event === 'job.retry').map((l) => l.jobId),
+      [id],
+    );
+  });
+
   test('retries spent: one failure record, its payload saying which retry failed; bytes kept; backoff honoured', async () => {
     await startWorker('broken');
     const r = db.redis.client();

@@ -34,7 +34,11 @@ describe('scheduled jobs', () => {
     assert.ok(Number(ts) >= before + 1 && Number(ts) <= before + 3, `${ts} vs ${before}`);
     const [item] = await r.lrange(keys.delayed(Number(ts)), 0, -1);
     assert.deepEqual(JSON.parse(item!), { class: 'Echo', args: [{ to: 'ann' }], queue: 'mail', id });
-    assert.deepEqual(await r.smembers(keys.delayedTimestamps(item!)), [keys.delayed(Number(ts))]);
+    assert.deepEqual(
+      await r.smembers(keys.delayedTimestamps(item!)),
+      [`delayed:${ts}`],
+      "Ruby's member: no namespace",
+    );
     assert.equal((await db.client.status(id)).status, 'waiting');
     assert.deepEqual(await move(), { moved: 0, failed: 0 }, 'not due yet');
     assert.equal(await db.client.size('mail'), 0);
@@ -58,15 +62,22 @@ describe('scheduled jobs', () => {
     const other = await db.client.enqueueAt(at + 60_000, 'other', 'Echo', [1]);
     // As Ruby's enqueue_at writes it: no id, another key order.
     const ruby = '{"args":[1],"class":"Echo","queue":"mail"}';
-    await r.multi().rpush(keys.delayed(ts), ruby).sadd(keys.delayedTimestamps(ruby), keys.delayed(ts)).exec();
+    // As node-resque writes it: its set's member carries the namespace.
+    const node = '{"class":"Echo","queue":"mail","args":[1]}';
+    await r
+      .multi()
+      .rpush(keys.delayed(ts), ruby, node)
+      .sadd(keys.delayedTimestamps(ruby), keys.delayedMember(ts))
+      .sadd(keys.delayedTimestamps(node), keys.delayed(ts))
+      .exec();
 
     assert.equal(
       await db.client.removeScheduled('mail', 'Echo', [1]),
-      2,
-      "ours and Ruby's, not the other queue's",
+      3,
+      "ours, Ruby's and node-resque's, not the other queue's",
     );
     assert.equal((await db.client.status(one)).status, 'unknown');
-    assert.equal(await r.exists(keys.delayedTimestamps(ruby)), 0);
+    assert.equal(await r.exists(keys.delayedTimestamps(ruby), keys.delayedTimestamps(node)), 0);
     assert.equal(await db.client.cancelScheduled(two), true);
     assert.equal(await db.client.cancelScheduled(two), false, 'once');
     assert.equal((await db.client.status(two)).status, 'unknown');
@@ -85,7 +96,7 @@ describe('scheduled jobs', () => {
     await r
       .multi()
       .rpush(keys.delayed(past), ruby)
-      .sadd(keys.delayedTimestamps(ruby), keys.delayed(past))
+      .sadd(keys.delayedTimestamps(ruby), keys.delayedMember(past))
       .zadd(keys.delayedSchedule, past, past)
       .exec();
     const ours = await db.client.enqueueAt(new Date(Date.now() - 60_000), 'ruby', 'Echo', ['ours']);
@@ -148,7 +159,7 @@ describe('scheduled jobs', () => {
     assert.equal(JSON.parse(item!).id, id, 'still scheduled');
     assert.deepEqual(
       await r.smembers(keys.delayedTimestamps(item!)),
-      [keys.delayed(Number(ts))],
+      [keys.delayedMember(ts!)],
       'and findable',
     );
     await r.del(keys.failed);

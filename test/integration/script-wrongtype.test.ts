@@ -167,8 +167,8 @@ describe('a key of the wrong type never drops a job half-way', () => {
       1000,
       600,
       keys.jobStatusPrefix,
-      keys.prefix,
-      ...jobs.flatMap((job) => [...job, '', '']),
+      '',
+      ...jobs.flat(),
     );
 
   const failure = (id: string) =>

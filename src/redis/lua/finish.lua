@@ -15,18 +15,20 @@
   ARGV[2]  now, unix seconds
   ARGV[3]  status TTL in seconds for a final status
   ARGV[4]  job status key prefix         (<ns>:job:)
-  ARGV[5]  key prefix                    (<ns>:), for a retry's delayed:<ts> and timestamps:<item>
-  then 5 values per job i, at ARGV[6 + 5(i-1)]:
-    in-flight entry | failure record JSON ('' for success) | perform's result as JSON ('' for none) |
-    retry: the unix second it is due ('' for none) | retry: the scheduled item
+  ARGV[5]  key prefix (<ns>:) when a job of the call is retried, for its delayed:<ts> and
+           timestamps:<item>; '' when none is (the common case: 3 values per job, not 5)
+  then 3 values per job i, at ARGV[6 + 3(i-1)] (5 at ARGV[6 + 5(i-1)] when ARGV[5] is set):
+    in-flight entry | failure record JSON ('' for success) | perform's result as JSON ('' for none)
+    [| retry: the unix second it is due ('' for none) | retry: the scheduled item]
   Returns the number of jobs recorded; when failures could not be (see below), {that number, the
   positions (1-based, in this call) of the failed jobs left in flight...}.
 
   A retry (a failed job with retries left, retry.ts) goes to resque-scheduler's delayed queue, in
-  its layout, as ResqueClient.enqueueAt writes it: the scheduler puts it back on its queue when
+  its layout, as ResqueClient.enqueueAt writes it: our scheduler puts it back on its queue when
   due. It counts as processed and failed (it ran and failed), writes no failure record, and a
   tracked job is waiting again. Should the schedule's keys be of the wrong type (checked before
-  the first write), its failure record is written instead, as for a job with no retry left.
+  the job's first write), or another scheduler lead (see can_schedule), its failure record is
+  written instead, as for a job with no retry left.
 
   A worker in the idle set gets its room back for each job recorded (ZADD XX INCR), so enqueue.lua
   hands the next job to the least busy idle worker. The score can only fall short of the room
@@ -38,7 +40,7 @@
   job was reserved (php-resque's own worker checks at the end too).
 
   Bad data in Redis never drops a job half-way (Redis keeps a script's writes made before an
-  error). A failed list that is not a list is found before the first write: the failed jobs stay
+  error). A failed list that is not a list is found before a failed job's first write: it stays
   in flight, unrecorded, and the caller keeps them to send again, while the rest of the batch is
   recorded (so one broken key does not stop a worker from taking jobs). A status key of the wrong
   type is skipped, and a counter that cannot be incremented is left as it is, all logged by Redis.
@@ -47,28 +49,38 @@
 -- @include script-errors
 -- @include status-key
 
--- Before the first write (see above). Only a batch with a failure writes to the failed list, so
--- only such a batch pays for the check.
-local failed_list_ok = true
-for i = 7, #ARGV, 5 do
-  if ARGV[i] ~= '' then
+local stride = ARGV[5] == '' and 3 or 5
+
+-- The failed list's type, checked once, by a call with a failure to record, before that job leaves
+-- flight (see above).
+local failed_list_ok = nil
+local function can_record_failure()
+  if failed_list_ok == nil then
     local kind = redis.call('TYPE', KEYS[7]).ok
-    if kind ~= 'list' and kind ~= 'none' then
-      failed_list_ok = false
+    failed_list_ok = kind == 'list' or kind == 'none'
+    if not failed_list_ok then
       warn('finish', KEYS[7] .. ' is a ' .. kind .. ', not a list: failed jobs stay in flight until it is repaired')
     end
-    break
   end
+  return failed_list_ok
 end
 
 -- Where a retry goes, checked before it is taken out of flight: a key of the wrong type there
--- would raise after the LREM (and Redis keeps a script's writes before an error).
+-- would raise after the LREM (and Redis keeps a script's writes before an error). No retry while
+-- another scheduler leads (Ruby's resque-scheduler, either spelling of its lock, or node-resque's):
+-- it would rebuild the item from class and args, the retry count lost, and retry for ever.
 local schedule_ok = nil
 local function can_schedule(list)
   if schedule_ok == nil then
+    local ns = ARGV[5]
     local kind = redis.call('TYPE', KEYS[9]).ok
     schedule_ok = kind == 'zset' or kind == 'none'
-    if not schedule_ok then warn('finish', KEYS[9] .. ' is a ' .. kind .. ', not a zset: failed jobs are not retried') end
+    if not schedule_ok then
+      warn('finish', KEYS[9] .. ' is a ' .. kind .. ', not a zset: failed jobs are not retried')
+    elseif redis.call('EXISTS', ns .. 'resque_scheduler_master_lock', ns .. ns .. 'resque_scheduler_master_lock',
+        ns .. 'resque_scheduler_leader_lock') > 0 then
+      schedule_ok = false
+    end
   end
   if not schedule_ok then return false end
   local kind = redis.call('TYPE', list).ok
@@ -80,20 +92,22 @@ end
 local now = tonumber(ARGV[2])
 local processed, failed = 0, 0
 local left = {}
-for i = 6, #ARGV, 5 do
+for i = 6, #ARGV, stride do
   local failure = ARGV[i + 1]
-  local retry_at = ARGV[i + 3]
+  local retry_at = stride == 5 and ARGV[i + 3] or ''
   local list = retry_at ~= '' and ARGV[5] .. 'delayed:' .. retry_at
-  local retrying = list and can_schedule(list)
-  if failure ~= '' and not retrying and not failed_list_ok then
-    left[#left + 1] = (i - 1) / 5
+  local retrying = list and can_schedule(list) or false
+  if failure ~= '' and not retrying and not can_record_failure() then
+    left[#left + 1] = (i - 1) / stride
   elseif redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
     processed = processed + 1
     if failure ~= '' then failed = failed + 1 end
     if retrying then
       local item = ARGV[i + 4]
       redis.call('RPUSH', list, item)
-      best_effort('finish', 'SADD', ARGV[5] .. 'timestamps:' .. item, list)
+      -- The member as Ruby's resque-scheduler writes it, without the namespace (its remove_delayed
+      -- and clean-up read it through Redis::Namespace).
+      best_effort('finish', 'SADD', ARGV[5] .. 'timestamps:' .. item, 'delayed:' .. retry_at)
       redis.call('ZADD', KEYS[9], retry_at, retry_at)
     elseif failure ~= '' then
       redis.call('RPUSH', KEYS[7], failure)

@@ -4,7 +4,9 @@
   scheduler just as well:
     <ns>:delayed_queue_schedule   ZSET timestamp -> timestamp (unix s) at which jobs are due
     <ns>:delayed:<timestamp>      LIST of items {"class","args","queue"} (ours add "id")
-    <ns>:timestamps:<item>        SET of the delayed:<timestamp> keys that hold the item
+    <ns>:timestamps:<item>        SET of the delayed:<timestamp> keys that hold the item, without
+                                  the namespace as Ruby writes them (node-resque's and ours
+                                  before had it: both are removed)
 
   Each item goes to the tail of its queue (RPUSH, as Resque's push) with its bytes unchanged: its
   args are never decoded and encoded again (cjson rounds integers past 2^53), and its "queue"
@@ -57,9 +59,9 @@ local function record_failure(item, decoded, queue, exception, message)
 end
 
 -- The failed list is broken too: the item goes back where it was, found there as before.
-local function keep_scheduled(list, item)
-  redis.call('LPUSH', list, item)
-  best_effort('schedule', 'SADD', ns .. 'timestamps:' .. item, list)
+local function keep_scheduled(due, item)
+  redis.call('LPUSH', ns .. 'delayed:' .. due, item)
+  best_effort('schedule', 'SADD', ns .. 'timestamps:' .. item, 'delayed:' .. due)
   return redis.error_reply('ERR ' .. ns .. 'failed is not a list: scheduled jobs that cannot be routed wait')
 end
 
@@ -76,19 +78,19 @@ while handled < limit do
   elseif not item then
     redis.call('ZREM', KEYS[1], due)
   else
-    best_effort('schedule', 'SREM', ns .. 'timestamps:' .. item, list)
+    best_effort('schedule', 'SREM', ns .. 'timestamps:' .. item, 'delayed:' .. due, list)
     local ok, decoded = pcall(cjson.decode, item)
     if not ok then decoded = nil end
     local queue = type(decoded) == 'table' and decoded.queue
     if type(queue) ~= 'string' or queue == '' or string.find(queue, ',', 1, true) then
       local message = 'scheduled item has no "queue" name: ' .. string.sub(item, 1, 200)
-      if not record_failure(item, decoded, '', 'InvalidPayload', message) then return keep_scheduled(list, item) end
+      if not record_failure(item, decoded, '', 'InvalidPayload', message) then return keep_scheduled(due, item) end
       failed = failed + 1
     else
       local pushed = redis.pcall('RPUSH', ns .. 'queue:' .. queue, item)
       if is_error(pushed) then
         local message = 'could not be put on its queue: ' .. ns .. 'queue:' .. queue .. ' is not a list'
-        if not record_failure(item, decoded, queue, 'QueueNotAList', message) then return keep_scheduled(list, item) end
+        if not record_failure(item, decoded, queue, 'QueueNotAList', message) then return keep_scheduled(due, item) end
         failed = failed + 1
       else
         best_effort('schedule', 'SADD', ns .. 'queues', queue)

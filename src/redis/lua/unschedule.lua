@@ -14,7 +14,9 @@
 ]]
 
 if redis.call('LREM', KEYS[2], 1, ARGV[1]) == 0 then return 0 end
-if not redis.call('LPOS', KEYS[2], ARGV[1]) then redis.call('SREM', KEYS[3], KEYS[2]) end
+-- The member as Ruby writes it (no namespace), and as node-resque does; a set of the wrong type
+-- is left as it is, the item being out already.
+if not redis.call('LPOS', KEYS[2], ARGV[1]) then redis.pcall('SREM', KEYS[3], 'delayed:' .. ARGV[2], KEYS[2]) end
 if redis.call('LLEN', KEYS[2]) == 0 then
   redis.call('DEL', KEYS[2])
   redis.call('ZREM', KEYS[1], ARGV[2])
