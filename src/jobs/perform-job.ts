@@ -225,8 +225,9 @@ class JobThis {
   readonly workerId: string;
   readonly args: unknown[];
   readonly #abort: JobAbort;
-  readonly #workerLog: Logger;
-  #log: Logger | undefined;
+  /** The worker's logger until `log` is first read, then the job's own. */
+  #log: Logger;
+  #logIsJobs = false;
 
   constructor(info: JobInfo, args: unknown[], abort: JobAbort, log: Logger) {
     this.queue = info.queue;
@@ -236,7 +237,7 @@ class JobThis {
     this.workerId = info.workerId;
     this.args = args;
     this.#abort = abort;
-    this.#workerLog = log;
+    this.#log = log;
   }
 
   get signal(): AbortSignal {
@@ -244,13 +245,17 @@ class JobThis {
   }
 
   get log(): Logger {
-    this.#log ??= jobLogger(this.#workerLog, this);
+    if (!this.#logIsJobs) {
+      this.#log = jobLogger(this.#log, this);
+      this.#logIsJobs = true;
+    }
     return this.#log;
   }
 
   /** A function job may keep a logger of its own in `this.log`. */
   set log(value: Logger) {
     this.#log = value;
+    this.#logIsJobs = true;
   }
 }
 

@@ -120,7 +120,7 @@ export class OutcomeBatch {
   #finishArgs(acks: Ack[]): (string | number | Buffer)[] {
     const args: (string | number | Buffer)[] = this.#head.slice();
     // Retry fields only in a call with a retry: most carry none, and each argument costs Redis.
-    const retries = acks.some((ack) => ack.retryAt !== '');
+    const retries = acks.some((ack) => ack.retry !== undefined);
     args.push(
       Math.floor(Date.now() / 1000),
       this.#statusTtl,
@@ -128,7 +128,8 @@ export class OutcomeBatch {
       retries ? this.keys.prefix : '',
     );
     if (retries)
-      for (const ack of acks) args.push(ack.entry, ack.failure, ack.result, ack.retryAt, ack.retryItem);
+      for (const ack of acks)
+        args.push(ack.entry, ack.failure, ack.result, ack.retry?.at ?? '', ack.retry?.item ?? '');
     else for (const ack of acks) args.push(ack.entry, ack.failure, ack.result);
     return args;
   }

@@ -25,9 +25,8 @@ export interface Ack {
   failure: string;
   /** perform's return value as JSON for the php-resque status (finish.lua finds its key), or ''. */
   result: string;
-  /** A retry (retry.ts): the unix second it is due, and its scheduled item; '' for none. */
-  retryAt: string;
-  retryItem: string;
+  /** A retry (retry.ts): the unix second it is due, and its scheduled item. */
+  retry?: { at: string; item: string };
 }
 
 export interface JobReport {
@@ -102,9 +101,8 @@ export async function runEntry(
         })
       : '',
     result,
-    retryAt: retry ? String(retry.at) : '',
-    retryItem: retry ? retry.item : '',
   };
+  if (retry) ack.retry = { at: String(retry.at), item: retry.item };
   const names = payload ? { className: payload.class, jobId: payload.id } : payloadNames(entry.payload);
   const report: JobReport = {
     queue: entry.queue,

@@ -16,7 +16,7 @@ import { OutcomeBatch } from './outcome-batch.ts';
 import { PutBack } from './put-back.ts';
 import { RedisErrorStreak } from './redis-error-streak.ts';
 import { ReserveRoundTrip } from './reserve-round-trip.ts';
-import { type JobReport, logJobReport, runEntry } from './run-entry.ts';
+import { type JobReport, logJobReport, type RunContext, runEntry } from './run-entry.ts';
 import { recycleReason, WorkerTitle } from './worker-process.ts';
 import { WorkerRegistration } from './worker-registration.ts';
 
@@ -120,6 +120,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #putBack: PutBack;
   readonly #handOffs: HandOffs;
   readonly #abandoned: AbandonedJobs;
+  /** What every job runs with: one object, not one per job. */
+  readonly #runContext: RunContext;
 
   constructor(options: WorkerOptions) {
     super();
@@ -151,6 +153,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#log = (options.logger ?? silentLogger).child({ workerId: this.id });
     this.#errors = new RedisErrorStreak(this.#log);
     this.#abandoned = new AbandonedJobs(this.#log, () => this.#checkRecycle(), options.abandonedGraceMs);
+    this.#runContext = {
+      registry: this.#opts.registry,
+      workerId: this.id,
+      defaultTimeout: this.#opts.jobTimeout,
+      log: this.#log,
+    };
     const connectTimeoutMs = (options.connectTimeout ?? 10) * 1000;
     this.redis = createRedis({
       url: options.redisUrl,
@@ -599,17 +607,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   async #perform(job: Running, payload: Payload | InvalidPayloadError): Promise<void> {
-    const [ack, report] = await runEntry(
-      job.entry,
-      payload,
-      {
-        registry: this.#opts.registry,
-        workerId: this.id,
-        defaultTimeout: this.#opts.jobTimeout,
-        log: this.#log,
-      },
-      job.abort,
-    );
+    const [ack, report] = await runEntry(job.entry, payload, this.#runContext, job.abort);
     if (!this.#running.delete(job)) return; // put back at a stop deadline: its outcome is not recorded
     const abandoned = job.abort.abandonedWork;
     if (abandoned) this.#abandoned.watch(abandoned, report);
