@@ -6,7 +6,8 @@
  *     optionally tracked with a php-resque status; wake idle workers
  *  2. read a job's status (waiting / running / failed / complete, or unknown)
  *  3. inspect and edit queues: list, size, peek, remove a queue, remove jobs by class and args
- *  4. read workers and stats; failures live in `client.failures` (failures.ts)
+ *  4. schedule jobs (resque-scheduler's delayed queue), list them, cancel them
+ *  5. read workers and stats; failures live in `client.failures` (failures.ts)
  */
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
