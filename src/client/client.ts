@@ -10,7 +10,6 @@
  *  5. read workers and stats; failures live in `client.failures` (failures.ts)
  */
 import { randomUUID } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
 import { ReplyError } from 'ioredis';
 import { assertQueueName } from '../config/schema.ts';
 import { type JobArgs, jobNameOf } from '../jobs/job.ts';
@@ -26,11 +25,11 @@ import {
 import { DEFAULT_NAMESPACE, type ResqueKeys, resqueKeys } from '../redis/keys.ts';
 import { checkRedisUrl } from '../redis/redis-url.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
-import { mayLoseDigits } from '../util/json-numbers.ts';
 import { jsonObjectOrText } from '../util/json-object-or-text.ts';
-import { rawJsonValue } from '../util/raw-json-value.ts';
 import { Failures } from './failures.ts';
+import { jobMatcher, parseOrRaw, statusKeysOf } from './job-payloads.ts';
 import { lostWrite, RedisUnavailableError } from './redis-unavailable.ts';
+import { listScheduled, type ScheduledJob, unschedule } from './scheduled-jobs.ts';
 
 export { RedisUnavailableError };
 
@@ -102,8 +101,6 @@ export interface Stats {
 
 /** Jobs per enqueue script call: well below the argument count that overflows the stack. */
 const ENQUEUE_CHUNK = 10_000;
-/** Timestamps read per pipeline when scheduled jobs are looked for. */
-const SCHEDULE_CHUNK = 100;
 /** Payloads read per LRANGE when a removed queue's statuses are dropped. */
 const REMOVE_CHUNK = 1000;
 /** A queue being removed is renamed to a key that lives this long if the remover dies. */
@@ -366,7 +363,7 @@ export class ResqueClient {
       for (let start = 0; ; start += REMOVE_CHUNK) {
         const chunk = await this.redis.lrange(doomed, start, start + REMOVE_CHUNK - 1);
         removed += chunk.length;
-        const statuses = this.#statusKeysOf(chunk);
+        const statuses = statusKeysOf(this.keys, chunk);
         if (statuses.length > 0) await this.redis.del(...statuses);
         if (chunk.length < REMOVE_CHUNK) break;
       }
@@ -395,41 +392,21 @@ export class ResqueClient {
     for (const r of matching) pipe.lrem(key, 1, r);
     const results = (await pipe.exec()) ?? [];
     // A tracked job taken out will never run: its status goes too, rather than say waiting for ever.
-    const statuses = this.#statusKeysOf(matching.filter((_, i) => Number(results[i]?.[1] ?? 0) > 0));
+    const statuses = statusKeysOf(
+      this.keys,
+      matching.filter((_, i) => Number(results[i]?.[1] ?? 0) > 0),
+    );
     if (statuses.length > 0) await this.redis.del(...statuses);
     return results.reduce((n, [, v]) => n + Number(v ?? 0), 0);
-  }
-
-  /** The status keys of the tracked jobs among these payloads (php-resque's id and prefix). */
-  #statusKeysOf(payloads: string[]): string[] {
-    return payloads
-      .map((r) => parseOrRaw(r) as { id?: unknown; prefix?: unknown })
-      .filter((p) => typeof p === 'object' && p !== null && typeof p.id === 'string' && p.id !== '')
-      .map((p) => this.keys.jobStatus(p.id as string, typeof p.prefix === 'string' ? p.prefix : ''));
   }
 
   /**
    * The first `count` scheduled jobs, soonest first: when each is due (unix seconds) and its item
    * `{class, args, queue, id}` (parsed; an unparsable one as its raw string).
    */
-  async scheduled(count = 20): Promise<{ at: number; job: unknown }[]> {
+  async scheduled(count = 20): Promise<ScheduledJob[]> {
     await this.#ensureUp();
-    const k = this.keys;
-    const out: { at: number; job: unknown }[] = [];
-    for (let start = 0; out.length < count; start += SCHEDULE_CHUNK) {
-      const timestamps = await this.redis.zrange(k.delayedSchedule, start, start + SCHEDULE_CHUNK - 1);
-      const pipe = this.redis.pipeline();
-      for (const ts of timestamps) pipe.lrange(k.delayed(ts), 0, count - out.length - 1);
-      const lists = timestamps.length > 0 ? ((await pipe.exec()) ?? []) : [];
-      for (const [i, [err, items]] of lists.entries()) {
-        if (err || !Array.isArray(items)) continue;
-        for (const item of items as string[]) {
-          if (out.length < count) out.push({ at: Number(timestamps[i]), job: parseOrRaw(item) });
-        }
-      }
-      if (timestamps.length < SCHEDULE_CHUNK) break;
-    }
-    return out;
+    return listScheduled(this.redis, this.keys, count);
   }
 
   /**
@@ -453,39 +430,7 @@ export class ResqueClient {
 
   async #unschedule(isWanted: (item: string, parsed: Record<string, unknown>) => boolean): Promise<number> {
     await this.#ensureUp();
-    const k = this.keys;
-    const timestamps = await this.redis.zrange(k.delayedSchedule, 0, -1);
-    const statuses: string[] = [];
-    let removed = 0;
-    for (let at = 0; at < timestamps.length; at += SCHEDULE_CHUNK) {
-      const chunk = timestamps.slice(at, at + SCHEDULE_CHUNK);
-      const pipe = this.redis.pipeline();
-      for (const ts of chunk) pipe.lrange(k.delayed(ts), 0, -1);
-      const lists = (await pipe.exec()) ?? [];
-      for (const [i, [err, items]] of lists.entries()) {
-        if (err || !Array.isArray(items)) continue; // not a list: schedule.lua takes it out
-        const ts = chunk[i]!;
-        for (const item of items as string[]) {
-          const p = parseOrRaw(item);
-          if (typeof p !== 'object' || p === null) continue;
-          if (!isWanted(item, p as Record<string, unknown>)) continue;
-          const ours = await this.redis.unschedule(
-            k.delayedSchedule,
-            k.delayed(ts),
-            k.delayedTimestamps(item),
-            item,
-            ts,
-          );
-          // 0: gone meanwhile (moved when due, or removed by another), not counted.
-          if (ours === 1) {
-            removed++;
-            statuses.push(...this.#statusKeysOf([item]));
-          }
-        }
-      }
-    }
-    if (statuses.length > 0) await this.redis.del(...statuses);
-    return removed;
+    return unschedule(this.redis, this.keys, isWanted);
   }
 
   async workers(): Promise<WorkerInfo[]> {
@@ -597,37 +542,4 @@ export function splitWorkerId(id: string): [string, string, string] {
   const b = id.indexOf(':', a + 1);
   if (a < 0 || b < 0) return [id, '', ''];
   return [id.slice(0, a), id.slice(a + 1, b), id.slice(b + 1)];
-}
-
-/**
- * Whether a payload (or scheduled item) is a job of this class, with these args if given. Compares
- * parsed JSON, so a payload written by Ruby or PHP with other key order or escaping matches; but
- * args holding a number too long for a JavaScript number (parsing rounds it) must match as text,
- * so that only the job named is taken.
- */
-function jobMatcher(
-  className: string,
-  given: unknown[] | undefined,
-): (raw: string, parsed: unknown) => boolean {
-  // As enqueue sends them: trailing undefineds left out.
-  let args = given;
-  while (args?.length && args[args.length - 1] === undefined) args = args.slice(0, -1);
-  const wanted = args === undefined ? undefined : JSON.stringify(args);
-  return (raw, parsed) => {
-    const p = parsed as { class?: unknown; args?: unknown } | null;
-    if (typeof p !== 'object' || p?.class !== className) return false;
-    if (wanted === undefined) return true;
-    const rawArgs = rawJsonValue(raw, 'args') ?? '[]';
-    if (rawArgs === wanted) return true;
-    // Only a bare number can be rounded: digits inside strings (ids, card numbers) are text.
-    return !mayLoseDigits(rawArgs) && isDeepStrictEqual(p.args ?? [], args);
-  };
-}
-
-export function parseOrRaw(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
 }
