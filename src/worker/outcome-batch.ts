@@ -125,7 +125,8 @@ export class OutcomeBatch {
       Math.floor(Date.now() / 1000),
       this.#statusTtl,
       this.keys.jobStatusPrefix,
-      retries ? this.keys.prefix : '',
+      retries ? 5 : 3,
+      this.keys.prefix,
     );
     if (retries)
       for (const ack of acks)

@@ -209,6 +209,7 @@ describe('Redis outages', () => {
           1,
           86400,
           keys.jobStatusPrefix,
+          5,
           keys.prefix,
           entry,
           '',

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
+import { ResqueClient } from '../../src/client/client.ts';
 import { silentLogger } from '../../src/log.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { defineScripts } from '../../src/redis/scripts.ts';
@@ -73,6 +74,44 @@ describe('retries', () => {
       ],
     );
     assert.deepEqual(await r.keys(`${keys.prefix}delayed*`), [], 'the schedule is empty again');
+  });
+
+  test('with no namespace: a retry and a success in one finish call are both recorded', async () => {
+    const bare = resqueKeys('');
+    const client = new ResqueClient({ redisUrl: db.redis.url, namespace: '' });
+    const w = new Worker({
+      redisUrl: db.redis.url,
+      namespace: '',
+      queues: ['bare'],
+      registry: db.registry,
+      interval: 0.1,
+      concurrency: 2,
+      prefetch: 2,
+    });
+    workers.push(w);
+    try {
+      const ids = await client.enqueueMany(
+        'bare',
+        [
+          { className: 'Flaky', args: [1] },
+          { className: 'Echo', args: ['ok'] },
+        ],
+        { trackStatus: true },
+      );
+      await w.start();
+      const moveBare = () => moveDueJobs(defineScripts(db.redis.client()), bare, silentLogger);
+      await waitFor(
+        async () => {
+          await moveBare();
+          const s = await Promise.all(ids.map((id) => client.status(id)));
+          return s.every((x) => x.status === 'complete');
+        },
+        { timeout: 10_000, what: 'both complete' },
+      );
+      assert.equal(await db.redis.client().llen(bare.workerInflight(w.id)), 0, 'nothing left in flight');
+    } finally {
+      await client.close();
+    }
   });
 
   test('no retry while another scheduler leads (it would lose the count): the failure is recorded', async () => {

@@ -167,7 +167,8 @@ describe('a key of the wrong type never drops a job half-way', () => {
       1000,
       600,
       keys.jobStatusPrefix,
-      '',
+      3,
+      keys.prefix,
       ...jobs.flat(),
     );
 
@@ -230,6 +231,7 @@ describe('a key of the wrong type never drops a job half-way', () => {
         1000,
         600,
         keys.jobStatusPrefix,
+        5,
         keys.prefix,
         ...[e, failure(id), '', String(at), `{"retry":"${id}"}`],
       );

@@ -15,9 +15,9 @@
   ARGV[2]  now, unix seconds
   ARGV[3]  status TTL in seconds for a final status
   ARGV[4]  job status key prefix         (<ns>:job:)
-  ARGV[5]  key prefix (<ns>:) when a job of the call is retried, for its delayed:<ts> and
-           timestamps:<item>; '' when none is (the common case: 3 values per job, not 5)
-  then 3 values per job i, at ARGV[6 + 3(i-1)] (5 at ARGV[6 + 5(i-1)] when ARGV[5] is set):
+  ARGV[5]  values per job: 3, or 5 when a job of the call is retried (most calls hold none)
+  ARGV[6]  key prefix                    (<ns>:), for a retry's delayed:<ts> and timestamps:<item>
+  then per job i, at ARGV[7 + n(i-1)] for n values per job:
     in-flight entry | failure record JSON ('' for success) | perform's result as JSON ('' for none)
     [| retry: the unix second it is due ('' for none) | retry: the scheduled item]
   Returns the number of jobs recorded; when failures could not be (see below), {that number, the
@@ -49,7 +49,7 @@
 -- @include script-errors
 -- @include status-key
 
-local stride = ARGV[5] == '' and 3 or 5
+local stride = tonumber(ARGV[5])
 
 -- The failed list's type, checked once, by a call with a failure to record, before that job leaves
 -- flight (see above).
@@ -72,7 +72,7 @@ end
 local schedule_ok = nil
 local function can_schedule(list)
   if schedule_ok == nil then
-    local ns = ARGV[5]
+    local ns = ARGV[6]
     local kind = redis.call('TYPE', KEYS[9]).ok
     schedule_ok = kind == 'zset' or kind == 'none'
     if not schedule_ok then
@@ -92,13 +92,13 @@ end
 local now = tonumber(ARGV[2])
 local processed, failed = 0, 0
 local left = {}
-for i = 6, #ARGV, stride do
+for i = 7, #ARGV, stride do
   local failure = ARGV[i + 1]
   local retry_at = stride == 5 and ARGV[i + 3] or ''
-  local list = retry_at ~= '' and ARGV[5] .. 'delayed:' .. retry_at
+  local list = retry_at ~= '' and ARGV[6] .. 'delayed:' .. retry_at
   local retrying = list and can_schedule(list) or false
   if failure ~= '' and not retrying and not can_record_failure() then
-    left[#left + 1] = (i - 1) / stride
+    left[#left + 1] = (i - 7) / stride + 1
   elseif redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
     processed = processed + 1
     if failure ~= '' then failed = failed + 1 end
@@ -107,7 +107,7 @@ for i = 6, #ARGV, stride do
       redis.call('RPUSH', list, item)
       -- The member as Ruby's resque-scheduler writes it, without the namespace (its remove_delayed
       -- and clean-up read it through Redis::Namespace).
-      best_effort('finish', 'SADD', ARGV[5] .. 'timestamps:' .. item, 'delayed:' .. retry_at)
+      best_effort('finish', 'SADD', ARGV[6] .. 'timestamps:' .. item, 'delayed:' .. retry_at)
       redis.call('ZADD', KEYS[9], retry_at, retry_at)
     elseif failure ~= '' then
       redis.call('RPUSH', KEYS[7], failure)
