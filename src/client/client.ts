@@ -425,7 +425,7 @@ export class ResqueClient {
    * twice); false if it is not scheduled (any more).
    */
   async cancelScheduled(id: string): Promise<boolean> {
-    return (await this.#unschedule((item, p) => item.includes(id) && p.id === id)) > 0;
+    return (await this.#unschedule((_, p) => p.id === id)) > 0;
   }
 
   async #unschedule(isWanted: (item: string, parsed: Record<string, unknown>) => boolean): Promise<number> {

@@ -5,7 +5,9 @@
  * resque-scheduler's delayed queue (finish.lua puts it there in the step that takes it out of
  * flight), its payload carrying `retry_attempt` (1 for the first retry); the failure is recorded
  * only once the retries are spent. Not retried: a job killed by USR1 (an operator's decision),
- * and one that cannot run (a bad payload, an unknown class: no class to ask).
+ * one that cannot run (a bad payload, an unknown class: no class to ask), and, decided elsewhere,
+ * a timed-out job whose code runs on (run-entry.ts), any while another scheduler leads
+ * (finish.lua), and any where our scheduler is off (scheduler.interval null).
  */
 import { MAX_SECONDS } from '../config/max-seconds.ts';
 import { rawJsonValue, replaceRawJsonValue } from '../util/raw-json-value.ts';

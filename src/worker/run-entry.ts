@@ -46,6 +46,8 @@ export interface RunContext {
   defaultTimeout: number | null;
   /** The worker's logger, for the jobs' own `this.log`. */
   log: Logger;
+  /** Whether failed jobs may be retried: only where a scheduler of ours moves them back. */
+  retries: boolean;
 }
 
 export async function runEntry(
@@ -83,11 +85,21 @@ export async function runEntry(
     failure = describeError(error);
   }
   let retry =
-    failure && def && payload
+    failure && def && payload && ctx.retries
       ? retryPlan(def, entry.payload, entry.queue, failure.exception, attemptsOf(payload))
       : null;
-  // A timed-out job whose code ignores its signal runs on: its retry would run beside it.
-  if (retry && abort.abandonedWork && !(await endsWithin(abort.abandonedWork, RETRY_WAIT_MS))) retry = null;
+  // A timed-out job whose code ignores its signal runs on: its retry would run beside it. Its
+  // failure is decided meanwhile: a stop deadline records it, as for an onFailure hook.
+  const runsOn = retry && abort.abandonedWork;
+  if (runsOn) {
+    let ended = false;
+    await abort.waitForOnFailure(
+      endsWithin(runsOn, RETRY_WAIT_MS).then((e) => {
+        ended = e;
+      }),
+    );
+    if (!ended) retry = null;
+  }
   const ack: Ack = {
     entry: entry.raw,
     // A retry's too: written instead should its schedule's keys be broken (finish.lua).

@@ -33,6 +33,7 @@ export function workerOptionsFrom(config: Readonly<Config>, extra: WorkerStartFa
     maxMemoryMb: config.worker.maxMemoryMb,
     deadWorkerJobs: config.supervisor.deadWorkerJobs,
     poisonLimit: config.worker.poisonLimit,
+    retries: config.scheduler.interval !== null,
     logger: extra.logger,
     setProcessTitle: true,
   };

@@ -51,6 +51,11 @@ export interface WorkerOptions {
   poisonLimit?: number;
   /** ABANDONED_GRACE_MS (abandoned-jobs.ts); tests shorten it. */
   abandonedGraceMs?: number;
+  /**
+   * Retry failed jobs of classes with a retryLimit (true): the scheduler of `start` and `work` moves
+   * them back; off with scheduler.interval null, where nothing of ours would.
+   */
+  retries?: boolean;
 }
 
 export interface WorkerEvents {
@@ -75,7 +80,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly redis: ScriptedRedis;
   readonly #subscriber: ScriptedRedis;
   readonly #opts: Required<
-    Omit<WorkerOptions, 'id' | 'namespace' | 'logger' | 'connectTimeout' | 'abandonedGraceMs'>
+    Omit<WorkerOptions, 'id' | 'namespace' | 'logger' | 'connectTimeout' | 'abandonedGraceMs' | 'retries'>
   >;
   readonly #log: Logger;
   readonly #wakeup = new Wakeup();
@@ -158,6 +163,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       workerId: this.id,
       defaultTimeout: this.#opts.jobTimeout,
       log: this.#log,
+      retries: options.retries ?? true,
     };
     const connectTimeoutMs = (options.connectTimeout ?? 10) * 1000;
     this.redis = createRedis({
@@ -327,7 +333,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         const { jobId, className } = payloadNames(job.entry.payload);
         this.#log.warn(
           { event: 'job.on-failure-abandoned', jobId, queue: job.entry.queue, class: className },
-          'stop deadline reached in the onFailure hook: the failure is recorded, the hook left running',
+          'stop deadline reached after the job failed (in its onFailure hook, or waiting for its code to end): the failure is recorded',
         );
         job.abort.stopWaitingForHook();
       }

@@ -144,6 +144,35 @@ describe('retries', () => {
     );
   });
 
+  test('a stop deadline while a timed-out job is waited for records its failure: not put back to run beside itself', async () => {
+    const w = await startWorker('deadline');
+    const r = db.redis.client();
+    await db.client.enqueue('deadline', 'IgnoresTimeoutRetried', [null]);
+    await waitFor(() => w.busy === 1, { what: 'the job running' });
+    // It times out at 0.1 s, then its code is waited for up to 1 s: the deadline falls in that second.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await w.stop(Date.now() + 100);
+    assert.equal(await r.llen(keys.failed), 1, 'its failure recorded');
+    assert.equal(await db.client.size('deadline'), 0, 'not put back');
+    assert.equal(await r.exists(keys.delayedSchedule), 0, 'not retried');
+  });
+
+  test('retries off (scheduler.interval null: nothing would move them back): the failure is recorded', async () => {
+    const w = new Worker({
+      redisUrl: db.redis.url,
+      queues: ['off'],
+      registry: db.registry,
+      interval: 0.1,
+      retries: false,
+    });
+    workers.push(w);
+    await w.start();
+    const r = db.redis.client();
+    await db.client.enqueue('off', 'FailsTwiceMore', []);
+    await waitFor(async () => (await r.llen(keys.failed)) === 1, { what: 'the failure recorded' });
+    assert.equal(await r.exists(keys.delayedSchedule), 0);
+  });
+
   test('retries spent: one failure record, its payload saying which retry failed; bytes kept; backoff honoured', async () => {
     await startWorker('broken');
     const r = db.redis.client();

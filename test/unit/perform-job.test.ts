@@ -24,7 +24,7 @@ async function run(registry: JobRegistry, className: string, args: unknown[] = [
   const [ack, report] = await runEntry(
     entry,
     parsePayload(payload),
-    { registry, workerId: 'h:1:q', defaultTimeout: null, log },
+    { registry, workerId: 'h:1:q', defaultTimeout: null, log, retries: true },
     new JobAbort(),
   );
   return { report, failure: ack.failure ? JSON.parse(ack.failure) : undefined };
@@ -115,7 +115,13 @@ test('a rejected payload still names its job (id, class) in its report', async (
       return err as InvalidPayloadError;
     }
   })();
-  const ctx = { registry: new JobRegistry(), workerId: 'h:1:q', defaultTimeout: null, log: silentLogger };
+  const ctx = {
+    registry: new JobRegistry(),
+    workerId: 'h:1:q',
+    defaultTimeout: null,
+    log: silentLogger,
+    retries: true,
+  };
   const [, report] = await runEntry(entry, parsed, ctx, new JobAbort());
   assert.equal(report.failure?.exception, 'InvalidPayload');
   assert.equal(report.jobId, 'abc');
