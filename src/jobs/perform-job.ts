@@ -7,6 +7,7 @@
  */
 import { MAX_SECONDS } from '../config/max-seconds.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { endsWithin } from '../util/wait-until.ts';
 import { DontPerform, type JobContext, type JobDefinition, JobTimeoutError } from './job.ts';
 
 /** Abort reason name for a job put back in its queue at a stop deadline (not a failure). */
@@ -312,7 +313,10 @@ export async function performJob(
     // A job put back in its queue at a stop deadline has not failed: it will run again.
     if (onFailure && name !== REQUEUED) {
       // The job's own failure is what gets recorded; a failing (or hung) hook must not hide it.
-      await abort.waitForOnFailure(withinSeconds(callHook(onFailure, error, ...args), timeoutSeconds));
+      // Limited to the job's timeout: a hook that never ends would hold its slot for good.
+      await abort.waitForOnFailure(
+        endsWithin(callHook(onFailure, error, ...args), timeoutSeconds ? timeoutSeconds * 1000 : undefined),
+      );
     }
     return { kind: 'failed', error };
   } finally {
@@ -347,17 +351,4 @@ async function runWithHooks(
     const tearDown = hook(instance, holder, 'tearDown');
     if (tearDown) await (failed ? callHook(tearDown).catch(() => {}) : callHook(tearDown));
   }
-}
-
-/**
- * The hook's promise, or a rejection once `seconds` passed (none: no limit): a job's onFailure
- * that never settles would otherwise hold its slot for good, past the job's own timeout.
- */
-function withinSeconds<T>(work: Promise<T>, seconds: number | undefined): Promise<T> {
-  if (!seconds) return work;
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`onFailure still running after ${seconds} s`)), seconds * 1000);
-  });
-  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }

@@ -7,3 +7,24 @@ export async function waitUntil(check: () => boolean, timeoutMs: number, everyMs
   }
   return true;
 }
+
+/**
+ * Whether `work` ends (settles either way) within `ms`: true once it does, false at the limit;
+ * with no limit, once it ends. The promise is never rejected.
+ */
+export async function endsWithin(work: Promise<unknown>, ms?: number): Promise<boolean> {
+  const ended = work.then(
+    () => true,
+    () => true,
+  );
+  if (ms === undefined) return ended;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([ended, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -17,7 +17,11 @@ import { type JobAbort, type JobInfo, jobTimeoutOf, performJob } from '../jobs/p
 import { attemptsOf, retryPlan } from '../jobs/retry.ts';
 import { type Logger, writeJobLine } from '../log.ts';
 import { jsonObjectOrText } from '../util/json-object-or-text.ts';
+import { endsWithin } from '../util/wait-until.ts';
 import type { InFlightEntry } from './in-flight-entry.ts';
+
+/** How long a timed-out job's code may take to end before its retry is given up. */
+const RETRY_WAIT_MS = 1000;
 
 export interface Ack {
   entry: Buffer;
@@ -126,25 +130,6 @@ export async function runEntry(
   if (failure) report.failure = failure;
   if (retry) report.retry = { attempt: retry.attempt, limit: retry.limit, inSeconds: retry.delaySeconds };
   return [ack, report];
-}
-
-/** How long a timed-out job's code may take to end before its retry is given up. */
-const RETRY_WAIT_MS = 1000;
-
-async function endsWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const ended = work.then(
-    () => true,
-    () => true,
-  );
-  try {
-    return await Promise.race([ended, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function resultJson(value: unknown): string {
