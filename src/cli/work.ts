@@ -119,7 +119,7 @@ export async function work(argv: string[]): Promise<number> {
   tasks.add(pruneTask(config.supervisor.pruneInterval * 1000));
   if (config.scheduler.interval !== null) tasks.add(scheduleTask(config.scheduler.interval * 1000));
   const stopTasks = tasks.runOnTimers(
-    () => ({ redis: worker.redis, keys: worker.keys, config, log, workerIds: [worker.id] }),
+    () => ({ redis: worker.redis, keys: worker.keys, config, log }),
     () => worker.state === 'running',
   );
   await new Promise<void>((resolve) => worker.once('stopped', resolve));

@@ -14,8 +14,6 @@ export interface PeriodicTaskContext {
   keys: ResqueKeys;
   config: Readonly<Config>;
   log: Logger;
-  /** Resque worker ids of the live workers of this process (the supervisor's children). */
-  workerIds: string[];
 }
 
 export interface PeriodicTask {

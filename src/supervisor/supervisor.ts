@@ -414,7 +414,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       keys: this.#keys,
       config: this.#config,
       log: this.#log,
-      workerIds: [...this.#children.values()].map((c) => c.workerId),
     }));
   }
 }

@@ -18,7 +18,6 @@ function context(): { ctx: () => PeriodicTaskContext; lines: Record<string, unkn
     keys: resqueKeys('resque'),
     config: {} as Config,
     log,
-    workerIds: [],
   };
   return { ctx: () => ctx, lines };
 }
