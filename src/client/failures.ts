@@ -9,7 +9,7 @@ import { rubyFailedAt } from '../jobs/payload.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import { jsonObjectOrText } from '../util/json-object-or-text.ts';
-import { rawJsonValue, replaceRawJsonValue } from '../util/raw-json-value.ts';
+import { rawJsonValue, setRawJsonValue } from '../util/raw-json-value.ts';
 import { lostWrite } from './redis-unavailable.ts';
 
 export interface FailureRecord {
@@ -70,9 +70,7 @@ export class Failures {
     // resque-web's browser-side dates read it right on any server. The record is edited as text:
     // re-serialising it would round its payload's numbers too.
     const retriedAt = JSON.stringify(rubyFailedAt());
-    const marked =
-      (record.retried_at !== undefined && replaceRawJsonValue(raw, 'retried_at', retriedAt)) ||
-      `${raw.slice(0, raw.lastIndexOf('}'))},"retried_at":${retriedAt}}`;
+    const marked = setRawJsonValue(raw, 'retried_at', retriedAt);
     const k = this.keys;
     const keys = [k.failed, k.queues, k.queue(record.queue)];
     const args = [index, raw, marked, payload, record.queue];

@@ -10,7 +10,7 @@
  * (finish.lua), and any where our scheduler is off (scheduler.interval null).
  */
 import { MAX_SECONDS } from '../config/max-seconds.ts';
-import { rawJsonValue, replaceRawJsonValue } from '../util/raw-json-value.ts';
+import { setRawJsonValue } from '../util/raw-json-value.ts';
 import type { JobDefinition } from './job.ts';
 
 /** More retries than this is a mistake, not a policy (and each keeps the payload in the schedule). */
@@ -69,8 +69,8 @@ export function retryPlan(
   if (limit === 0 || attemptsSoFar >= limit || NOT_RETRIED.has(exception)) return null;
   const attempt = attemptsSoFar + 1;
   const delaySeconds = retryDelayOf(def, attempt);
-  const item = withMember(
-    withMember(payload, 'retry_attempt', String(attempt)),
+  const item = setRawJsonValue(
+    setRawJsonValue(payload, 'retry_attempt', String(attempt)),
     'queue',
     JSON.stringify(queue),
   );
@@ -81,12 +81,4 @@ export function retryPlan(
 export function attemptsOf(payload: Readonly<Record<string, unknown>>): number {
   const n = payload.retry_attempt;
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : 0;
-}
-
-/** The JSON object text with `key` set to `valueJson`, replaced in place or added at its end. */
-function withMember(text: string, key: string, valueJson: string): string {
-  if (rawJsonValue(text, key) !== undefined) return replaceRawJsonValue(text, key, valueJson) ?? text;
-  const end = text.lastIndexOf('}');
-  const empty = /^\s*\{\s*$/.test(text.slice(0, end));
-  return `${text.slice(0, end)}${empty ? '' : ','}${JSON.stringify(key)}:${valueJson}${text.slice(end)}`;
 }

@@ -17,6 +17,18 @@ export function replaceRawJsonValue(text: string, key: string, valueJson: string
   return span && text.slice(0, span[0]) + valueJson + text.slice(span[1]);
 }
 
+/**
+ * The text of a JSON object with the top-level member `key` set to `valueJson` (JSON text):
+ * replaced in place if there, else added at the end; every other byte kept.
+ */
+export function setRawJsonValue(text: string, key: string, valueJson: string): string {
+  const replaced = replaceRawJsonValue(text, key, valueJson);
+  if (replaced !== undefined) return replaced;
+  const end = text.lastIndexOf('}');
+  const empty = /^\s*\{\s*$/.test(text.slice(0, end));
+  return `${text.slice(0, end)}${empty ? '' : ','}${JSON.stringify(key)}:${valueJson}${text.slice(end)}`;
+}
+
 /** Where the value of the top-level member `key` starts and ends in the text of a JSON object. */
 function rawJsonValueSpan(text: string, key: string): [number, number] | undefined {
   let i = skipSpace(text, 0);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { rawJsonValue, replaceRawJsonValue } from '../../src/util/raw-json-value.ts';
+import { rawJsonValue, replaceRawJsonValue, setRawJsonValue } from '../../src/util/raw-json-value.ts';
 
 test('returns a member exactly as written: big integers, 1.0, escapes, nesting, key order', () => {
   const payload = '{"class":"A","args":[1790000000000000001,1.0,"a\\"}]b",{"x":[{}]}],"id":"z"}';
@@ -25,4 +25,11 @@ test('replaceRawJsonValue swaps one member and keeps every other byte', () => {
   );
   assert.equal(replaceRawJsonValue(record, 'missing', '1'), undefined);
   assert.equal(replaceRawJsonValue('[1]', 'a', '1'), undefined);
+});
+
+test('setRawJsonValue replaces a member in place or adds it at the end, every other byte kept', () => {
+  const text = '{"a": 1.0, "b":[12345678901234567890]}';
+  assert.equal(setRawJsonValue(text, 'a', '2'), '{"a": 2, "b":[12345678901234567890]}');
+  assert.equal(setRawJsonValue(text, 'c', '"x"'), '{"a": 1.0, "b":[12345678901234567890],"c":"x"}');
+  assert.equal(setRawJsonValue('{ }', 'c', '1'), '{ "c":1}');
 });
