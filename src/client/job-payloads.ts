@@ -4,6 +4,7 @@
  * php-resque status keys of the tracked ones.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { withoutTrailingUndefined } from '../jobs/json-args.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import { mayLoseDigits } from '../util/json-numbers.ts';
 import { rawJsonValue } from '../util/raw-json-value.ts';
@@ -27,9 +28,7 @@ export function jobMatcher(
   className: string,
   given: unknown[] | undefined,
 ): (raw: string, parsed: unknown) => boolean {
-  // As enqueue sends them: trailing undefineds left out.
-  let args = given;
-  while (args?.length && args[args.length - 1] === undefined) args = args.slice(0, -1);
+  const args = given && withoutTrailingUndefined(given);
   const wanted = args === undefined ? undefined : JSON.stringify(args);
   return (raw, parsed) => {
     const p = parsed as { class?: unknown; args?: unknown } | null;

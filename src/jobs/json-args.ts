@@ -15,12 +15,17 @@ export class JobArgsError extends TypeError {
  * undefined either way), anything else JSON would change refused.
  */
 export function jsonArgs(className: string, args: readonly unknown[]): readonly unknown[] {
-  let end = args.length;
-  while (end > 0 && args[end - 1] === undefined) end--;
-  const sent = end === args.length ? args : args.slice(0, end);
+  const sent = withoutTrailingUndefined(args);
   const problem = problemIn(sent, 'args', new Set());
   if (problem) throw new JobArgsError(`args of ${className}: ${problem}`);
   return sent;
+}
+
+/** The args as enqueue sends them: undefineds at the end left out. */
+export function withoutTrailingUndefined<T extends readonly unknown[] | unknown[]>(args: T): T {
+  let end = args.length;
+  while (end > 0 && args[end - 1] === undefined) end--;
+  return end === args.length ? args : (args.slice(0, end) as T);
 }
 
 function problemIn(value: unknown, path: string, ancestors: Set<object>): string | null {
