@@ -5,21 +5,18 @@
  * changes (at most every 250 ms), with the supervisor's pid, so a stale file is never read as
  * another supervisor's.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { writeFileAtomically } from '../util/pidfile.ts';
 
 function statusFileOf(pidfile: string): string {
   return `${pidfile}.status`;
 }
 
 export function writeStatusFile(pidfile: string, line: string, pid = process.pid): void {
-  const file = statusFileOf(pidfile);
-  const tmp = `${file}.${pid}.tmp`;
   try {
-    writeFileSync(tmp, `${pid}\t${line}\n`);
-    renameSync(tmp, file);
+    writeFileAtomically(statusFileOf(pidfile), `${pid}\t${line}\n`, pid);
   } catch {
     // The title and systemd's STATUS= carry the line too: not worth failing the pool for.
-    rmSync(tmp, { force: true });
   }
 }
 

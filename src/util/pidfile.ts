@@ -53,13 +53,25 @@ export function writePidfile(path: string, pid = process.pid): void {
   if (other !== null && other !== pid && isSupervisor(other)) {
     throw new PidfileError(`pidfile ${path}: supervisor ${other} is already running`);
   }
+  try {
+    writeFileAtomically(path, `${pid}\n`, pid);
+  } catch (err) {
+    throw new PidfileError(`pidfile ${path}: cannot write: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Writes through a temporary file renamed over `path`, so a reader never sees half a file; the
+ * temporary file is removed if the write fails. `pid` makes its name this process's own.
+ */
+export function writeFileAtomically(path: string, text: string, pid = process.pid): void {
   const tmp = `${path}.${pid}.tmp`;
   try {
-    writeFileSync(tmp, `${pid}\n`);
+    writeFileSync(tmp, text);
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw new PidfileError(`pidfile ${path}: cannot write: ${(err as Error).message}`);
+    throw err;
   }
 }
 
