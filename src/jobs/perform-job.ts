@@ -226,9 +226,9 @@ class JobThis {
   readonly workerId: string;
   readonly args: unknown[];
   readonly #abort: JobAbort;
-  /** The worker's logger until `log` is first read, then the job's own. */
-  #log: Logger;
-  #logIsJobs = false;
+  readonly #workerLog: Logger;
+  /** The job's logger, made on first read (or one the job set). */
+  #log: Logger | undefined;
 
   constructor(info: JobInfo, args: unknown[], abort: JobAbort, log: Logger) {
     this.queue = info.queue;
@@ -238,7 +238,7 @@ class JobThis {
     this.workerId = info.workerId;
     this.args = args;
     this.#abort = abort;
-    this.#log = log;
+    this.#workerLog = log;
   }
 
   get signal(): AbortSignal {
@@ -246,17 +246,13 @@ class JobThis {
   }
 
   get log(): Logger {
-    if (!this.#logIsJobs) {
-      this.#log = jobLogger(this.#log, this);
-      this.#logIsJobs = true;
-    }
+    this.#log ??= jobLogger(this.#workerLog, this);
     return this.#log;
   }
 
   /** A function job may keep a logger of its own in `this.log`. */
   set log(value: Logger) {
     this.#log = value;
-    this.#logIsJobs = true;
   }
 }
 
