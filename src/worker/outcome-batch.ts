@@ -5,7 +5,7 @@
  */
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
-import type { Ack } from './run-entry.ts';
+import type { Ack, JobReport } from './run-entry.ts';
 
 type Pipeline = ReturnType<ScriptedRedis['pipeline']>;
 
@@ -37,10 +37,15 @@ export class OutcomeBatch {
   readonly #head: string[];
   readonly #statusTtl: string;
 
+  /**
+   * `onRetrySettled`: a retried job's report, once finish.lua has scheduled its retry, or recorded
+   * its failure instead (its `retry` then removed): its log line says what happened, not the plan.
+   */
   constructor(
     private readonly keys: ResqueKeys,
     workerId: string,
     statusTtl: number,
+    private readonly onRetrySettled: (report: JobReport) => void,
   ) {
     this.#head = finishHead(keys, workerId);
     this.#statusTtl = String(statusTtl);
@@ -94,7 +99,7 @@ export class OutcomeBatch {
         this.putBack(acks);
         throw err;
       }
-      this.keepUnrecorded(acks, reply);
+      this.settle(acks, reply);
     }
   }
 
@@ -110,11 +115,21 @@ export class OutcomeBatch {
 
   /**
    * Takes finish.lua's reply to `acks`: the failed jobs it could not record (their failed list is
-   * not a list) are kept, to be sent again with the next round trip.
+   * not a list) are kept, to be sent again with the next round trip; retries are reported.
    */
-  keepUnrecorded(acks: Ack[], reply: unknown): void {
-    if (!Array.isArray(reply)) return;
-    for (const position of reply.slice(1) as number[]) this.#kept.push(acks[position - 1]!);
+  settle(acks: Ack[], reply: unknown): void {
+    const [, left = [], refused = []] = Array.isArray(reply) ? (reply as [number, number[], number[]]) : [];
+    for (const position of left) this.#kept.push(acks[position - 1]!);
+    for (const position of refused) {
+      const report = acks[position - 1]!.report;
+      if (!report) continue;
+      delete report.retry;
+      report.notRetried = 'another scheduler leads, or the delayed queue is broken';
+    }
+    for (let i = 0; i < acks.length; i++) {
+      const report = acks[i]!.report;
+      if (report && !left.includes(i + 1)) this.onRetrySettled(report);
+    }
   }
 
   #finishArgs(acks: Ack[]): (string | number | Buffer)[] {

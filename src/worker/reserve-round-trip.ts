@@ -98,7 +98,7 @@ export class ReserveRoundTrip {
     }
     // Failures finish.lua could not record go out again with the next round trip; the reserve
     // goes ahead, so a damaged failed list does not stop the worker (Redis logs it).
-    outcomes.keepUnrecorded(acks, results?.[0]?.[1]);
+    outcomes.settle(acks, results?.[0]?.[1]);
     const last = results?.[1];
     if (!last || last[0]) throw last?.[0] ?? new Error('reserve: no reply');
     return last[1] as Buffer[];

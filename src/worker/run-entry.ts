@@ -31,6 +31,8 @@ export interface Ack {
   result: string;
   /** A retry (retry.ts): the unix second it is due, and its scheduled item. */
   retry?: { at: string; item: string };
+  /** A retry's report, held until finish.lua has scheduled it (OutcomeBatch.settle). */
+  report?: JobReport;
 }
 
 export interface JobReport {
@@ -41,6 +43,8 @@ export interface JobReport {
   failure?: FailureInfo;
   /** A failed job that runs again (its failure not recorded): which retry, of how many, when. */
   retry?: { attempt: number; limit: number; inSeconds: number };
+  /** Why a failed job with retries left was not retried after all (finish.lua refused it). */
+  notRetried?: string;
   ms: number;
 }
 
@@ -177,7 +181,10 @@ export function logJobReport(log: Logger, report: JobReport): void {
       `job failed: retry ${attempt} of ${limit} in ${inSeconds} s`,
     );
   } else if (report.failure) {
-    log.warn({ ...fields, exception: report.failure.exception, error: report.failure.error }, 'job failed');
+    const { exception, error } = report.failure;
+    if (report.notRetried)
+      log.warn({ ...fields, exception, error, notRetried: report.notRetried }, 'job failed, not retried');
+    else log.warn({ ...fields, exception, error }, 'job failed');
   } else {
     log.info(fields, MSG[report.outcome]);
   }

@@ -178,7 +178,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       logger: this.#log,
       connectTimeoutMs,
     });
-    this.#outcomes = new OutcomeBatch(this.keys, this.id, this.#opts.statusTtl);
+    this.#outcomes = new OutcomeBatch(this.keys, this.id, this.#opts.statusTtl, (report) =>
+      this.#report(report),
+    );
     this.#reserve = new ReserveRoundTrip(this.redis, this.keys, this.id, this.#opts.queues);
     this.#putBack = new PutBack(this.redis, this.keys, this.id, this.#log, this.#opts.statusTtl);
     this.#registration = new WorkerRegistration(this.redis, this.keys, this.id, this.#log, this.#opts);
@@ -619,12 +621,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (abandoned) this.#abandoned.watch(abandoned, report);
     this.#outcomes.add(ack);
     this.#jobsDone++;
-    if (this.listenerCount('job') > 0) this.emit('job', report);
-    logJobReport(this.#log, report);
+    // A retry is reported once finish.lua has scheduled it: it may record the failure instead.
+    if (ack.retry) ack.report = report;
+    else this.#report(report);
     this.#checkRecycle();
     if (this.#liftHoldOnJobDone) this.#holdUntil = 0;
     // Its outcome is due: the loop sends it (with a reserve unless the queues are drained).
     this.#wakeup.notify();
+  }
+
+  #report(report: JobReport): void {
+    if (this.listenerCount('job') > 0) this.emit('job', report);
+    logJobReport(this.#log, report);
   }
 
   #checkRecycle(): void {

@@ -120,11 +120,14 @@ describe('retries', () => {
     for (const lock of [...keys.rubySchedulerLocks, `${keys.prefix}resque_scheduler_leader_lock`]) {
       await r.flushall();
       await r.set(lock, 'ruby-or-node:1', 'EX', 60);
-      await db.client.enqueue('foreign', 'FailsTwiceMore', []);
+      const id = await db.client.enqueue('foreign', 'FailsTwiceMore', []);
       await waitFor(async () => (await r.llen(keys.failed)) === 1, {
         what: `the failure recorded (${lock})`,
       });
       assert.equal(await r.exists(keys.delayedSchedule), 0, 'nothing scheduled');
+      const logged = await waitFor(() => lines.find((l) => l.jobId === id), { what: 'its log line' });
+      assert.equal(logged.event, 'job.failed', 'logged as what happened: no retry');
+      assert.match(String(logged.notRetried), /another scheduler leads/);
     }
   });
 

@@ -20,8 +20,9 @@
   then per job i, at ARGV[7 + n(i-1)] for n values per job:
     in-flight entry | failure record JSON ('' for success) | perform's result as JSON ('' for none)
     [| retry: the unix second it is due ('' for none) | retry: the scheduled item]
-  Returns the number of jobs recorded; when failures could not be (see below), {that number, the
-  positions (1-based, in this call) of the failed jobs left in flight...}.
+  Returns the number of jobs recorded; when failures could not be (see below) or a retry was not
+  scheduled, {that number, {positions of the failed jobs left in flight...}, {positions of the
+  retries whose failure was recorded instead...}}, positions 1-based in this call.
 
   A retry (a failed job with retries left, retry.ts) goes to resque-scheduler's delayed queue, in
   its layout, as ResqueClient.enqueueAt writes it: our scheduler puts it back on its queue when
@@ -91,7 +92,7 @@ end
 
 local now = tonumber(ARGV[2])
 local processed, failed = 0, 0
-local left = {}
+local left, refused = {}, {}
 for i = 7, #ARGV, stride do
   local failure = ARGV[i + 1]
   local retry_at = stride == 5 and ARGV[i + 3] or ''
@@ -111,6 +112,7 @@ for i = 7, #ARGV, stride do
       redis.call('ZADD', KEYS[9], retry_at, retry_at)
     elseif failure ~= '' then
       redis.call('RPUSH', KEYS[7], failure)
+      if list then refused[#refused + 1] = (i - 7) / stride + 1 end
     end
     local _, _, payload = split_entry(ARGV[i])
     -- A status key of the wrong type reads as none (read_job_status): the job's outcome and
@@ -146,8 +148,5 @@ if next_entry then
 else
   redis.call('DEL', KEYS[2])
 end
-if #left > 0 then
-  table.insert(left, 1, processed)
-  return left
-end
+if #left > 0 or #refused > 0 then return { processed, left, refused } end
 return processed
