@@ -13,10 +13,9 @@
  */
 
 import cluster from 'node:cluster';
-import { ConfigError, loadConfig } from '../config/load-config.ts';
+import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log.ts';
 import { pruneAtStart, pruneTask } from '../recovery/prune-dead-workers.ts';
-import { lastRedisError, REFUSED_SETTING, redisAddress } from '../redis/connection.ts';
 import { resqueKeys } from '../redis/keys.ts';
 import { scheduleTask } from '../scheduler/move-due-jobs.ts';
 import { clusterLauncher } from '../supervisor/launcher.ts';
@@ -31,6 +30,7 @@ import { RUNNING_FROM } from '../util/runtime.ts';
 import { workerNodeFlags } from '../worker/worker-process.ts';
 import { configFile, noMorePositionals, overridesFrom, parseCommon } from './args.ts';
 import { onSignals } from './signals.ts';
+import { watchForUnusableRedis } from './unusable-redis.ts';
 
 export const START_USAGE = `usage: resque-worker start [--config FILE] [--jobs ./jobs] [--queues high,default] [--redis URL]
                            [--namespace NS] [--concurrency N] [--prefetch N] [--interval S] [--log-level LEVEL]
@@ -38,8 +38,6 @@ export const START_USAGE = `usage: resque-worker start [--config FILE] [--jobs .
   env: REDIS_URL, QUEUE/QUEUES, COUNT, INTERVAL, CONCURRENCY, PREFETCH, RESQUE_JOBS, PIDFILE, RESQUE_WORKER_CONFIG`;
 
 const STATUS_EVERY_MS = 250;
-/** How long Redis must refuse redis.url's password or database before start gives up (exit 78). */
-const REFUSED_FOR_MS = 10_000;
 const BIN = new URL('../../bin/resque-worker.mjs', import.meta.url).pathname;
 
 export async function start(argv: string[]): Promise<number> {
@@ -127,33 +125,7 @@ export async function start(argv: string[]): Promise<number> {
     SIGTTOU: () => supervisor.scale(-1),
   });
 
-  // A password or database number Redis refuses is configuration, as a bad config value is, and
-  // redis.url cannot change on reload: once the refusal has lasted REFUSED_FOR_MS (not a password
-  // applied just after Redis started listening), stop the pool and exit 78 rather than crash-loop
-  // the children (systemd does not restart a 78: RestartPreventExitStatus). The supervisor's own
-  // connection tells; a refusal after it was once ready (a password rotated) is an outage instead,
-  // and one during a stop changes nothing.
-  let refused: string | null = null;
-  let hadRedis = false;
-  let refusal: NodeJS.Timeout | null = null;
-  supervisor.redis.once('ready', () => {
-    hadRedis = true;
-    if (refusal) clearTimeout(refusal);
-  });
-  supervisor.redis.on('error', (err: Error) => {
-    if (hadRedis || refusal || !REFUSED_SETTING.test(err.message)) return;
-    refusal = setTimeout(() => {
-      refusal = null;
-      const last = lastRedisError(supervisor.redis) ?? '';
-      if (hadRedis || supervisor.state !== 'running' || !REFUSED_SETTING.test(last)) return;
-      refused = last;
-      log.error(
-        { event: 'supervisor.redis-refused', err: refused },
-        `Redis at ${redisAddress(supervisor.redis)} refused redis.url for ${REFUSED_FOR_MS / 1000} s: stopping`,
-      );
-      void supervisor.stop(Date.now());
-    }, REFUSED_FOR_MS);
-  });
+  const unusableRedis = watchForUnusableRedis(supervisor, log);
 
   const stopWatchdog = notifier.startWatchdog();
   const stopped = new Promise<void>((resolve) => supervisor.once('stopped', resolve));
@@ -171,8 +143,8 @@ export async function start(argv: string[]): Promise<number> {
     removeStatusFile(pidfile);
     removePidfile(pidfile);
   }
-  if (refused !== null)
-    throw new ConfigError(`redis.url: Redis at ${redisAddress(supervisor.redis)} refused it: ${refused}`);
+  const unusable = unusableRedis();
+  if (unusable) throw unusable;
   // Job code in no child can hold us now; exit even if a stray handle is left.
   process.exit(0);
 }

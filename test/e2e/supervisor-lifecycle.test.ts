@@ -8,6 +8,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { processAlive } from '../../src/util/process-alive.ts';
+import { cli } from '../helpers/cli.ts';
+import { startRedisProxy } from '../helpers/redis-proxy.ts';
 import {
   FIXTURE_JOBS,
   fixturePool,
@@ -207,6 +209,30 @@ describe('supervisor lifecycle', () => {
       before.filter((k) => !k.startsWith('resque:stat')),
       'nothing written to another database',
     );
+  });
+
+  test('a Redis too old for our scripts: start and work exit 69 with one line, not a crash loop', async () => {
+    const proxy = await startRedisProxy(db.redis.port, { reportMajorVersion: 6 });
+    try {
+      const s = SupervisorProcess.start({
+        config: { redis: { url: proxy.url }, jobs: [FIXTURE_JOBS], queues: 'q', supervisor: { count: 2 } },
+      });
+      sups.push(s);
+      const { code } = await s.exit;
+      const stderr = s.stderr.join('');
+      assert.equal(code, 69, s.dump());
+      assert.equal(stderr.trim().split('\n').length, 1, `one line, no stack: ${stderr}`);
+      assert.match(stderr, /Redis 6\.\d+\.\d+ is too old: resque-worker needs Redis 6\.2\.0 or later/);
+      assert.equal(s.events('supervisor.redis-unsupported').length, 1, s.dump());
+      assert.equal(existsSync(s.pidfile), false);
+
+      // Not spawnSync: the proxy runs in this process.
+      const work = await cli(['work', '--jobs', FIXTURE_JOBS, '--redis', proxy.url]);
+      assert.equal(work.code, 69, work.stderr);
+      assert.match(work.stderr, /is too old/);
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('pause|resume|reload|stop commands signal the supervisor through its pidfile', async () => {

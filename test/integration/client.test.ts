@@ -6,8 +6,8 @@ import { JobRegistry } from '../../src/jobs/job-registry.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { Worker } from '../../src/worker/worker.ts';
 import { Echo } from '../fixtures/jobs/basic.ts';
+import { startRedisProxy } from '../helpers/redis-proxy.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
-import { startReplyDroppingProxy } from '../helpers/reply-dropping-proxy.ts';
 import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -356,7 +356,7 @@ describe('client', () => {
   });
 
   test('a reply lost after Redis ran an enqueue or a retry: it fails (may or may not), and is not sent again', async () => {
-    const proxy = await startReplyDroppingProxy(db.redis.port);
+    const proxy = await startRedisProxy(db.redis.port);
     const c = new ResqueClient({ redisUrl: proxy.url });
     const r = db.redis.client();
     try {

@@ -1,10 +1,16 @@
 /**
- * A TCP proxy in front of a test Redis that can cut a connection after Redis has run a command
- * and before its reply reaches the client: the one failure a client cannot tell from "not sent".
+ * A TCP proxy in front of a test Redis (the real one, whose replies pass through) that can cut a
+ * connection after Redis has run a command and before its reply reaches the client, the one
+ * failure a client cannot tell from "not sent"; or pose as an older Redis, for the version check.
  */
 import net from 'node:net';
 
-export interface ReplyDroppingProxy {
+export interface RedisProxyOptions {
+  /** The major version INFO reports instead of the real one (e.g. 6 for a 7.x server). */
+  reportMajorVersion?: number;
+}
+
+export interface RedisProxy {
   readonly url: string;
   /** The next request whose bytes contain `text` (case-insensitive) has its reply dropped. */
   dropReplyTo(text: string): void;
@@ -13,7 +19,10 @@ export interface ReplyDroppingProxy {
   close(): Promise<void>;
 }
 
-export async function startReplyDroppingProxy(upstreamPort: number): Promise<ReplyDroppingProxy> {
+export async function startRedisProxy(
+  upstreamPort: number,
+  { reportMajorVersion }: RedisProxyOptions = {},
+): Promise<RedisProxy> {
   let armed = '';
   let dropped = 0;
   const sockets = new Set<net.Socket>();
@@ -21,6 +30,7 @@ export async function startReplyDroppingProxy(upstreamPort: number): Promise<Rep
     const upstream = net.connect(upstreamPort, '127.0.0.1');
     sockets.add(client).add(upstream);
     let dropNextReply = false;
+    const rewrite = reportMajorVersion === undefined ? null : versionRewriter(reportMajorVersion);
     client.on('data', (data) => {
       if (armed && data.toString('latin1').toLowerCase().includes(armed)) {
         armed = '';
@@ -30,7 +40,7 @@ export async function startReplyDroppingProxy(upstreamPort: number): Promise<Rep
     });
     upstream.on('data', (data) => {
       if (!dropNextReply) {
-        client.write(data);
+        client.write(rewrite ? rewrite(data) : data);
         return;
       }
       dropped++;
@@ -62,5 +72,23 @@ export async function startReplyDroppingProxy(upstreamPort: number): Promise<Rep
       for (const s of sockets) s.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/**
+ * Rewrites the digit after `redis_version:` in a reply stream, also when a chunk ends inside it;
+ * one digit for one keeps every RESP length true. Single-digit majors only (6, 7, 8, 9).
+ */
+function versionRewriter(major: number): (data: Buffer) => Buffer {
+  const marker = Buffer.from('redis_version:');
+  let matched = 0;
+  return (data) => {
+    for (let i = 0; i < data.length; i++) {
+      if (matched === marker.length) {
+        data[i] = 0x30 + major;
+        matched = 0;
+      } else matched = data[i] === marker[matched] ? matched + 1 : data[i] === marker[0] ? 1 : 0;
+    }
+    return data;
   };
 }
