@@ -6,6 +6,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseRecurringSchedule, type RecurringJob } from './recurring-schedule.ts';
 import { schemaKeys } from './reference.ts';
 import {
   buildConvict,
@@ -43,7 +44,7 @@ export interface Config {
     deadWorkerJobs: 'requeue' | 'fail';
     scaleGroup: string;
   };
-  scheduler: { interval: number | null };
+  scheduler: { interval: number | null; schedule: RecurringJob[] };
   log: { level: string };
 }
 
@@ -74,7 +75,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   const files = [SHIPPED_DEFAULTS, options.file].filter((f): f is string => !!f);
 
   const data = files.map((file) => {
-    const obj = readConfigFile(file);
+    const obj = objectSettingsAsJson(readConfigFile(file));
     checkFile(file, obj);
     return obj;
   });
@@ -96,9 +97,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
       `invalid configuration: worker.deadAfter (${raw.worker.deadAfter} s) must be more than twice worker.heartbeatInterval (${raw.worker.heartbeatInterval} s), or live workers would be pruned as dead`,
     );
   }
+  if (raw.scheduler.interval === null && Object.keys(raw.scheduler.schedule).length > 0) {
+    throw new ConfigError(
+      'invalid configuration: scheduler.schedule has recurring jobs, but scheduler.interval is null (no scheduler here): set an interval, or leave the schedule to the processes that have one',
+    );
+  }
   const result: Config = {
     ...raw,
     supervisor: { ...raw.supervisor, groups: parseWorkerGroups(raw.supervisor.groups) },
+    scheduler: { ...raw.scheduler, schedule: parseRecurringSchedule(raw.scheduler.schedule) },
   };
   return deepFreeze(result);
 }
@@ -135,6 +142,18 @@ function readConfigFile(file: string): Record<string, unknown> {
 }
 
 /** Validates one file on its own, so an error can name the file that holds the bad key. */
+/**
+ * convict walks a plain object in a file as nested settings, and fails on the names of
+ * scheduler.schedule's jobs: that one goes in as its JSON text, which its format reads back (so a
+ * bad one is still reported with its key).
+ */
+function objectSettingsAsJson(data: Record<string, unknown>): Record<string, unknown> {
+  const scheduler = data.scheduler as Record<string, unknown> | undefined;
+  const schedule = scheduler?.schedule;
+  if (typeof schedule !== 'object' || schedule === null || Array.isArray(schedule)) return data;
+  return { ...data, scheduler: { ...scheduler, schedule: JSON.stringify(schedule) } };
+}
+
 function checkFile(file: string, data: Record<string, unknown>): void {
   const alone = buildConvict({});
   try {

@@ -5,8 +5,11 @@
 import convict from 'convict';
 import { checkRedisUrl } from '../redis/redis-url.ts';
 import { MAX_SECONDS } from './max-seconds.ts';
+import { assertQueueName } from './queue-name.ts';
+import { parseRecurringSchedule } from './recurring-schedule.ts';
 
 export { redactUrl } from '../redis/redis-url.ts';
+export { assertQueueName, InvalidQueueNameError } from './queue-name.ts';
 
 /** JSON.stringify writes NaN and Infinity (numbers given in code) as null. */
 function shown(v: unknown): string {
@@ -74,18 +77,6 @@ const optionalPositiveInt = {
   },
   coerce: numberOrNull,
 };
-
-export class InvalidQueueNameError extends Error {
-  override name = 'InvalidQueueNameError';
-}
-
-export function assertQueueName(q: string): void {
-  if (q === '' || q.includes('\0') || q.includes(',') || q !== q.trim()) {
-    throw new InvalidQueueNameError(
-      `invalid queue name ${JSON.stringify(q)}: must be non-empty, without commas, NUL or surrounding spaces`,
-    );
-  }
-}
 
 /** "high, default" -> ["high", "default"]; `*` means every queue, alphabetically. */
 export function parseQueueList(v: unknown): string[] {
@@ -188,6 +179,10 @@ convict.addFormats({
   'path-list': pathList,
   'redis-url': redisUrl,
   'worker-groups': workerGroups,
+  'recurring-schedule': {
+    validate: (v: unknown) => void parseRecurringSchedule(typeof v === 'string' ? parseJson(v) : v),
+    coerce: orAsGiven(parseJson),
+  },
 });
 
 export const schema = {
@@ -357,6 +352,12 @@ export const schema = {
       format: 'optional-positive-seconds',
       default: 2 as number | null,
       env: 'SCHEDULER_INTERVAL',
+    },
+    schedule: {
+      doc: 'Recurring jobs, as resque-scheduler\'s schedule: {"nightly-report": {"cron": "0 3 * * *", "class": "NightlyReport", "queue": "reports", "args": [], "timezone": "Europe/Paris", "description": "..."}}. `cron` has 5 fields, or 6 with seconds first, or is @hourly, @daily, ...; it is read in `timezone` (an IANA zone, or one after the fields, as rufus reads it; else the machine\'s). Each run is enqueued once, however many `start` and `work` processes share the Redis; a job first seen starts with its next run; a run missed while no scheduler ran is enqueued late within 60 s (or 3 scheduler.interval), else skipped and logged. Needs scheduler.interval. Reloaded on HUP.',
+      format: 'recurring-schedule',
+      default: {} as Record<string, unknown>,
+      env: 'RESQUE_SCHEDULE',
     },
   },
   log: {

@@ -66,6 +66,8 @@ export interface ResqueKeys {
    * does not know this key, so it also survives a peer unregistering one of our workers.
    */
   readonly ourWorkers: string;
+  /** HASH recurring job name -> unix s of its last run scheduled (scheduler.schedule, recur.lua). */
+  readonly recurringLastRuns: string;
   /** ZSET timestamp -> timestamp (unix s) with scheduled jobs due then (resque-scheduler). */
   readonly delayedSchedule: string;
   /** LIST of the items `{"class","args","queue"[,"id"]}` due at a timestamp (resque-scheduler). */
@@ -116,6 +118,7 @@ export function resqueKeys(namespace: string = DEFAULT_NAMESPACE): ResqueKeys {
     pruneLock: `${p}rw:prune-lock`,
     pruneRecent: `${p}rw:prune-recent`,
     ourWorkers: `${p}rw:workers`,
+    recurringLastRuns: `${p}rw:recurring`,
     delayedSchedule: `${p}delayed_queue_schedule`,
     delayed: (timestamp) => `${p}delayed:${timestamp}`,
     delayedTimestamps: (item) => `${p}timestamps:${item}`,

@@ -25,6 +25,7 @@ export const SCRIPTS = {
   'retry-failure': {},
   schedule: { numberOfKeys: 3 },
   unschedule: { numberOfKeys: 3 },
+  recur: { numberOfKeys: 4 },
 } as const satisfies Record<string, ScriptDef>;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -58,6 +59,7 @@ export interface ResqueScripts {
   'retry-failure'(numKeys: number, ...args: ScriptArg[]): Promise<number>;
   schedule(...args: ScriptArg[]): Promise<[moved: number, failed: number, handled: number, ruby: number]>;
   unschedule(...args: ScriptArg[]): Promise<number>;
+  recur(...args: ScriptArg[]): Promise<number>;
 }
 
 export type ScriptedRedis = Redis & ResqueScripts;

@@ -1,5 +1,5 @@
 /**
- * The scheduler's one duty: put scheduled jobs that are due (resque-scheduler's delayed queue,
+ * The scheduler's duty: put scheduled jobs that are due (resque-scheduler's delayed queue,
  * filled by ResqueClient.enqueueAt/enqueueIn or by Ruby's enqueue_at) on their queues, through
  * schedule.lua, in batches. Run by `start` (a periodic task of the supervisor) and by `work`, every
  * scheduler.interval seconds; any number may run at once, as each item is moved by one LPOP, and
@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
 import type { ScriptedRedis } from '../redis/scripts.ts';
 import type { PeriodicTask } from '../supervisor/periodic-tasks.ts';
+import { graceMs, RecurringJobs } from './recurring-jobs.ts';
 
 /** Timestamps and items per script call: each costs a decode, and a call blocks Redis. */
 const BATCH = 100;
@@ -52,12 +53,26 @@ export async function moveDueJobs(
   return { moved, failed };
 }
 
-/** The scheduler as a periodic task (of the supervisor, or of `work`). */
+/**
+ * The scheduler as a periodic task (of the supervisor, or of `work`): the recurring jobs' due runs
+ * into the delayed queue (the config's, as reloaded), then every due job onto its queue.
+ */
 export function scheduleTask(intervalMs: number): PeriodicTask {
+  let recurring: RecurringJobs | undefined;
   return {
     name: 'move-due-jobs',
     intervalMs,
     onError: { event: 'scheduler.error', msg: 'could not move scheduled jobs' },
-    run: (ctx) => moveDueJobs(ctx.redis, ctx.keys, ctx.log, { statusTtl: ctx.config.worker.statusTtl }),
+    run: async (ctx) => {
+      const { schedule } = ctx.config.scheduler;
+      try {
+        if (schedule.length > 0) {
+          recurring ??= new RecurringJobs(ctx.keys, ctx.log);
+          await recurring.scheduleDue(ctx.redis, schedule, Date.now(), graceMs(intervalMs));
+        }
+      } finally {
+        await moveDueJobs(ctx.redis, ctx.keys, ctx.log, { statusTtl: ctx.config.worker.statusTtl });
+      }
+    },
   };
 }

@@ -126,4 +126,15 @@ describe('supervisor reload (HUP)', () => {
       what: 'job after CONT',
     });
   });
+
+  test('HUP that adds a recurring job: its runs start, enqueued by the supervisor and run by the pool', async () => {
+    const schedule = { tick: { cron: '* * * * * *', class: 'Echo', queue: 'q', args: ['recurring'] } };
+    const reloads = s.events('supervisor.reload').length;
+    s.writeConfig(config({ count: 1 }, { scheduler: { interval: 0.2, schedule } }));
+    s.kill('SIGHUP');
+    await s.waitForEvent('supervisor.reload', { count: reloads + 1 });
+    const [run] = await s.waitForEvent('scheduler.recurring', { timeout: 10_000 });
+    assert.equal(run!.name, 'tick');
+    await s.waitForEvent('job.done', { match: (l) => l.class === 'Echo', timeout: 10_000 });
+  });
 });

@@ -92,6 +92,35 @@ describe('resque-worker work (one worker in the foreground)', () => {
     }
   });
 
+  test('a recurring job every second, two `work` processes: each run enqueued once, none skipped, all run', async () => {
+    const r = redis.client();
+    await r.flushall();
+    const schedule = { tick: { cron: '* * * * * *', class: 'Echo', queue: 'cron', args: ['tick'] } };
+    const recurringEnv = { ...env, SCHEDULER_INTERVAL: '0.2', RESQUE_SCHEDULE: JSON.stringify(schedule) };
+    const workers = [0, 1].map(
+      () => new Daemon(['work', '--jobs', FIXTURES, '--queues', 'cron'], recurringEnv),
+    );
+    const scheduled = () =>
+      workers.flatMap((w) => w.events('scheduler.recurring').map((l) => String(l.runAt)));
+    try {
+      await waitFor(() => scheduled().length >= 4, { timeout: 15_000, what: 'four runs scheduled' });
+    } finally {
+      for (const w of workers) w.kill('SIGQUIT');
+      for (const w of workers) assert.equal((await w.exited).code, 0, w.stderr);
+    }
+    const runs = scheduled()
+      .map((t) => Date.parse(t))
+      .sort((a, b) => a - b);
+    assert.deepEqual(
+      runs.map((t) => t - runs[0]!),
+      runs.map((_, i) => i * 1000),
+      `one run per second, none twice, none skipped: ${scheduled().join(' ')}`,
+    );
+    const ran = workers.flatMap((w) => w.events('job.done')).filter((l) => l.class === 'Echo');
+    const waiting = (await r.llen(keys.queue('cron'))) + (await r.zcard(keys.delayedSchedule));
+    assert.equal(ran.length + waiting, runs.length, 'every run scheduled ran, or waits to');
+  });
+
   test('TERM with a job past the shutdown timeout: the job goes back to its queue, exit 0', async () => {
     const r = redis.client();
     await r.flushall();

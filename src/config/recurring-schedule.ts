@@ -1,0 +1,130 @@
+/**
+ * scheduler.schedule: recurring jobs, as resque-scheduler's schedule file has them (`cron`,
+ * `class`, `queue`, `args`, `description`), checked whole at load so a typo stops start-up or a
+ * reload, naming the job and the key. Plain data: the config is frozen and sent to children.
+ */
+import { Cron } from 'croner';
+import { assertQueueName } from './queue-name.ts';
+
+export interface RecurringJob {
+  /** Its key in scheduler.schedule; its last run is kept under it in Redis (rw:recurring). */
+  name: string;
+  /** Cron pattern: 5 fields, or 6 with seconds first; or @hourly, @daily, @weekly, ... */
+  cron: string;
+  /** IANA time zone the pattern is read in; the machine's when not given. */
+  timezone?: string;
+  className: string;
+  queue: string;
+  args: unknown[];
+  description?: string;
+}
+
+const ENTRY_KEYS = new Set(['cron', 'class', 'queue', 'args', 'timezone', 'description']);
+const EXAMPLE = '{"nightly-report": {"cron": "0 3 * * *", "class": "NightlyReport", "queue": "reports"}}';
+
+export function parseRecurringSchedule(v: unknown): RecurringJob[] {
+  if (!isObject(v)) throw new Error(`must be an object of named recurring jobs, e.g. ${EXAMPLE}`);
+  return Object.entries(v).map(([name, spec]) => {
+    try {
+      return parseEntry(name, spec);
+    } catch (e) {
+      throw new Error(`${name}${(e as Error).message}`);
+    }
+  });
+}
+
+/** Errors start with the key they are about (`.cron: ...`): parseRecurringSchedule adds the name. */
+function parseEntry(name: string, spec: unknown): RecurringJob {
+  if (name === '') throw new Error('"": a recurring job needs a name');
+  if (!isObject(spec)) throw new Error(`: must be an object, e.g. ${EXAMPLE}`);
+  const unknown = Object.keys(spec).filter((k) => !ENTRY_KEYS.has(k));
+  if (unknown.length > 0)
+    throw new Error(
+      `: unknown key ${unknown.map((k) => JSON.stringify(k)).join(', ')} (known: ${[...ENTRY_KEYS].join(', ')})`,
+    );
+  const { cron, class: className, queue, args, timezone, description } = spec;
+  if (typeof className !== 'string' || className === '') throw new Error('.class: must name the job class');
+  if (typeof queue !== 'string') throw new Error('.queue: must name the queue its runs go to');
+  try {
+    assertQueueName(queue);
+  } catch (e) {
+    throw new Error(`.queue: ${(e as Error).message}`);
+  }
+  if (description !== undefined && typeof description !== 'string')
+    throw new Error('.description: must be a string');
+  if (typeof cron !== 'string' || cron.trim() === '')
+    throw new Error('.cron: must be a cron pattern, e.g. "0 3 * * *" (03:00 every day)');
+  if (timezone !== undefined && !isTimeZone(timezone))
+    throw new Error(`.timezone: not an IANA time zone: ${JSON.stringify(timezone)}`);
+  const { pattern, zone } = splitZone(cron.trim());
+  if (zone && timezone !== undefined)
+    throw new Error('.cron: names a time zone, and so does .timezone: give one');
+  const job: RecurringJob = {
+    name,
+    cron: pattern,
+    className,
+    queue,
+    // resque-scheduler's rule: a single value is the one argument.
+    args: args === undefined ? [] : Array.isArray(args) ? args : [args],
+  };
+  if (zone ?? timezone) job.timezone = (zone ?? timezone) as string;
+  if (description !== undefined) job.description = description;
+  let next: Date | null;
+  try {
+    next = cronOf(job).nextRun();
+  } catch (e) {
+    throw new Error(`.cron: ${(e as Error).message}`);
+  }
+  if (!next) throw new Error(`.cron: ${JSON.stringify(cron)} never runs`);
+  return job;
+}
+
+/**
+ * resque-scheduler (rufus) reads a time zone after the fields: "0 3 * * * Europe/Paris". A last
+ * word with a letter that is a time zone is one (a field may hold letters too: MON, JAN).
+ */
+function splitZone(cron: string): { pattern: string; zone?: string } {
+  const words = cron.split(/\s+/);
+  const last = words.at(-1)!;
+  if (words.length > 5 && /[A-Za-z]/.test(last) && isTimeZone(last))
+    return { pattern: words.slice(0, -1).join(' '), zone: last };
+  return { pattern: cron };
+}
+
+function isTimeZone(v: unknown): boolean {
+  if (typeof v !== 'string' || v === '') return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: v });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parsed patterns by pattern and zone: a config is parsed once, but read every scheduler tick. */
+const patterns = new Map<string, Cron>();
+
+function cronOf(job: Pick<RecurringJob, 'cron' | 'timezone'>): Cron {
+  const key = `${job.cron}\0${job.timezone ?? ''}`;
+  let cron = patterns.get(key);
+  if (!cron) {
+    cron = new Cron(job.cron, { paused: true, ...(job.timezone ? { timezone: job.timezone } : {}) });
+    patterns.set(key, cron);
+  }
+  return cron;
+}
+
+/** The job's latest run time at or before `now` (ms since epoch), or null if none. */
+export function latestRunAt(job: RecurringJob, now: number): number | null {
+  const [run] = cronOf(job).previousRuns(1, new Date(now + 1));
+  return run ? run.getTime() : null;
+}
+
+/** The job's first run time after `now` (ms since epoch), or null if none. */
+export function nextRunAt(job: RecurringJob, now: number): number | null {
+  return cronOf(job).nextRun(new Date(now))?.getTime() ?? null;
+}
