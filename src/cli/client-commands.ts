@@ -83,7 +83,7 @@ export function clientFrom(argv: string[], extra: Record<string, { type: 'boolea
   const { values, positionals } = parseCommon(argv, extra);
   const config = loadConfig({ file: configFile(values), overrides: overridesFrom(values) });
   const client = new ResqueClient({ redisUrl: config.redis.url, namespace: config.redis.namespace });
-  return { client, positionals, values: values as Record<string, unknown> };
+  return { client, config, positionals, values: values as Record<string, unknown> };
 }
 
 export async function enqueueCommand(argv: string[]): Promise<number> {

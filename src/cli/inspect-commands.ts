@@ -5,6 +5,8 @@
  */
 import type { ResqueClient, WorkerInfo } from '../client/client.ts';
 import type { FailureRecord } from '../client/failures.ts';
+import type { Config } from '../config/load-config.ts';
+import { nextRunAt } from '../config/recurring-schedule.ts';
 import { assertQueueName } from '../config/schema.ts';
 import { noMorePositionals, UsageError } from './args.ts';
 import { clientFrom } from './client-commands.ts';
@@ -16,6 +18,7 @@ export const INSPECT_USAGE = `usage: resque-worker queues|workers|stats [--json]
        resque-worker failures count | retry <index>... | retry --all | remove <index> | clear --yes
        resque-worker scheduled [--count N] [--json]                   the next scheduled jobs
        resque-worker scheduled cancel <id>...                         take them out of the schedule
+       resque-worker recurring [--json]        the config's recurring jobs, their last and next runs
   Each takes --redis URL, --namespace NS, --config FILE as the other commands do. Failure indexes
   are positions in the failed list (0 = oldest), as \`failures list\` shows them.`;
 
@@ -40,11 +43,16 @@ function whole(what: string, text: string | undefined, fallback: number): number
 
 async function withClient(
   argv: string[],
-  run: (client: ResqueClient, positionals: string[], values: Values) => Promise<number>,
+  run: (
+    client: ResqueClient,
+    positionals: string[],
+    values: Values,
+    config: Readonly<Config>,
+  ) => Promise<number>,
 ): Promise<number> {
-  const { client, positionals, values } = clientFrom(argv, FLAGS);
+  const { client, config, positionals, values } = clientFrom(argv, FLAGS);
   try {
-    return await run(client, positionals, values as Values);
+    return await run(client, positionals, values as Values, config);
   } finally {
     await client.close();
   }
@@ -76,12 +84,43 @@ export function scheduledCommand(argv: string[]): Promise<number> {
     print(values.json, jobs, () =>
       jobs.length
         ? jobs.map(({ at, job }) => {
-            const when = new Date(at * 1000).toISOString().replace('.000Z', 'Z');
+            const when = isoSecond(at * 1000);
             if (typeof job !== 'object' || job === null) return `${when}  ${JSON.stringify(job)}`;
             const { queue, class: cls, args, id } = job as Record<string, unknown>;
             return `${when}  ${queue}  ${cls}  ${JSON.stringify(args ?? [])}${id ? `  ${id}` : ''}`;
           })
         : ['nothing scheduled'],
+    );
+    return 0;
+  });
+}
+
+const isoSecond = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+/** The config's recurring jobs (the schedule is not in Redis), with Redis's record of their runs. */
+export function recurringCommand(argv: string[]): Promise<number> {
+  return withClient(argv, async (client, positionals, values, config) => {
+    noMorePositionals('recurring', positionals);
+    const last = await client.recurringLastRuns();
+    const now = Date.now();
+    const rows = config.scheduler.schedule.map((job) => ({
+      name: job.name,
+      cron: job.cron,
+      timezone: job.timezone ?? null,
+      class: job.className,
+      queue: job.queue,
+      args: job.args,
+      description: job.description ?? null,
+      lastRun: last[job.name] === undefined ? null : isoSecond(last[job.name]! * 1000),
+      nextRun: ((at) => (at === null ? null : isoSecond(at)))(nextRunAt(job, now)),
+    }));
+    print(values.json, rows, () =>
+      rows.length
+        ? rows.map(
+            (r) =>
+              `${r.name}  ${r.cron}${r.timezone ? ` (${r.timezone})` : ''}  ${r.queue}  ${r.class}  ${JSON.stringify(r.args)}  last ${r.lastRun ?? 'never'}  next ${r.nextRun ?? 'never'}`,
+          )
+        : ['no recurring jobs (scheduler.schedule in the config file)'],
     );
     return 0;
   });

@@ -19,6 +19,7 @@ import {
   INSPECT_USAGE,
   queueCommand,
   queuesCommand,
+  recurringCommand,
   scheduledCommand,
   statsCommand,
   workersCommand,
@@ -38,6 +39,7 @@ const USAGE = `resque-worker: Resque-compatible job workers
   resque-worker queue <name> [remove --yes]      the jobs waiting in a queue; remove it
   resque-worker failures [list|count|retry <i>...|retry --all|remove <i>|clear --yes]
   resque-worker scheduled [cancel <id>...]      the next scheduled jobs; cancel some
+  resque-worker recurring [--json]               the config's recurring jobs: last and next runs
   resque-worker config check [--config FILE]
   resque-worker --version     the version, and whether it runs the compiled dist/ or src/ through tsx
 
@@ -59,6 +61,7 @@ const COMMANDS: Record<string, Command> = {
   'kill-jobs': controlCommand('kill-jobs'),
   queues: queuesCommand,
   scheduled: scheduledCommand,
+  recurring: recurringCommand,
   workers: workersCommand,
   stats: statsCommand,
   queue: queueCommand,
@@ -88,6 +91,7 @@ const HELP: Record<string, string> = {
   config: CONFIG_USAGE,
   queues: INSPECT_USAGE,
   scheduled: INSPECT_USAGE,
+  recurring: INSPECT_USAGE,
   workers: INSPECT_USAGE,
   stats: INSPECT_USAGE,
   queue: INSPECT_USAGE,

@@ -401,6 +401,16 @@ export class ResqueClient {
   }
 
   /**
+   * When each recurring job (scheduler.schedule) last had a run claimed by a scheduler, by name
+   * (unix seconds): the schedule itself is in the config, not in Redis.
+   */
+  async recurringLastRuns(): Promise<Record<string, number>> {
+    await this.#ensureUp();
+    const runs = await this.redis.hgetall(this.keys.recurringLastRuns);
+    return Object.fromEntries(Object.entries(runs).map(([name, at]) => [name, Number(at)]));
+  }
+
+  /**
    * The first `count` scheduled jobs, soonest first: when each is due (unix seconds) and its item
    * `{class, args, queue, id}` (parsed; an unparsable one as its raw string).
    */

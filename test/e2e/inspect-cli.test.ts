@@ -120,4 +120,50 @@ describe('inspecting Redis from the shell', () => {
     );
     assert.equal((await run('scheduled', 'frob')).code, 64);
   });
+
+  test("recurring lists the config's recurring jobs, the last run claimed in Redis and the next", async () => {
+    assert.match((await run('recurring')).stdout, /^no recurring jobs/);
+    const schedule = {
+      nightly: { cron: '0 3 * * * Europe/Paris', class: 'Report', queue: 'reports', args: ['daily'] },
+      hourly: { cron: '@hourly', class: 'Ping', queue: 'q', description: 'keeps it warm' },
+    };
+    const env = { RESQUE_SCHEDULE: JSON.stringify(schedule) };
+    const lastNightly = Date.parse('2026-11-28T02:00:00Z') / 1000;
+    await db.redis.client().hset(keys.recurringLastRuns, 'nightly', lastNightly);
+    const res = await cli(['recurring', '--redis', db.redis.url, '--json'], env);
+    assert.equal(res.code, 0, res.stderr);
+    const [nightly, hourly] = JSON.parse(res.stdout);
+    assert.deepEqual(
+      { ...nightly, nextRun: undefined },
+      {
+        name: 'nightly',
+        cron: '0 3 * * *',
+        timezone: 'Europe/Paris',
+        class: 'Report',
+        queue: 'reports',
+        args: ['daily'],
+        description: null,
+        lastRun: '2026-11-28T02:00:00Z',
+        nextRun: undefined,
+      },
+    );
+    const next = Date.parse(nightly.nextRun);
+    assert.ok(next > Date.now() && next - Date.now() <= 86_400_000, nightly.nextRun);
+    assert.equal(
+      new Date(next).toLocaleString('en-GB', {
+        timeZone: 'Europe/Paris',
+        hour: '2-digit',
+        minute: '2-digit',
+      }),
+      '03:00',
+    );
+    assert.equal(hourly.lastRun, null);
+    assert.equal(hourly.description, 'keeps it warm');
+    const text = await cli(['recurring', '--redis', db.redis.url], env);
+    assert.match(
+      text.stdout,
+      /^nightly {2}0 3 \* \* \* \(Europe\/Paris\) {2}reports {2}Report {2}\["daily"\] {2}last 2026-11-28T02:00:00Z {2}next \S+Z$/m,
+    );
+    assert.match(text.stdout, /^hourly {2}@hourly {2}q {2}Ping {2}\[\] {2}last never {2}next \S+Z$/m);
+  });
 });
