@@ -3,6 +3,7 @@
  * own checks), then print the effective config, secrets redacted.
  */
 import { loadConfig, redactConfig } from '../config/load-config.ts';
+import { recurringScheduleAsInput } from '../config/recurring-schedule.ts';
 import { checkPoolConfig } from '../supervisor/pool-config.ts';
 import { configFile, noMorePositionals, overridesFrom, parseCommon } from './args.ts';
 
@@ -15,6 +16,8 @@ export async function configCheck(argv: string[]): Promise<number> {
   noMorePositionals('config check', positionals);
   const config = loadConfig({ file: configFile(values), overrides: overridesFrom(values) });
   checkPoolConfig(config);
-  console.log(JSON.stringify(redactConfig(config), null, 2));
+  const shown = redactConfig(config);
+  const schedule = recurringScheduleAsInput(config.scheduler.schedule);
+  console.log(JSON.stringify({ ...shown, scheduler: { ...shown.scheduler, schedule } }, null, 2));
   return 0;
 }

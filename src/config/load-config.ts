@@ -6,7 +6,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseRecurringSchedule, type RecurringJob } from './recurring-schedule.ts';
+import { parseRecurringSchedule, type RecurringJob, shortestGapMs } from './recurring-schedule.ts';
 import { schemaKeys } from './reference.ts';
 import {
   buildConvict,
@@ -97,15 +97,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
       `invalid configuration: worker.deadAfter (${raw.worker.deadAfter} s) must be more than twice worker.heartbeatInterval (${raw.worker.heartbeatInterval} s), or live workers would be pruned as dead`,
     );
   }
-  if (raw.scheduler.interval === null && Object.keys(raw.scheduler.schedule).length > 0) {
-    throw new ConfigError(
-      'invalid configuration: scheduler.schedule has recurring jobs, but scheduler.interval is null (no scheduler here): set an interval, or leave the schedule to the processes that have one',
-    );
-  }
+  const given = raw.scheduler.schedule as unknown;
+  const schedule = parseRecurringSchedule(typeof given === 'string' ? JSON.parse(given) : given);
+  checkScheduleAgainstInterval(schedule, raw.scheduler.interval);
   const result: Config = {
     ...raw,
     supervisor: { ...raw.supervisor, groups: parseWorkerGroups(raw.supervisor.groups) },
-    scheduler: { ...raw.scheduler, schedule: parseRecurringSchedule(raw.scheduler.schedule) },
+    scheduler: { ...raw.scheduler, schedule },
   };
   return deepFreeze(result);
 }
@@ -141,11 +139,10 @@ function readConfigFile(file: string): Record<string, unknown> {
   return obj;
 }
 
-/** Validates one file on its own, so an error can name the file that holds the bad key. */
 /**
- * convict walks a plain object in a file as nested settings, and fails on the names of
- * scheduler.schedule's jobs: that one goes in as its JSON text, which its format reads back (so a
- * bad one is still reported with its key).
+ * convict walks a plain object in a file as nested settings (and flattens it by dotted paths when
+ * it validates): scheduler.schedule, whose keys are job names, goes in as its JSON text, which its
+ * format reads (so a bad one is still reported with its key) and loadConfig parses.
  */
 function objectSettingsAsJson(data: Record<string, unknown>): Record<string, unknown> {
   const scheduler = data.scheduler as Record<string, unknown> | undefined;
@@ -153,6 +150,28 @@ function objectSettingsAsJson(data: Record<string, unknown>): Record<string, unk
   if (typeof schedule !== 'object' || schedule === null || Array.isArray(schedule)) return data;
   return { ...data, scheduler: { ...scheduler, schedule: JSON.stringify(schedule) } };
 }
+
+/**
+ * Recurring jobs need a scheduler here, one that looks often enough: it schedules the latest run
+ * due when it looks, so runs closer together than two of its looks would be missed.
+ */
+function checkScheduleAgainstInterval(schedule: RecurringJob[], interval: number | null): void {
+  if (schedule.length === 0) return;
+  if (interval === null)
+    throw new ConfigError(
+      'invalid configuration: scheduler.schedule has recurring jobs, but scheduler.interval is null (no scheduler here): set an interval, or leave the schedule to the processes that have one',
+    );
+  const now = Date.now();
+  for (const job of schedule) {
+    const gap = shortestGapMs(job, now);
+    if (gap < 2 * interval * 1000)
+      throw new ConfigError(
+        `invalid configuration: scheduler.schedule: ${job.name}.cron: runs ${gap / 1000} s apart, but the scheduler looks every ${interval} s (scheduler.interval): runs closer than twice that would be missed; lower scheduler.interval or space the runs`,
+      );
+  }
+}
+
+/** Validates one file on its own, so an error can name the file that holds the bad key. */
 
 function checkFile(file: string, data: Record<string, unknown>): void {
   const alone = buildConvict({});

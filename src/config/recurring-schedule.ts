@@ -42,7 +42,9 @@ function parseEntry(name: string, spec: unknown): RecurringJob {
     throw new Error(
       `: unknown key ${unknown.map((k) => JSON.stringify(k)).join(', ')} (known: ${[...ENTRY_KEYS].join(', ')})`,
     );
-  const { cron, class: className, queue, args, timezone, description } = spec;
+  const { cron, queue, args, timezone, description } = spec;
+  // resque-scheduler's rule: no class, the job's name is its class.
+  const className = spec.class ?? name;
   if (typeof className !== 'string' || className === '') throw new Error('.class: must name the job class');
   if (typeof queue !== 'string') throw new Error('.queue: must name the queue its runs go to');
   try {
@@ -57,6 +59,8 @@ function parseEntry(name: string, spec: unknown): RecurringJob {
   if (timezone !== undefined && !isTimeZone(timezone))
     throw new Error(`.timezone: not an IANA time zone: ${JSON.stringify(timezone)}`);
   const { pattern, zone } = splitZone(cron.trim());
+  if (!pattern.startsWith('@') && pattern.split(/\s+/).length > 6)
+    throw new Error('.cron: takes 5 fields, or 6 with seconds first (no year field)');
   if (zone && timezone !== undefined)
     throw new Error('.cron: names a time zone, and so does .timezone: give one');
   const job: RecurringJob = {
@@ -73,10 +77,17 @@ function parseEntry(name: string, spec: unknown): RecurringJob {
   try {
     next = cronOf(job).nextRun();
   } catch (e) {
-    throw new Error(`.cron: ${(e as Error).message}`);
+    throw new Error(`.cron: ${(e as Error).message.replace(/\.$/, '')}`);
   }
   if (!next) throw new Error(`.cron: ${JSON.stringify(cron)} never runs`);
   return job;
+}
+
+/** The schedule as a config file writes it (what `config check` prints, to be pasted back). */
+export function recurringScheduleAsInput(jobs: readonly RecurringJob[]): Record<string, unknown> {
+  return Object.fromEntries(
+    jobs.map(({ name, cron, className, ...job }) => [name, { cron, class: className, ...job }]),
+  );
 }
 
 /**
@@ -122,6 +133,17 @@ function cronOf(job: Pick<RecurringJob, 'cron' | 'timezone'>): Cron {
 export function latestRunAt(job: RecurringJob, now: number): number | null {
   const [run] = cronOf(job).previousRuns(1, new Date(now + 1));
   return run ? run.getTime() : null;
+}
+
+/**
+ * The shortest time between two of the job's next runs after `now` (ms), from a sample: a pattern
+ * may bunch its runs (`0,1 * * * * *`), so one gap is not enough.
+ */
+export function shortestGapMs(job: RecurringJob, now: number, sample = 20): number {
+  const runs = cronOf(job).nextRuns(sample, new Date(now));
+  let gap = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < runs.length; i++) gap = Math.min(gap, runs[i]!.getTime() - runs[i - 1]!.getTime());
+  return gap;
 }
 
 /** The job's first run time after `now` (ms since epoch), or null if none. */

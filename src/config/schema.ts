@@ -179,9 +179,9 @@ convict.addFormats({
   'path-list': pathList,
   'redis-url': redisUrl,
   'worker-groups': workerGroups,
+  // Kept as JSON text through convict (see loadConfig), which would walk an object by its keys.
   'recurring-schedule': {
     validate: (v: unknown) => void parseRecurringSchedule(typeof v === 'string' ? parseJson(v) : v),
-    coerce: orAsGiven(parseJson),
   },
 });
 
@@ -348,16 +348,18 @@ export const schema = {
   },
   scheduler: {
     interval: {
-      doc: "Seconds between moves of due scheduled jobs (ResqueClient.enqueueAt/enqueueIn, resque-scheduler's delayed queue) onto their queues, by `start` and by `work`: one Redis call each time, so 2 s keeps an idle pool of one worker under 1 call/s. A job runs up to this late (resque-scheduler polls every 5 s). null: not here (another process, such as Ruby's resque-scheduler, moves them). Read at start.",
+      doc: "Seconds between moves of due scheduled jobs (ResqueClient.enqueueAt/enqueueIn, resque-scheduler's delayed queue) onto their queues, by `start` and by `work`: one Redis call each time, so 2 s keeps an idle pool of one worker under 1 call/s. A job runs up to this late (resque-scheduler polls every 5 s). null: not here (another process, such as Ruby's resque-scheduler, moves them). Read at start: a reload (HUP) that changes it is refused.",
       format: 'optional-positive-seconds',
       default: 2 as number | null,
       env: 'SCHEDULER_INTERVAL',
     },
     schedule: {
-      doc: 'Recurring jobs, as resque-scheduler\'s schedule: {"nightly-report": {"cron": "0 3 * * *", "class": "NightlyReport", "queue": "reports", "args": [], "timezone": "Europe/Paris", "description": "..."}}. `cron` has 5 fields, or 6 with seconds first, or is @hourly, @daily, ...; it is read in `timezone` (an IANA zone, or one after the fields, as rufus reads it; else the machine\'s). Each run is enqueued once, however many `start` and `work` processes share the Redis; a job first seen starts with its next run; a run missed while no scheduler ran is enqueued late within 60 s (or 3 scheduler.interval), else skipped and logged. Needs scheduler.interval. Reloaded on HUP.',
+      doc: 'Recurring jobs, as resque-scheduler\'s schedule: {"nightly-report": {"cron": "0 3 * * *", "class": "NightlyReport", "queue": "reports", "args": [], "timezone": "Europe/Paris", "description": "..."}} (no class: the name is the class). `cron` has 5 fields, or 6 with seconds first, or is @hourly, @daily, ...; it is read in `timezone` (an IANA zone, or one after the fields, as rufus reads it; else the machine\'s). Each run is enqueued once, however many `start` and `work` processes share the Redis; a job first seen starts with its next run; runs missed while no scheduler ran are logged and skipped, but the latest is still enqueued within 60 s (or 3 scheduler.interval) of its time. Needs scheduler.interval, at most half the shortest time between two runs. Reloaded on HUP.',
       format: 'recurring-schedule',
-      default: {} as Record<string, unknown>,
+      default: {} as Record<string, unknown> | string,
       env: 'RESQUE_SCHEDULE',
+      // Its args may carry secrets: an error does not echo the value.
+      sensitive: true,
     },
   },
   log: {

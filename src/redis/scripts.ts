@@ -59,7 +59,7 @@ export interface ResqueScripts {
   'retry-failure'(numKeys: number, ...args: ScriptArg[]): Promise<number>;
   schedule(...args: ScriptArg[]): Promise<[moved: number, failed: number, handled: number, ruby: number]>;
   unschedule(...args: ScriptArg[]): Promise<number>;
-  recur(...args: ScriptArg[]): Promise<number>;
+  recur(...args: ScriptArg[]): Promise<[claimed: 0 | 1 | 2, previous: number | null]>;
 }
 
 export type ScriptedRedis = Redis & ResqueScripts;

@@ -4,7 +4,7 @@
  * on its queue. Any number of schedulers may run (`start` and `work`, on any host): recur.lua
  * claims a run for one of them.
  */
-import { latestRunAt, type RecurringJob } from '../config/recurring-schedule.ts';
+import { latestRunAt, nextRunAt, type RecurringJob } from '../config/recurring-schedule.ts';
 import { buildScheduledItem, newJobId } from '../jobs/payload.ts';
 import type { Logger } from '../log.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
@@ -41,39 +41,57 @@ export class RecurringJobs {
     for (const job of jobs) {
       const at = latestRunAt(job, now);
       if (at === null || (this.#handled.get(job.name) ?? Number.NEGATIVE_INFINITY) >= at) continue;
-      const runAt = new Date(at).toISOString();
-      const fields = { name: job.name, queue: job.queue, class: job.className, runAt };
-      const claimed = await this.#claim(redis, job, at, now - at <= grace);
+      const inTime = now - at <= grace;
+      const [claimed, previous] = await this.#claim(redis, job, at, inTime);
       this.#handled.set(job.name, at);
-      if (claimed === 'scheduled') {
+      if (claimed === 0) continue;
+      // Runs between the last one claimed and this one were missed: no scheduler looked then.
+      const firstMissed = previous === null ? null : nextRunAt(job, previous * 1000);
+      const lastMissed = claimed === 2 ? at : latestRunAt(job, at - 1);
+      if (firstMissed !== null && lastMissed !== null && firstMissed <= lastMissed)
+        this.log.warn(
+          {
+            event: 'scheduler.recurring-missed',
+            name: job.name,
+            queue: job.queue,
+            class: job.className,
+            from: iso(firstMissed),
+            until: iso(lastMissed),
+          },
+          `recurring job ${job.name}: runs missed while no scheduler ran, skipped`,
+        );
+      if (claimed === 1) {
         scheduled++;
         this.log.info(
-          { event: 'scheduler.recurring', ...fields },
+          {
+            event: 'scheduler.recurring',
+            name: job.name,
+            queue: job.queue,
+            class: job.className,
+            runAt: iso(at),
+          },
           `recurring job ${job.name}: run scheduled`,
         );
-      } else if (claimed === 'missed')
-        this.log.warn(
-          { event: 'scheduler.recurring-missed', ...fields },
-          `recurring job ${job.name}: run missed (no scheduler ran then), skipped`,
-        );
+      }
     }
     return scheduled;
   }
 
   /**
-   * recur.lua for the run at `at`: 'scheduled' by this call, 'taken' (by another scheduler, or
-   * the job's first run seen, which only sets where it starts), or 'missed' (too late to run).
+   * recur.lua for the run at `at`: [1 scheduled by this call, 2 claimed as missed (too late to
+   * run), 0 taken (by another scheduler, or the job's first run seen, which only sets where it
+   * starts); the last run claimed before, unix s, or null].
    */
   async #claim(
     redis: ScriptedRedis,
     job: RecurringJob,
     at: number,
     inTime: boolean,
-  ): Promise<'scheduled' | 'taken' | 'missed'> {
+  ): Promise<[0 | 1 | 2, number | null]> {
     const k = this.keys;
     const timestamp = Math.floor(at / 1000);
     const item = buildScheduledItem(job.className, job.args, job.queue, newJobId());
-    const reply = await redis.recur(
+    const [claimed, previous] = await redis.recur(
       k.recurringLastRuns,
       k.delayedSchedule,
       k.delayed(timestamp),
@@ -84,6 +102,8 @@ export class RecurringJobs {
       k.delayedMember(timestamp),
       inTime ? 1 : 0,
     );
-    return reply === 1 ? 'scheduled' : reply === 2 ? 'missed' : 'taken';
+    return [claimed, previous === null ? null : Number(previous)];
   }
 }
+
+const iso = (ms: number) => new Date(ms).toISOString();

@@ -2,8 +2,8 @@
  * HUP for the pool: read the new config, or say why it is rejected.
  *
  * Duties:
- *  1. load and check the new config (schema + checkPoolConfig; redis.url and redis.namespace
- *     cannot change); a bad one is logged (`supervisor.reload-failed`) and the caller keeps the old one
+ *  1. load and check the new config (schema + checkPoolConfig; redis.url, redis.namespace and
+ *     scheduler.interval cannot change); a bad one is logged (`supervisor.reload-failed`) and the caller keeps the old one
  *  2. log what the reload changes (`supervisor.reload`): the groups, and those whose children
  *     restart because their spec key changed
  *
@@ -30,6 +30,12 @@ export function readNewConfig(
         throw new Error(`redis.${key} changed: a different Redis or namespace needs a restart, not a reload`);
       }
     }
+    // The scheduler's timer is set at start: one that is off stays off (its recurring jobs would
+    // never run), and one that runs keeps its interval.
+    if (config.scheduler.interval !== current.scheduler.interval)
+      throw new Error(
+        `scheduler.interval changed (${current.scheduler.interval} to ${config.scheduler.interval}): the scheduler's timer is set at start: a restart, not a reload`,
+      );
     return { ok: true, config };
   } catch (err) {
     const message = (err as Error).message;

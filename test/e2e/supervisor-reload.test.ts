@@ -127,14 +127,21 @@ describe('supervisor reload (HUP)', () => {
     });
   });
 
-  test('HUP that adds a recurring job: its runs start, enqueued by the supervisor and run by the pool', async () => {
-    const schedule = { tick: { cron: '* * * * * *', class: 'Echo', queue: 'q', args: ['recurring'] } };
-    const reloads = s.events('supervisor.reload').length;
-    s.writeConfig(config({ count: 1 }, { scheduler: { interval: 0.2, schedule } }));
+  test('HUP that adds a recurring job: its runs start, enqueued by the supervisor and run by the pool; the interval cannot change', async () => {
+    const schedule = { tick: { cron: '*/4 * * * * *', class: 'Echo', queue: 'q', args: ['recurring'] } };
+    let reloads = s.events('supervisor.reload').length;
+    s.writeConfig(config({ count: 1 }, { scheduler: { schedule } }));
     s.kill('SIGHUP');
-    await s.waitForEvent('supervisor.reload', { count: reloads + 1 });
-    const [run] = await s.waitForEvent('scheduler.recurring', { timeout: 10_000 });
+    await s.waitForEvent('supervisor.reload', { count: ++reloads });
+    const [run] = await s.waitForEvent('scheduler.recurring', { timeout: 20_000 });
     assert.equal(run!.name, 'tick');
-    await s.waitForEvent('job.done', { match: (l) => l.class === 'Echo', timeout: 10_000 });
+    await s.waitForEvent('job.done', { match: (l) => l.class === 'Echo', timeout: 20_000 });
+
+    // The scheduler's timer was set at start (2 s): a new interval is a restart, not a reload.
+    const failed = s.events('supervisor.reload-failed').length;
+    s.writeConfig(config({ count: 1 }, { scheduler: { interval: 1, schedule } }));
+    s.kill('SIGHUP');
+    const refused = (await s.waitForEvent('supervisor.reload-failed', { count: failed + 1 })).at(-1);
+    assert.match(String(refused?.err), /scheduler\.interval changed \(2 to 1\).*a restart, not a reload/);
   });
 });

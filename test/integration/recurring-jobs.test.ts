@@ -97,13 +97,13 @@ describe('recurring jobs', () => {
     assert.deepEqual(await db.redis.client().smembers(keys.queues), ['cron']);
   });
 
-  test('a run missed while no scheduler ran: late within the grace, else skipped and logged once', async () => {
+  test('runs missed while no scheduler ran: logged once as a range; the latest runs if within the grace', async () => {
     const redis = defineScripts(db.redis.client());
     const s = scheduler();
     await s.recurring.scheduleDue(redis, jobs, t0, GRACE); // first seen at 12:00
-    // Down from 12:00 to 12:03:30: 12:03 is 30 s late, within the grace.
+    // Down from 12:00 to 12:03:30: 12:03 is 30 s late, within the grace; 12:01 and 12:02 are missed.
     assert.equal(await s.recurring.scheduleDue(redis, jobs, t0 + 3 * MINUTE + 30_000, GRACE), 1);
-    // Down until 12:07:05 with a grace of 1 s: missed.
+    // Down until 12:07:05 with a grace of 1 s: 12:04 to 12:07 missed, seen by two schedulers.
     const other = scheduler();
     assert.equal(await s.recurring.scheduleDue(redis, jobs, t0 + 7 * MINUTE + 5000, 1000), 0);
     assert.equal(await other.recurring.scheduleDue(redis, jobs, t0 + 7 * MINUTE + 5000, 1000), 0);
@@ -111,8 +111,18 @@ describe('recurring jobs', () => {
       (await runs()).map(([ts]) => ts),
       [(t0 + 3 * MINUTE) / 1000],
     );
-    const missed = [...s.lines, ...other.lines].filter((l) => l.event === 'scheduler.recurring-missed');
-    assert.equal(missed.length, 1, 'one scheduler claims the missed run, and logs it');
-    assert.equal(missed[0]?.runAt, '2026-11-27T12:07:00.000Z');
+    const missed = [...s.lines, ...other.lines]
+      .filter((l) => l.event === 'scheduler.recurring-missed')
+      .map((l) => [l.from, l.until]);
+    assert.deepEqual(missed, [
+      ['2026-11-27T12:01:00.000Z', '2026-11-27T12:02:00.000Z'],
+      ['2026-11-27T12:04:00.000Z', '2026-11-27T12:07:00.000Z'],
+    ]);
+    // Back in time: the next run is scheduled, and nothing is missed in between.
+    assert.equal(await other.recurring.scheduleDue(redis, jobs, t0 + 8 * MINUTE + 1000, GRACE), 1);
+    assert.equal(
+      [...s.lines, ...other.lines].filter((l) => l.event === 'scheduler.recurring-missed').length,
+      2,
+    );
   });
 });

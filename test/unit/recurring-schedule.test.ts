@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config/load-config.ts';
-import { latestRunAt, nextRunAt, parseRecurringSchedule } from '../../src/config/recurring-schedule.ts';
+import {
+  latestRunAt,
+  nextRunAt,
+  parseRecurringSchedule,
+  recurringScheduleAsInput,
+} from '../../src/config/recurring-schedule.ts';
 
 const nightly = { cron: '0 3 * * *', class: 'NightlyReport', queue: 'reports' };
 
@@ -45,6 +50,10 @@ test('a bad entry stops the load, naming scheduler.schedule, the job and its key
       /n\.cron: names a time zone, and so does \.timezone/,
     ],
     [{ n: { ...nightly, class: '' } }, /n\.class: must name the job class/],
+    [
+      { n: { ...nightly, cron: '0 0 0 1 1 * 2030' } },
+      /n\.cron: takes 5 fields, or 6 with seconds first \(no year field\)/,
+    ],
     [{ n: { ...nightly, queue: 'a,b' } }, /n\.queue: invalid queue name/],
     [{ n: { ...nightly, every: '30s' } }, /n: unknown key "every"/],
     [{ n: 'daily' }, /n: must be an object/],
@@ -103,4 +112,65 @@ test("the latest run at or before now, and the next one, in the job's time zone"
     '03:00 in Paris is 02:00 UTC in winter',
   );
   assert.equal(latestRunAt(everySecond!, at3 + 1500), at3 + 1000);
+});
+
+test("no class: the job's name is its class, as in resque-scheduler; config check's form loads back the same", () => {
+  const given = {
+    SendDigest: { cron: '0 8 * * 1', queue: 'mail' },
+    'a.b': { cron: '0 3 * * * Europe/Paris', queue: 'q', args: { 'k.v': 1 }, description: 'dotted' },
+  };
+  const jobs = parseRecurringSchedule(given);
+  assert.equal(jobs[0]?.className, 'SendDigest');
+  assert.deepEqual(jobs[1]?.args, [{ 'k.v': 1 }], 'a single value (an object too) is the one argument');
+  assert.deepEqual(parseRecurringSchedule(recurringScheduleAsInput(jobs)), jobs);
+});
+
+test('scheduler.interval must be at most half the shortest time between runs; names with dots load from a file; values are not echoed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rw-schedule-'));
+  const file = join(dir, 'config.json');
+  const everySecond = { cron: '* * * * * *', class: 'T', queue: 'q', args: ['s3cret'] };
+  writeFileSync(file, JSON.stringify({ scheduler: { schedule: { 'every.second': everySecond } } }));
+  assert.throws(
+    () => loadConfig({ file, env: {} }),
+    /scheduler\.schedule: every\.second\.cron: runs 1 s apart, but the scheduler looks every 2 s/,
+  );
+  const bunched = { ...everySecond, cron: '0,1 * * * * *' };
+  assert.throws(
+    () => loadConfig({ env: { RESQUE_SCHEDULE: JSON.stringify({ b: bunched }) } }),
+    /b\.cron: runs 1 s apart/,
+  );
+  writeFileSync(
+    file,
+    JSON.stringify({ scheduler: { interval: 0.5, schedule: { 'every.second': everySecond } } }),
+  );
+  assert.equal(loadConfig({ file, env: {} }).scheduler.schedule[0]?.name, 'every.second');
+  writeFileSync(file, JSON.stringify({ scheduler: { schedule: { n: { ...everySecond, cron: 'nope' } } } }));
+  assert.throws(
+    () => loadConfig({ file, env: {} }),
+    (e: Error) => /n\.cron: /.test(e.message) && !e.message.includes('s3cret'),
+  );
+});
+
+test('daylight saving time: a time that does not exist runs once, at the hour after; a repeated hour runs a fixed time once', () => {
+  const [fixed, halfHourly] = parseRecurringSchedule({
+    fixed: { cron: '30 2 * * *', class: 'F', queue: 'q', timezone: 'Europe/Paris' },
+    half: { cron: '*/30 * * * *', class: 'H', queue: 'q', timezone: 'Europe/Paris' },
+  });
+  const runs = (job: typeof fixed, from: string, n: number) => {
+    const out: string[] = [];
+    let t = Date.parse(from);
+    for (let i = 0; i < n; i++) {
+      t = nextRunAt(job!, t)!;
+      out.push(new Date(t).toISOString().slice(0, 16));
+    }
+    return out;
+  };
+  // 2027-03-28: 02:00 to 03:00 does not exist in Paris; 2027-10-31: 02:00 to 03:00 comes twice.
+  assert.deepEqual(runs(fixed, '2027-03-27T12:00:00Z', 2), ['2027-03-28T01:00', '2027-03-29T00:30']);
+  assert.deepEqual(runs(fixed, '2027-10-30T12:00:00Z', 2), ['2027-10-31T00:30', '2027-11-01T01:30']);
+  assert.deepEqual(
+    runs(halfHourly, '2027-10-31T00:15:00Z', 4),
+    ['2027-10-31T00:30', '2027-10-31T01:00', '2027-10-31T01:30', '2027-10-31T02:00'],
+    'both 02:30s run: they are different times',
+  );
 });

@@ -16,17 +16,17 @@
   ARGV[3]  the item {"class","args","queue","id"}
   ARGV[4]  the timestamps set's member   (delayed:<timestamp>, without the namespace, as Ruby's)
   ARGV[5]  1 if the run may still be scheduled, 0 if it is too late (missed: only claimed)
-  Returns 1 if this call scheduled the run, 2 if it claimed a missed one, 0 if the run was claimed
-  already or the job was first seen.
+  Returns {1 if this call scheduled the run, 2 if it claimed a missed one, 0 if the run was
+  claimed already or the job was first seen; the last run claimed before this call, or false}.
 ]]
 
 local last = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
 local at = tonumber(ARGV[2])
-if last and last >= at then return 0 end
+if last and last >= at then return { 0, last } end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if not last then return 0 end
-if ARGV[5] ~= '1' then return 2 end
+if not last then return { 0, false } end
+if ARGV[5] ~= '1' then return { 2, last } end
 redis.call('RPUSH', KEYS[3], ARGV[3])
 redis.call('SADD', KEYS[4], ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[2])
-return 1
+return { 1, last }
