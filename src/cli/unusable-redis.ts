@@ -1,7 +1,7 @@
 /**
  * `start` gives up on a Redis that will never serve the pool, rather than crash-loop its children:
- * one that refuses redis.url's password or database (configuration: exit 78, which systemd does
- * not restart), or one too old to run our scripts (exit 69, as `work`). redis.url cannot change on
+ * one that refuses redis.url's password or database (configuration: exit 78), or one too old to
+ * run our scripts (exit 69, as `work`); systemd restarts neither (RestartPreventExitStatus). redis.url cannot change on
  * reload, so waiting would not help. The supervisor's own connection tells.
  */
 
@@ -26,10 +26,10 @@ export const REFUSED_FOR_MS = 10_000;
 export function watchForUnusableRedis(supervisor: Supervisor, log: Logger): () => Error | null {
   const { redis } = supervisor;
   let unusable: Error | null = null;
-  const giveUp = (err: Error, event: string, msg: string) => {
+  const giveUp = (err: Error, reason: string, event: string, msg: string) => {
     if (unusable || supervisor.state !== 'running') return; // a stop already under way decides
     unusable = err;
-    log.error({ event, err: err.message }, msg);
+    log.error({ event, err: reason }, msg);
     void supervisor.stop(Date.now());
   };
 
@@ -38,12 +38,14 @@ export function watchForUnusableRedis(supervisor: Supervisor, log: Logger): () =
   // outage of the pool, not a setting of this run.
   let hadRedis = false;
   let refusal: NodeJS.Timeout | null = null;
-  redis.once('ready', () => {
+  // The version on every connection: Redis may come back from a restart as another one. A check
+  // that fails otherwise (the connection dropped) is made again when it is back.
+  redis.on('ready', () => {
     hadRedis = true;
     if (refusal) clearTimeout(refusal);
     assertRedisVersion(redis).catch((err: Error) => {
       if (err instanceof UnsupportedRedisError)
-        giveUp(err, 'supervisor.redis-unsupported', `${err.message}: stopping`);
+        giveUp(err, err.message, 'supervisor.redis-unsupported', `${err.message}: stopping`);
     });
   });
   redis.on('error', (err: Error) => {
@@ -54,6 +56,7 @@ export function watchForUnusableRedis(supervisor: Supervisor, log: Logger): () =
       if (hadRedis || !REFUSED_SETTING.test(last)) return;
       giveUp(
         new ConfigError(`redis.url: Redis at ${redisAddress(redis)} refused it: ${last}`),
+        last,
         'supervisor.redis-refused',
         `Redis at ${redisAddress(redis)} refused redis.url for ${REFUSED_FOR_MS / 1000} s: stopping`,
       );

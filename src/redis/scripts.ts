@@ -51,7 +51,8 @@ export interface ResqueScripts {
   enqueue(numKeys: number, ...args: ScriptArg[]): Promise<number>;
   /** Buffer variant: in-flight entries are matched byte for byte when they are finished. */
   reserveBuffer(...args: ScriptArg[]): Promise<Buffer[]>;
-  finish(...args: ScriptArg[]): Promise<number>;
+  /** finish.lua's reply: see its header. */
+  finish(...args: ScriptArg[]): Promise<number | [number, number[], number[], number[]]>;
   heartbeat(...args: ScriptArg[]): Promise<[string, number]>;
   requeueBuffer(...args: ScriptArg[]): Promise<Buffer[]>;
   recover(...args: ScriptArg[]): Promise<[number, number, number, ...string[]]>;

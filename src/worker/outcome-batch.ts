@@ -118,13 +118,20 @@ export class OutcomeBatch {
    * not a list) are kept, to be sent again with the next round trip; retries are reported.
    */
   settle(acks: Ack[], reply: unknown): void {
-    const [, left = [], refused = []] = Array.isArray(reply) ? (reply as [number, number[], number[]]) : [];
+    const [, left = [], refused = [], gone = []] = Array.isArray(reply)
+      ? (reply as [number, number[], number[], number[]])
+      : [];
     for (const position of left) this.#kept.push(acks[position - 1]!);
     for (const position of refused) {
       const report = acks[position - 1]!.report;
       if (!report) continue;
       delete report.retry;
       report.notRetried = 'another scheduler leads, or the delayed queue is broken';
+    }
+    // Recorded by an earlier call whose reply was lost: retried or not, that call knew.
+    for (const position of gone) {
+      const report = acks[position - 1]!.report;
+      if (report) report.retryUnknown = true;
     }
     for (let i = 0; i < acks.length; i++) {
       const report = acks[i]!.report;

@@ -45,6 +45,11 @@ export interface JobReport {
   retry?: { attempt: number; limit: number; inSeconds: number };
   /** Why a failed job with retries left was not retried after all (finish.lua refused it). */
   notRetried?: string;
+  /**
+   * A retry recorded by a finish call whose reply was lost: whether it was scheduled, or its
+   * failure recorded instead, is not known (its log line says retry planned).
+   */
+  retryUnknown?: boolean;
   ms: number;
 }
 
@@ -168,6 +173,7 @@ export function logJobReport(log: Logger, report: JobReport): void {
   };
   if (report.failure && report.retry) {
     const { attempt, limit, inSeconds } = report.retry;
+    const unknown = report.retryUnknown === true;
     log.warn(
       {
         ...fields,
@@ -177,8 +183,11 @@ export function logJobReport(log: Logger, report: JobReport): void {
         attempt,
         limit,
         inSeconds,
+        ...(unknown ? { retryUnknown: true } : {}),
       },
-      `job failed: retry ${attempt} of ${limit} in ${inSeconds} s`,
+      unknown
+        ? `job failed: retry ${attempt} of ${limit} planned (recorded by a call whose reply was lost: scheduled, or its failure recorded)`
+        : `job failed: retry ${attempt} of ${limit} in ${inSeconds} s`,
     );
   } else if (report.failure) {
     const { exception, error } = report.failure;

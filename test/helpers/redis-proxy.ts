@@ -6,7 +6,7 @@
 import net from 'node:net';
 
 export interface RedisProxyOptions {
-  /** The major version INFO reports instead of the real one (e.g. 6 for a 7.x server). */
+  /** The major version INFO reports instead of the real one, minor 0 (6 for 7.2.4: 6.0.4). */
   reportMajorVersion?: number;
 }
 
@@ -76,17 +76,23 @@ export async function startRedisProxy(
 }
 
 /**
- * Rewrites the digit after `redis_version:` in a reply stream, also when a chunk ends inside it;
- * one digit for one keeps every RESP length true. Single-digit majors only (6, 7, 8, 9).
+ * Rewrites the version after `redis_version:` to `<major>.0...` (7.2.4 reads 6.0.4), also when a
+ * chunk ends inside it; a digit for a digit keeps every RESP length true. Single-digit majors.
  */
 function versionRewriter(major: number): (data: Buffer) => Buffer {
   const marker = Buffer.from('redis_version:');
   let matched = 0;
+  /** Bytes of the version seen so far: 0 the major, 1 the dot, 2 the minor's first digit. */
+  let inVersion = -1;
   return (data) => {
     for (let i = 0; i < data.length; i++) {
-      if (matched === marker.length) {
-        data[i] = 0x30 + major;
+      if (inVersion >= 0) {
+        if (inVersion === 0) data[i] = 0x30 + major;
+        else if (inVersion === 2) data[i] = 0x30;
+        inVersion = inVersion === 2 ? -1 : inVersion + 1;
+      } else if (matched === marker.length - 1 && data[i] === marker[matched]) {
         matched = 0;
+        inVersion = 0;
       } else matched = data[i] === marker[matched] ? matched + 1 : data[i] === marker[0] ? 1 : 0;
     }
     return data;

@@ -12,6 +12,7 @@ import { resqueKeys } from '../../src/redis/keys.ts';
 import { defineScripts } from '../../src/redis/scripts.ts';
 import { moveDueJobs } from '../../src/scheduler/move-due-jobs.ts';
 import { Worker } from '../../src/worker/worker.ts';
+import { startRedisProxy } from '../helpers/redis-proxy.ts';
 import { useTestRedis } from '../helpers/use-test-redis.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -128,6 +129,36 @@ describe('retries', () => {
       const logged = await waitFor(() => lines.find((l) => l.jobId === id), { what: 'its log line' });
       assert.equal(logged.event, 'job.failed', 'logged as what happened: no retry');
       assert.match(String(logged.notRetried), /another scheduler leads/);
+    }
+  });
+
+  test('a retry recorded by a finish call whose reply was lost is logged as planned, not as scheduled', async () => {
+    const proxy = await startRedisProxy(db.redis.port);
+    try {
+      lines.length = 0;
+      const logger = pino({}, { write: (l: string) => lines.push(JSON.parse(l)) });
+      const w = new Worker({
+        redisUrl: proxy.url,
+        queues: ['lost'],
+        registry: db.registry,
+        interval: 0.1,
+        logger,
+      });
+      workers.push(w);
+      await w.start();
+      const r = db.redis.client();
+      await r.set(keys.rubySchedulerLocks[0], 'ruby:1', 'EX', 60); // finish.lua records the failure instead
+      proxy.dropReplyTo('still broken'); // the finish call carrying the failure record
+      const id = await db.client.enqueue('lost', 'FailsTwiceMore', []);
+      const logged = await waitFor(() => lines.find((l) => l.jobId === id), { what: 'its log line' });
+      assert.equal(proxy.dropped, 1);
+      assert.equal(await r.llen(keys.failed), 1, 'its failure recorded, once');
+      assert.equal(logged.event, 'job.retry');
+      assert.equal(logged.retryUnknown, true, 'not claimed as scheduled: the call that knew lost its reply');
+      assert.match(String(logged.msg), /planned/);
+    } finally {
+      await Promise.all(workers.splice(0).map((w) => w.stop()));
+      await proxy.close();
     }
   });
 

@@ -209,11 +209,11 @@ describe('a key of the wrong type never drops a job half-way', () => {
     ];
     await r.rpush(keys.workerInflight(workerId), ...done.map(([e]) => e));
 
-    assert.deepEqual(await finish(...done), [1, [2], []], '1 recorded; the job at position 2 left');
+    assert.deepEqual(await finish(...done), [1, [2], [], []], '1 recorded; the job at position 2 left');
     assert.deepEqual(await r.lrange(keys.workerInflight(workerId), 0, -1), [done[1]![0].toString()]);
     assert.equal(await r.get(keys.statProcessed), '1');
     assert.equal(await r.exists(keys.statFailed), 0);
-    assert.deepEqual(await finish(...done), [0, [2], []], 'sent again: nothing counted twice');
+    assert.deepEqual(await finish(...done), [0, [2], [], []], 'sent again: nothing counted twice');
 
     await r.del(keys.failed);
     assert.equal(await finish(...done), 1);
@@ -238,7 +238,7 @@ describe('a key of the wrong type never drops a job half-way', () => {
     await r.set(keys.delayed(5000), 'not a list');
     const e1 = entry(1, 'q', payload('r1'));
     await r.rpush(keys.workerInflight(workerId), e1);
-    assert.deepEqual(await retryFinish(e1, 'r1', 5000), [1, [], [1]], 'its retry refused');
+    assert.deepEqual(await retryFinish(e1, 'r1', 5000), [1, [], [1], []], 'its retry refused');
     assert.deepEqual(await r.lrange(keys.failed, 0, -1), [failure('r1')], 'recorded as a failure, not lost');
     assert.equal(await r.exists(keys.delayedSchedule), 0);
 
@@ -246,7 +246,7 @@ describe('a key of the wrong type never drops a job half-way', () => {
     await r.set(keys.failed, 'not a list either');
     const e2 = entry(2, 'q', payload('r2'));
     await r.rpush(keys.workerInflight(workerId), e2);
-    assert.deepEqual(await retryFinish(e2, 'r2', 5000), [0, [1], []], 'left in flight');
+    assert.deepEqual(await retryFinish(e2, 'r2', 5000), [0, [1], [], []], 'left in flight');
     assert.deepEqual(await r.lrange(keys.workerInflight(workerId), 0, -1), [e2.toString()]);
 
     await r.del(keys.delayed(5000));
@@ -256,6 +256,12 @@ describe('a key of the wrong type never drops a job half-way', () => {
       'once the schedule is repaired, the retry goes through',
     );
     assert.deepEqual(await r.lrange(keys.delayed(5000), 0, -1), ['{"retry":"r2"}']);
+    assert.deepEqual(
+      await retryFinish(e2, 'r2', 5000),
+      [0, [], [], [1]],
+      'sent again (its reply lost): no longer in flight, said so, as what the first call did is not known here',
+    );
+    assert.deepEqual(await r.lrange(keys.delayed(5000), 0, -1), ['{"retry":"r2"}'], 'not scheduled twice');
     assert.deepEqual(await r.zrange(keys.delayedSchedule, 0, -1), ['5000']);
     assert.equal(await r.llen(keys.workerInflight(workerId)), 0);
   });

@@ -20,9 +20,11 @@
   then per job i, at ARGV[7 + n(i-1)] for n values per job:
     in-flight entry | failure record JSON ('' for success) | perform's result as JSON ('' for none)
     [| retry: the unix second it is due ('' for none) | retry: the scheduled item]
-  Returns the number of jobs recorded; when failures could not be (see below) or a retry was not
-  scheduled, {that number, {positions of the failed jobs left in flight...}, {positions of the
-  retries whose failure was recorded instead...}}, positions 1-based in this call.
+  Returns the number of jobs recorded; when failures could not be (see below), a retry was not
+  scheduled, or a retry was no longer in flight (recorded by an earlier call whose reply was lost:
+  what it did is not known here), {that number, {positions of the failed jobs left in flight...},
+  {positions of the retries whose failure was recorded instead...}, {positions of the retries no
+  longer in flight...}}, positions 1-based in this call.
 
   A retry (a failed job with retries left, retry.ts) goes to resque-scheduler's delayed queue, in
   its layout, as ResqueClient.enqueueAt writes it: our scheduler puts it back on its queue when
@@ -92,7 +94,7 @@ end
 
 local now = tonumber(ARGV[2])
 local processed, failed = 0, 0
-local left, refused = {}, {}
+local left, refused, gone = {}, {}, {}
 for i = 7, #ARGV, stride do
   local failure = ARGV[i + 1]
   local retry_at = stride == 5 and ARGV[i + 3] or ''
@@ -127,6 +129,8 @@ for i = 7, #ARGV, stride do
         redis.call('SET', status_key, status_record(failure ~= '' and 3 or 4, now, current, result), 'EX', ARGV[3])
       end
     end
+  elseif list then
+    gone[#gone + 1] = (i - 7) / stride + 1
   end
 end
 
@@ -148,5 +152,5 @@ if next_entry then
 else
   redis.call('DEL', KEYS[2])
 end
-if #left > 0 or #refused > 0 then return { processed, left, refused } end
+if #left > 0 or #refused > 0 or #gone > 0 then return { processed, left, refused, gone } end
 return processed
