@@ -172,7 +172,6 @@ function checkScheduleAgainstInterval(schedule: RecurringJob[], interval: number
 }
 
 /** Validates one file on its own, so an error can name the file that holds the bad key. */
-
 function checkFile(file: string, data: Record<string, unknown>): void {
   const alone = buildConvict({});
   try {
