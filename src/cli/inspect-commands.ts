@@ -18,7 +18,7 @@ export const INSPECT_USAGE = `usage: resque-worker queues|workers|stats [--json]
        resque-worker failures count | retry <index>... | retry --all | remove <index> | clear --yes
        resque-worker scheduled [--count N] [--json]                   the next scheduled jobs
        resque-worker scheduled cancel <id>...                         take them out of the schedule
-       resque-worker recurring [--json]        the config's recurring jobs, their last and next runs
+       resque-worker recurring [--json]        the config's recurring jobs: last run handled, next run
   Each takes --redis URL, --namespace NS, --config FILE as the other commands do. Failure indexes
   are positions in the failed list (0 = oldest), as \`failures list\` shows them.`;
 
@@ -101,24 +101,30 @@ const isoSecond = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z
 export function recurringCommand(argv: string[]): Promise<number> {
   return withClient(argv, async (client, positionals, values, config) => {
     noMorePositionals('recurring', positionals);
-    const last = await client.recurringLastRuns();
+    const { schedule } = config.scheduler;
+    const handled = await client.lastHandledRuns(schedule);
     const now = Date.now();
-    const rows = config.scheduler.schedule.map((job) => ({
-      name: job.name,
-      cron: job.cron,
-      timezone: job.timezone ?? null,
-      class: job.className,
-      queue: job.queue,
-      args: job.args,
-      description: job.description ?? null,
-      lastRun: last[job.name] === undefined ? null : isoSecond(last[job.name]! * 1000),
-      nextRun: ((at) => (at === null ? null : isoSecond(at)))(nextRunAt(job, now)),
-    }));
+    const rows = schedule.map((job) => {
+      const last = handled[job.name];
+      const next = nextRunAt(job, now);
+      return {
+        name: job.name,
+        cron: job.cron,
+        timezone: job.timezone ?? null,
+        class: job.className,
+        queue: job.queue,
+        args: job.args,
+        description: job.description ?? null,
+        // Enqueued, skipped as missed, or where the job started: what its schedulers last handled.
+        lastHandled: last == null ? null : isoSecond(last * 1000),
+        nextRun: next === null ? null : isoSecond(next),
+      };
+    });
     print(values.json, rows, () =>
       rows.length
         ? rows.map(
             (r) =>
-              `${r.name}  ${r.cron}${r.timezone ? ` (${r.timezone})` : ''}  ${r.queue}  ${r.class}  ${JSON.stringify(r.args)}  last ${r.lastRun ?? 'never'}  next ${r.nextRun ?? 'never'}`,
+              `${r.name}  ${r.cron}${r.timezone ? ` (${r.timezone})` : ''}  ${r.queue}  ${r.class}  ${JSON.stringify(r.args)}  last handled ${r.lastHandled ?? 'none'}  next ${r.nextRun ?? 'never'}`,
           )
         : ['no recurring jobs (scheduler.schedule in the config file)'],
     );

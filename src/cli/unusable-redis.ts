@@ -1,8 +1,9 @@
 /**
  * `start` gives up on a Redis that will never serve the pool, rather than crash-loop its children:
  * one that refuses redis.url's password or database (configuration: exit 78), or one too old to
- * run our scripts (exit 69, as `work`); systemd restarts neither (RestartPreventExitStatus). redis.url cannot change on
- * reload, so waiting would not help. The supervisor's own connection tells.
+ * run our scripts (exit 69, as `work`); systemd restarts neither (RestartPreventExitStatus).
+ * redis.url cannot change on reload, so waiting would not help. The supervisor's own connection
+ * tells.
  */
 
 import { ConfigError } from '../config/load-config.ts';

@@ -9,8 +9,10 @@
  *  4. schedule jobs (resque-scheduler's delayed queue), list them, cancel them
  *  5. read workers and stats; failures live in `client.failures` (failures.ts)
  */
+
 import { randomUUID } from 'node:crypto';
 import { ReplyError } from 'ioredis';
+import { type RecurringJob, recurringRunsField } from '../config/recurring-schedule.ts';
 import { assertQueueName } from '../config/schema.ts';
 import { type JobArgs, jobNameOf } from '../jobs/job.ts';
 import { buildPayload, buildScheduledItem, newJobId } from '../jobs/payload.ts';
@@ -401,13 +403,15 @@ export class ResqueClient {
   }
 
   /**
-   * When each recurring job (scheduler.schedule) last had a run claimed by a scheduler, by name
-   * (unix seconds): the schedule itself is in the config, not in Redis.
+   * The last run each recurring job's schedulers handled (unix seconds; null for none yet): the
+   * run enqueued, or skipped as missed, or where the job started. The schedule itself is in the
+   * config (config.scheduler.schedule), not in Redis.
    */
-  async recurringLastRuns(): Promise<Record<string, number>> {
+  async lastHandledRuns(jobs: readonly RecurringJob[]): Promise<Record<string, number | null>> {
+    if (jobs.length === 0) return {};
     await this.#ensureUp();
-    const runs = await this.redis.hgetall(this.keys.recurringLastRuns);
-    return Object.fromEntries(Object.entries(runs).map(([name, at]) => [name, Number(at)]));
+    const runs = await this.redis.hmget(this.keys.recurringLastRuns, ...jobs.map(recurringRunsField));
+    return Object.fromEntries(jobs.map((job, i) => [job.name, runs[i] == null ? null : Number(runs[i])]));
   }
 
   /**

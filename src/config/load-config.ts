@@ -75,7 +75,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   const files = [SHIPPED_DEFAULTS, options.file].filter((f): f is string => !!f);
 
   const data = files.map((file) => {
-    const obj = objectSettingsAsJson(readConfigFile(file));
+    const obj = objectSettingsAsJson(file, readConfigFile(file));
     checkFile(file, obj);
     return obj;
   });
@@ -144,10 +144,16 @@ function readConfigFile(file: string): Record<string, unknown> {
  * it validates): scheduler.schedule, whose keys are job names, goes in as its JSON text, which its
  * format reads (so a bad one is still reported with its key) and loadConfig parses.
  */
-function objectSettingsAsJson(data: Record<string, unknown>): Record<string, unknown> {
+function objectSettingsAsJson(file: string, data: Record<string, unknown>): Record<string, unknown> {
   const scheduler = data.scheduler as Record<string, unknown> | undefined;
   const schedule = scheduler?.schedule;
   if (typeof schedule !== 'object' || schedule === null || Array.isArray(schedule)) return data;
+  // Checked before it becomes text: JSON.stringify would turn an arg of 1e400 (Infinity) into null.
+  try {
+    parseRecurringSchedule(schedule);
+  } catch (e) {
+    throw new ConfigError(`config file ${file}: scheduler.schedule: ${(e as Error).message}`);
+  }
   return { ...data, scheduler: { ...scheduler, schedule: JSON.stringify(schedule) } };
 }
 

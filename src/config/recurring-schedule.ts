@@ -4,6 +4,7 @@
  * reload, naming the job and the key. Plain data: the config is frozen and sent to children.
  */
 import { Cron } from 'croner';
+import { jsonArgs } from '../jobs/json-args.ts';
 import { assertQueueName } from './queue-name.ts';
 
 export interface RecurringJob {
@@ -52,6 +53,10 @@ function parseEntry(name: string, spec: unknown): RecurringJob {
   } catch (e) {
     throw new Error(`.queue: ${(e as Error).message}`);
   }
+  if (queue.includes('*'))
+    throw new Error(
+      `.queue: ${JSON.stringify(queue)}: a queue to enqueue to has no *, which queue lists read as a wildcard`,
+    );
   if (description !== undefined && typeof description !== 'string')
     throw new Error('.description: must be a string');
   if (typeof cron !== 'string' || cron.trim() === '')
@@ -59,8 +64,11 @@ function parseEntry(name: string, spec: unknown): RecurringJob {
   if (timezone !== undefined && !isTimeZone(timezone))
     throw new Error(`.timezone: not an IANA time zone: ${JSON.stringify(timezone)}`);
   const { pattern, zone } = splitZone(cron.trim());
-  if (!pattern.startsWith('@') && pattern.split(/\s+/).length > 6)
-    throw new Error('.cron: takes 5 fields, or 6 with seconds first (no year field)');
+  const fields = pattern.split(/\s+/).length;
+  if (pattern.startsWith('@') ? fields !== 1 : fields < 5 || fields > 6)
+    throw new Error(
+      '.cron: takes 5 fields, or 6 with seconds first (no year field), or one @hourly, @daily, ...',
+    );
   if (zone && timezone !== undefined)
     throw new Error('.cron: names a time zone, and so does .timezone: give one');
   const job: RecurringJob = {
@@ -71,6 +79,11 @@ function parseEntry(name: string, spec: unknown): RecurringJob {
     // resque-scheduler's rule: a single value is the one argument.
     args: args === undefined ? [] : Array.isArray(args) ? args : [args],
   };
+  try {
+    jsonArgs(className, job.args); // as enqueue checks them, or every run would fail to enqueue
+  } catch (e) {
+    throw new Error(`.args: ${(e as Error).message}`);
+  }
   if (zone ?? timezone) job.timezone = (zone ?? timezone) as string;
   if (description !== undefined) job.description = description;
   let next: Date | null;
@@ -97,7 +110,8 @@ export function recurringScheduleAsInput(jobs: readonly RecurringJob[]): Record<
 function splitZone(cron: string): { pattern: string; zone?: string } {
   const words = cron.split(/\s+/);
   const last = words.at(-1)!;
-  if (words.length > 5 && /[A-Za-z]/.test(last) && isTimeZone(last))
+  const fields = words[0]!.startsWith('@') ? 1 : 5;
+  if (words.length > fields && /[A-Za-z]/.test(last) && isTimeZone(last))
     return { pattern: words.slice(0, -1).join(' '), zone: last };
   return { pattern: cron };
 }
@@ -127,6 +141,15 @@ function cronOf(job: Pick<RecurringJob, 'cron' | 'timezone'>): Cron {
     patterns.set(key, cron);
   }
   return cron;
+}
+
+/**
+ * Where the job's last run handled is kept in rw:recurring: by name and pattern, so a job whose
+ * pattern changes starts afresh, as a new one, rather than take the runs of the old pattern as
+ * missed.
+ */
+export function recurringRunsField(job: RecurringJob): string {
+  return JSON.stringify([job.name, job.cron, job.timezone ?? null]);
 }
 
 /** The job's latest run time at or before `now` (ms since epoch), or null if none. */

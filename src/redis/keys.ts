@@ -66,7 +66,10 @@ export interface ResqueKeys {
    * does not know this key, so it also survives a peer unregistering one of our workers.
    */
   readonly ourWorkers: string;
-  /** HASH recurring job name -> unix s of its last run scheduled (scheduler.schedule, recur.lua). */
+  /**
+   * HASH `[name, pattern, zone]` (JSON) of a recurring job -> unix s of the last run handled:
+   * enqueued, skipped as missed, or where the job started (scheduler.schedule, recur.lua).
+   */
   readonly recurringLastRuns: string;
   /** ZSET timestamp -> timestamp (unix s) with scheduled jobs due then (resque-scheduler). */
   readonly delayedSchedule: string;

@@ -4,7 +4,12 @@
  * on its queue. Any number of schedulers may run (`start` and `work`, on any host): recur.lua
  * claims a run for one of them.
  */
-import { latestRunAt, nextRunAt, type RecurringJob } from '../config/recurring-schedule.ts';
+import {
+  latestRunAt,
+  nextRunAt,
+  type RecurringJob,
+  recurringRunsField,
+} from '../config/recurring-schedule.ts';
 import { buildScheduledItem, newJobId } from '../jobs/payload.ts';
 import type { Logger } from '../log.ts';
 import type { ResqueKeys } from '../redis/keys.ts';
@@ -42,7 +47,19 @@ export class RecurringJobs {
       const at = latestRunAt(job, now);
       if (at === null || (this.#handled.get(job.name) ?? Number.NEGATIVE_INFINITY) >= at) continue;
       const inTime = now - at <= grace;
-      const [claimed, previous] = await this.#claim(redis, job, at, inTime);
+      let claimed: 0 | 1 | 2;
+      let previous: number | null;
+      try {
+        [claimed, previous] = await this.#claim(redis, job, at, inTime);
+      } catch (err) {
+        // One job's trouble (a key of the wrong type, say) does not stop the others; tried again
+        // next tick.
+        this.log.error(
+          { event: 'scheduler.recurring-error', name: job.name, err: (err as Error).message },
+          `recurring job ${job.name}: could not schedule its run`,
+        );
+        continue;
+      }
       this.#handled.set(job.name, at);
       if (claimed === 0) continue;
       // Runs between the last one claimed and this one were missed: no scheduler looked then.
@@ -96,7 +113,7 @@ export class RecurringJobs {
       k.delayedSchedule,
       k.delayed(timestamp),
       k.delayedTimestamps(item),
-      job.name,
+      recurringRunsField(job),
       timestamp,
       item,
       k.delayedMember(timestamp),

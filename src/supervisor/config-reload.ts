@@ -3,7 +3,8 @@
  *
  * Duties:
  *  1. load and check the new config (schema + checkPoolConfig; redis.url, redis.namespace and
- *     scheduler.interval cannot change); a bad one is logged (`supervisor.reload-failed`) and the caller keeps the old one
+ *     scheduler.interval cannot change); a bad one is logged (`supervisor.reload-failed`) and
+ *     the caller keeps the old one
  *  2. log what the reload changes (`supervisor.reload`): the groups, and those whose children
  *     restart because their spec key changed
  *

@@ -1,6 +1,7 @@
 /** `resque-worker queues|workers|stats|queue|failures`: what resque-web shows, from the shell. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { parseRecurringSchedule, recurringRunsField } from '../../src/config/recurring-schedule.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { Worker } from '../../src/worker/worker.ts';
 import { cli } from '../helpers/cli.ts';
@@ -129,7 +130,8 @@ describe('inspecting Redis from the shell', () => {
     };
     const env = { RESQUE_SCHEDULE: JSON.stringify(schedule) };
     const lastNightly = Date.parse('2026-11-28T02:00:00Z') / 1000;
-    await db.redis.client().hset(keys.recurringLastRuns, 'nightly', lastNightly);
+    const [nightlyJob] = parseRecurringSchedule(schedule);
+    await db.redis.client().hset(keys.recurringLastRuns, recurringRunsField(nightlyJob!), lastNightly);
     const res = await cli(['recurring', '--redis', db.redis.url, '--json'], env);
     assert.equal(res.code, 0, res.stderr);
     const [nightly, hourly] = JSON.parse(res.stdout);
@@ -143,7 +145,7 @@ describe('inspecting Redis from the shell', () => {
         queue: 'reports',
         args: ['daily'],
         description: null,
-        lastRun: '2026-11-28T02:00:00Z',
+        lastHandled: '2026-11-28T02:00:00Z',
         nextRun: undefined,
       },
     );
@@ -157,13 +159,13 @@ describe('inspecting Redis from the shell', () => {
       }),
       '03:00',
     );
-    assert.equal(hourly.lastRun, null);
+    assert.equal(hourly.lastHandled, null);
     assert.equal(hourly.description, 'keeps it warm');
     const text = await cli(['recurring', '--redis', db.redis.url], env);
     assert.match(
       text.stdout,
-      /^nightly {2}0 3 \* \* \* \(Europe\/Paris\) {2}reports {2}Report {2}\["daily"\] {2}last 2026-11-28T02:00:00Z {2}next \S+Z$/m,
+      /^nightly {2}0 3 \* \* \* \(Europe\/Paris\) {2}reports {2}Report {2}\["daily"\] {2}last handled 2026-11-28T02:00:00Z {2}next \S+Z$/m,
     );
-    assert.match(text.stdout, /^hourly {2}@hourly {2}q {2}Ping {2}\[\] {2}last never {2}next \S+Z$/m);
+    assert.match(text.stdout, /^hourly {2}@hourly {2}q {2}Ping {2}\[\] {2}last handled none {2}next \S+Z$/m);
   });
 });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
-import { parseRecurringSchedule } from '../../src/config/recurring-schedule.ts';
+import { parseRecurringSchedule, recurringRunsField } from '../../src/config/recurring-schedule.ts';
 import { silentLogger } from '../../src/log.ts';
 import { resqueKeys } from '../../src/redis/keys.ts';
 import { defineScripts } from '../../src/redis/scripts.ts';
@@ -42,7 +42,10 @@ describe('recurring jobs', () => {
     const redis = defineScripts(db.redis.client());
     const [a, b] = [scheduler(), scheduler()];
     assert.equal(await a.recurring.scheduleDue(redis, jobs, t0 + 5000, GRACE), 0, 'first seen: no run yet');
-    assert.equal(await db.redis.client().hget(keys.recurringLastRuns, 'every-minute'), String(t0 / 1000));
+    assert.equal(
+      await db.redis.client().hget(keys.recurringLastRuns, recurringRunsField(jobs[0]!)),
+      String(t0 / 1000),
+    );
     assert.deepEqual(await runs(), []);
 
     // The next minute, seen by two schedulers at once, then again by both.
@@ -124,5 +127,38 @@ describe('recurring jobs', () => {
       [...s.lines, ...other.lines].filter((l) => l.event === 'scheduler.recurring-missed').length,
       2,
     );
+  });
+
+  test('a job whose pattern changes starts afresh (no runs of the old pattern taken as missed); one failing job does not stop the others', async () => {
+    const redis = defineScripts(db.redis.client());
+    const s = scheduler();
+    await s.recurring.scheduleDue(redis, jobs, t0, GRACE); // every minute, first seen at 12:00
+    const [daily] = parseRecurringSchedule({
+      'every-minute': { cron: '30 12 * * *', class: 'Echo', queue: 'cron', args: ['tick'] },
+    });
+    // Reloaded an hour later as a daily job: entered afresh, nothing missed, nothing enqueued.
+    const later = scheduler();
+    assert.equal(await later.recurring.scheduleDue(redis, [daily!], t0 + 60 * MINUTE, GRACE), 0);
+    assert.deepEqual(
+      later.lines.filter((l) => String(l.event).startsWith('scheduler.recurring')),
+      [],
+    );
+    assert.equal(
+      await db.redis.client().hget(keys.recurringLastRuns, recurringRunsField(daily!)),
+      String((t0 + 30 * MINUTE) / 1000),
+    );
+
+    // Two jobs due at different times, the first one's delayed list broken.
+    const pair = parseRecurringSchedule({
+      a: { cron: '10 * * * * *', class: 'Echo', queue: 'cron' },
+      b: { cron: '20 * * * * *', class: 'Echo', queue: 'cron' },
+    });
+    const p = scheduler();
+    await p.recurring.scheduleDue(redis, pair, t0 + 30_000, GRACE); // both first seen
+    await db.redis.client().set(keys.delayed((t0 + MINUTE + 10_000) / 1000), 'not a list');
+    assert.equal(await p.recurring.scheduleDue(redis, pair, t0 + MINUTE + 30_000, GRACE), 1, 'b scheduled');
+    const [failed] = p.lines.filter((l) => l.event === 'scheduler.recurring-error');
+    assert.equal(failed?.name, 'a');
+    assert.match(String(failed?.err), /WRONGTYPE/);
   });
 });

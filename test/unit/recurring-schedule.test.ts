@@ -32,6 +32,14 @@ test('a schedule as resque-scheduler writes one: args default to none, a single 
   assert.equal(c?.cron, '0 9 * * 1-5', "rufus's trailing time zone is read as the zone");
   assert.equal(c?.timezone, 'Europe/Paris');
   assert.deepEqual(c?.args, [1, { a: 2 }]);
+  assert.deepEqual(
+    parseRecurringSchedule({ d: { cron: '@daily Europe/Paris', class: 'D', queue: 'q' } }).map((j) => [
+      j.cron,
+      j.timezone,
+    ]),
+    [['@daily', 'Europe/Paris']],
+    'a zone after an @ pattern too',
+  );
   assert.equal(
     parseRecurringSchedule({ mon: { cron: '0 0 3 * * MON', class: 'W', queue: 'q' } })[0]?.cron,
     '0 0 3 * * MON',
@@ -57,8 +65,21 @@ test('a bad entry stops the load, naming scheduler.schedule, the job and its key
     [{ n: { ...nightly, queue: 'a,b' } }, /n\.queue: invalid queue name/],
     [{ n: { ...nightly, every: '30s' } }, /n: unknown key "every"/],
     [{ n: 'daily' }, /n: must be an object/],
+    [{ n: { ...nightly, cron: '0 3 * *' } }, /n\.cron: takes 5 fields, or 6/],
+    [{ n: { ...nightly, queue: 'mail*' } }, /n\.queue: "mail\*": a queue to enqueue to has no \*/],
     [[nightly], /must be an object of named recurring jobs/],
   ];
+  assert.throws(
+    () => parseRecurringSchedule({ n: { ...nightly, args: [Number.POSITIVE_INFINITY] } }),
+    /n\.args: args of NightlyReport: args\[0\] is Infinity/,
+  );
+  assert.throws(
+    () =>
+      loadConfig({
+        env: { RESQUE_SCHEDULE: '{"n": {"cron": "0 3 * * *", "class": "C", "queue": "q", "args": [1e400]}}' },
+      }),
+    /scheduler\.schedule: n\.args: .*Infinity/,
+  );
   for (const [schedule, message] of bad) {
     assert.throws(() => parseRecurringSchedule(schedule), message, JSON.stringify(schedule));
     assert.throws(
@@ -144,6 +165,15 @@ test('scheduler.interval must be at most half the shortest time between runs; na
     JSON.stringify({ scheduler: { interval: 0.5, schedule: { 'every.second': everySecond } } }),
   );
   assert.equal(loadConfig({ file, env: {} }).scheduler.schedule[0]?.name, 'every.second');
+  // 1e400 is Infinity once parsed: refused from the file, not turned into null on the way.
+  writeFileSync(
+    file,
+    '{"scheduler": {"schedule": {"big": {"cron": "0 3 * * *", "class": "B", "queue": "q", "args": [1e400]}}}}',
+  );
+  assert.throws(
+    () => loadConfig({ file, env: {} }),
+    (e: Error) => e.message.includes(file) && /scheduler\.schedule: big\.args: .*Infinity/.test(e.message),
+  );
   writeFileSync(file, JSON.stringify({ scheduler: { schedule: { n: { ...everySecond, cron: 'nope' } } } }));
   assert.throws(
     () => loadConfig({ file, env: {} }),

@@ -4,14 +4,15 @@
   last-runs hash, and the run goes to resque-scheduler's delayed queue, due at once, in the layout
   enqueueAt writes. schedule.lua then puts it on its queue as any scheduled job (or Ruby's
   resque-scheduler does, while it leads). A claim only moves forward, so a scheduler whose clock
-  runs behind cannot schedule a run again. A job not in the hash yet (new, or renamed) is only
-  entered: its first run is the next one, as resque-scheduler starts a schedule.
+  runs behind cannot schedule a run again. A job not in the hash yet (new, renamed, or with a new
+  pattern) is only entered: its first run is the next one, as resque-scheduler starts a schedule.
 
-  KEYS[1]  last run of each recurring job, HASH name -> unix s  (<ns>:rw:recurring)
+  KEYS[1]  last run handled of each recurring job, HASH [name, pattern, zone] -> unix s
+                                         (<ns>:rw:recurring)
   KEYS[2]  delayed_queue_schedule        (<ns>:delayed_queue_schedule)
   KEYS[3]  the run's timestamp list      (<ns>:delayed:<timestamp>)
   KEYS[4]  the item's timestamps set     (<ns>:timestamps:<item>)
-  ARGV[1]  the recurring job's name
+  ARGV[1]  the recurring job's field     (recurringRunsField: a changed pattern starts afresh)
   ARGV[2]  the run's time, unix s (the timestamp)
   ARGV[3]  the item {"class","args","queue","id"}
   ARGV[4]  the timestamps set's member   (delayed:<timestamp>, without the namespace, as Ruby's)
