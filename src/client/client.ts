@@ -9,7 +9,6 @@
  *  4. schedule jobs (resque-scheduler's delayed queue), list them, cancel them
  *  5. read workers and stats; failures live in `client.failures` (failures.ts)
  */
-
 import { randomUUID } from 'node:crypto';
 import { ReplyError } from 'ioredis';
 import { type RecurringJob, recurringRunsField } from '../config/recurring-schedule.ts';

@@ -25,8 +25,9 @@ export function graceMs(schedulerIntervalMs: number): number {
 
 export class RecurringJobs {
   /**
-   * The latest run of each job this process has seen handled (scheduled by anyone, or missed): a
-   * run is sent to Redis once per process, not once per tick of its grace.
+   * The latest run of each job this process has seen handled (scheduled by anyone, or missed), by
+   * its rw:recurring field (a changed pattern starts afresh here too): a run is sent to Redis once
+   * per process, not once per tick of its grace.
    */
   readonly #handled = new Map<string, number>();
 
@@ -45,12 +46,13 @@ export class RecurringJobs {
     let scheduled = 0;
     for (const job of jobs) {
       const at = latestRunAt(job, now);
-      if (at === null || (this.#handled.get(job.name) ?? Number.NEGATIVE_INFINITY) >= at) continue;
+      const field = recurringRunsField(job);
+      if (at === null || (this.#handled.get(field) ?? Number.NEGATIVE_INFINITY) >= at) continue;
       const inTime = now - at <= grace;
       let claimed: 0 | 1 | 2;
       let previous: number | null;
       try {
-        [claimed, previous] = await this.#claim(redis, job, at, inTime);
+        [claimed, previous] = await this.#claim(redis, job, field, at, inTime);
       } catch (err) {
         // One job's trouble (a key of the wrong type, say) does not stop the others; tried again
         // next tick.
@@ -60,7 +62,7 @@ export class RecurringJobs {
         );
         continue;
       }
-      this.#handled.set(job.name, at);
+      this.#handled.set(field, at);
       if (claimed === 0) continue;
       // Runs between the last one claimed and this one were missed: no scheduler looked then.
       const firstMissed = previous === null ? null : nextRunAt(job, previous * 1000);
@@ -102,6 +104,7 @@ export class RecurringJobs {
   async #claim(
     redis: ScriptedRedis,
     job: RecurringJob,
+    field: string,
     at: number,
     inTime: boolean,
   ): Promise<[0 | 1 | 2, number | null]> {
@@ -113,7 +116,7 @@ export class RecurringJobs {
       k.delayedSchedule,
       k.delayed(timestamp),
       k.delayedTimestamps(item),
-      recurringRunsField(job),
+      field,
       timestamp,
       item,
       k.delayedMember(timestamp),

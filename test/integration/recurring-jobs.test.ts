@@ -136,16 +136,23 @@ describe('recurring jobs', () => {
     const [daily] = parseRecurringSchedule({
       'every-minute': { cron: '30 12 * * *', class: 'Echo', queue: 'cron', args: ['tick'] },
     });
-    // Reloaded an hour later as a daily job: entered afresh, nothing missed, nothing enqueued.
-    const later = scheduler();
-    assert.equal(await later.recurring.scheduleDue(redis, [daily!], t0 + 60 * MINUTE, GRACE), 0);
-    assert.deepEqual(
-      later.lines.filter((l) => String(l.event).startsWith('scheduler.recurring')),
-      [],
-    );
+    await s.recurring.scheduleDue(redis, jobs, t0 + 59 * MINUTE, GRACE); // 12:59 run, 12:01-12:58 missed
+    const before = s.lines.length;
+    // Reloaded in the same process at 13:00 as a daily job at 12:30: entered afresh, nothing missed,
+    // nothing enqueued; its first run is the next day's, not one taken as where it starts.
+    assert.equal(await s.recurring.scheduleDue(redis, [daily!], t0 + 60 * MINUTE, GRACE), 0);
+    assert.deepEqual(s.lines.slice(before), []);
     assert.equal(
       await db.redis.client().hget(keys.recurringLastRuns, recurringRunsField(daily!)),
       String((t0 + 30 * MINUTE) / 1000),
+    );
+    assert.equal(
+      await s.recurring.scheduleDue(redis, [daily!], t0 + 24 * 60 * MINUTE + 30 * MINUTE + 5000, GRACE),
+      1,
+    );
+    assert.deepEqual(
+      s.lines.slice(before).map((l) => l.event),
+      ['scheduler.recurring'],
     );
 
     // Two jobs due at different times, the first one's delayed list broken.
